@@ -1,0 +1,40 @@
+import { SESSION_TTL_MS } from '../auth/authenticate'
+import { verifyPassword } from '../auth/password'
+import { TokenPrefix, hashToken, newToken } from '../auth/tokens'
+import type { Database } from '../db/database'
+import type { UserRow } from './users'
+
+export interface LoginResult {
+  token: string
+  expiresAt: Date
+  user: UserRow
+}
+
+/**
+ * Checks email and password and opens a session. Returns null for any failure,
+ * with the same work done whether or not the email exists.
+ */
+export async function login(db: Database, email: string, password: string): Promise<LoginResult | null> {
+  const [user] = await db.query<UserRow & { password_hash: string | null }>(
+    `select id, org_id, email, name, role, created_at, deleted_at, password_hash
+     from users where lower(email) = lower($1) and deleted_at is null`,
+    [email],
+  )
+  const ok = await verifyPassword(password, user?.password_hash)
+  if (!ok || !user) return null
+  const token = newToken(TokenPrefix.SESSION)
+  const expiresAt = new Date(Date.now() + SESSION_TTL_MS)
+  await db.query('insert into sessions (token_hash, user_id, expires_at) values ($1, $2, $3)', [
+    hashToken(token),
+    user.id,
+    expiresAt,
+  ])
+  // Expired sessions are swept opportunistically at login instead of by a timer.
+  await db.query('delete from sessions where user_id = $1 and expires_at < now()', [user.id])
+  const { password_hash: _, ...publicUser } = user
+  return { token, expiresAt, user: publicUser }
+}
+
+export async function logout(db: Database, sessionHash: string): Promise<void> {
+  await db.query('delete from sessions where token_hash = $1', [sessionHash])
+}

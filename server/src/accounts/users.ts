@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto'
+import { z } from 'zod'
+import { hashPassword } from '../auth/password'
+import type { UserViewer } from '../auth/viewer'
+import type { Database } from '../db/database'
+import { Role } from '../domain'
+import { ForbiddenError, NotFoundError, ValidationError } from '../errors'
+import { parseInput } from '../validation'
+
+export interface UserRow {
+  id: string
+  org_id: string
+  email: string
+  name: string
+  role: Role
+  created_at: Date
+  deleted_at: Date | null
+}
+
+const USER_COLUMNS = 'id, org_id, email, name, role, created_at, deleted_at'
+
+const RoleSchema = z.enum([Role.ADMIN, Role.EDITOR, Role.VIEWER])
+
+const CreateInput = z.object({
+  email: z.email('must be an email address').max(254),
+  name: z.string().trim().min(1, 'must not be empty').max(200),
+  role: RoleSchema,
+  password: z.string().min(8, 'must be at least 8 characters').max(200).nullish(),
+})
+
+/**
+ * Creates a user in the admin's organization. Without a password an invitation
+ * password is generated and returned once, for the admin to hand over.
+ */
+export async function createUser(
+  db: Database,
+  viewer: UserViewer,
+  input: z.input<typeof CreateInput>,
+): Promise<{ user: UserRow; initialPassword: string | null }> {
+  const data = parseInput(CreateInput, input)
+  const initialPassword = data.password ? null : randomBytes(12).toString('base64url')
+  const hash = await hashPassword(data.password ?? initialPassword!)
+  try {
+    const [user] = await db.query<UserRow>(
+      `insert into users (org_id, email, name, role, password_hash) values ($1, $2, $3, $4, $5) returning ${USER_COLUMNS}`,
+      [viewer.orgId, data.email, data.name, data.role, hash],
+    )
+    return { user: user!, initialPassword }
+  } catch (err) {
+    if ((err as { code?: string }).code === '23505') {
+      throw new ValidationError('invalid input: email: a user with this email already exists', [
+        { path: 'email', message: 'a user with this email already exists' },
+      ])
+    }
+    throw err
+  }
+}
+
+export function listUsers(db: Database, orgId: string): Promise<UserRow[]> {
+  return db.query<UserRow>(
+    `select ${USER_COLUMNS} from users where org_id = $1 and deleted_at is null order by created_at`,
+    [orgId],
+  )
+}
+
+export async function getUser(db: Database, orgId: string, id: string): Promise<UserRow | undefined> {
+  const [u] = await db.query<UserRow>(`select ${USER_COLUMNS} from users where id = $1 and org_id = $2`, [id, orgId])
+  return u
+}
+
+/** Changes a user's role; the last admin of an organization cannot step down. */
+export async function setUserRole(db: Database, viewer: UserViewer, id: string, role: Role): Promise<UserRow> {
+  parseInput(RoleSchema, role, 'role')
+  return db.transaction(async (tx) => {
+    const [target] = await tx.query<UserRow>(
+      `select ${USER_COLUMNS} from users where id = $1 and org_id = $2 and deleted_at is null for update`,
+      [id, viewer.orgId],
+    )
+    if (!target) throw new NotFoundError('user')
+    if (target.role === 'ADMIN' && role !== 'ADMIN') await assertNotLastAdmin(tx, viewer.orgId, id)
+    const [user] = await tx.query<UserRow>(`update users set role = $2 where id = $1 returning ${USER_COLUMNS}`, [
+      id,
+      role,
+    ])
+    return user!
+  })
+}
+
+/**
+ * Deletes a user: they can no longer sign in and their sessions and tokens go.
+ * The row stays (soft delete) so runs keep saying who triggered them.
+ */
+export async function deleteUser(db: Database, viewer: UserViewer, id: string): Promise<UserRow> {
+  if (id === viewer.userId) throw new ForbiddenError('you cannot delete yourself; ask another admin')
+  return db.transaction(async (tx) => {
+    const [target] = await tx.query<UserRow>(
+      `select ${USER_COLUMNS} from users where id = $1 and org_id = $2 and deleted_at is null for update`,
+      [id, viewer.orgId],
+    )
+    if (!target) throw new NotFoundError('user')
+    if (target.role === 'ADMIN') await assertNotLastAdmin(tx, viewer.orgId, id)
+    await tx.query('delete from sessions where user_id = $1', [id])
+    await tx.query('update api_tokens set revoked_at = coalesce(revoked_at, now()) where user_id = $1', [id])
+    const [user] = await tx.query<UserRow>(
+      `update users set deleted_at = now() where id = $1 returning ${USER_COLUMNS}`,
+      [id],
+    )
+    return user!
+  })
+}
+
+async function assertNotLastAdmin(
+  tx: { query: Database['query'] },
+  orgId: string,
+  leavingId: string,
+): Promise<void> {
+  // Locking every admin row serialises two admins demoting each other at once.
+  const admins = await tx.query<{ id: string }>(
+    `select id from users where org_id = $1 and role = 'ADMIN' and deleted_at is null for update`,
+    [orgId],
+  )
+  if (!admins.some((a) => a.id !== leavingId)) throw new ForbiddenError('an organization needs at least one admin; promote another user first')
+}

@@ -1,0 +1,95 @@
+import { join } from 'node:path'
+import type { Config } from './config'
+import { type Database, openDatabase } from './db/database'
+import { migrate } from './db/migrate'
+import { type EventBus, startEventBus } from './events/bus'
+import { createGraphQL } from './graphql/yoga'
+import { type HttpServer, startHttpServer } from './http/server'
+import type { Logger } from './log'
+import { enqueueRun } from './queue/enqueue'
+import { requestCancel } from './queue/cancel'
+import { type Engine } from './runs/engine'
+import { startSweeper } from './runs/sweeper'
+import { type Worker, startWorker } from './runs/worker'
+import { createSandboxPool } from './sandbox'
+import { type SeedResult, seedFirstStart } from './seed'
+import type { Services } from './services'
+import { createWarehouse } from './warehouse/warehouse'
+
+export interface App {
+  readonly services: Services
+  /** Port the API listens on (when the api role runs). */
+  readonly port: number | undefined
+  readonly url: string | undefined
+  readonly seed: SeedResult
+  /** First call drains (in-flight requests and runs finish); graceMs bounds the wait for runs. */
+  stop(graceMs?: number): Promise<void>
+}
+
+/**
+ * Starts the roles this node runs (api, worker, scheduler) against the
+ * configured database. Every role is stateless: all state is in PostgreSQL.
+ */
+export async function startApp(config: Config, log: Logger, opts: { db?: Database } = {}): Promise<App> {
+  const db = opts.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pgdata') }))
+  const applied = await migrate(db)
+  if (applied.length > 0) log.info({ applied }, 'applied migrations')
+  const seed = await seedFirstStart(db, config, log)
+  const bus: EventBus = await startEventBus(db, log)
+  const engine: Engine = {
+    enqueue: (r) => db.transaction((tx) => enqueueRun(tx, r)),
+    cancel: (runId, reason) => db.transaction((tx) => requestCancel(tx, runId, reason)),
+  }
+  const services: Services = { db, config, log, engine, bus }
+  const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0 })
+  const warehouse = createWarehouse({ db, secretKey: config.secretKey, databaseUrl: config.databaseUrl })
+  const stops: (() => Promise<void>)[] = []
+
+  let http: HttpServer | undefined
+  if (config.roles.includes('api')) {
+    const yoga = createGraphQL(services)
+    const { dashboardHandler } = await import('./http/dashboard')
+    http = await startHttpServer(services, yoga, {
+      port: config.port,
+      host: config.host,
+      dashboard: await dashboardHandler(log),
+    })
+    stops.push(() => http!.stop())
+  }
+  let worker: Worker | undefined
+  if (config.roles.includes('worker')) {
+    worker = startWorker({
+      db,
+      bus,
+      log,
+      services: { db, log, sandbox, warehouse },
+      concurrency: config.workerConcurrency,
+      leaseMs: config.leaseMs,
+      pollMs: config.pollMs,
+    })
+    const sweeper = startSweeper({ db, log, everyMs: Math.max(250, Math.floor(config.leaseMs / 3)) })
+    stops.push(async () => {
+      await sweeper.stop()
+    })
+  }
+  const url = http ? config.publicUrl.replace(`:${config.port}`, `:${http.port}`) : undefined
+  let stopping: Promise<void> | undefined
+  return {
+    services,
+    port: http?.port,
+    url,
+    seed,
+    stop(graceMs = 10_000) {
+      stopping ??= (async () => {
+        // Order matters: stop taking requests, let runs finish, then close the database.
+        for (const s of stops) await s().catch((err) => log.warn({ err }, 'stopping a component failed'))
+        if (worker) await worker.stop(graceMs)
+        await sandbox.stop()
+        await warehouse.stop()
+        await bus.stop()
+        if (!opts.db) await db.close()
+      })()
+      return stopping
+    },
+  }
+}

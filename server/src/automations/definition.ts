@@ -1,0 +1,56 @@
+import { z } from 'zod'
+import { MutexPolicy } from '../domain'
+
+/** Types a declared parameter may have. */
+export const ParameterType = { STRING: 'STRING', NUMBER: 'NUMBER', BOOLEAN: 'BOOLEAN', DATE: 'DATE', JSON: 'JSON' } as const
+export type ParameterType = (typeof ParameterType)[keyof typeof ParameterType]
+
+export const ParameterDecl = z.object({
+  name: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must start with a letter or _ and hold only letters, digits and _'),
+  type: z.enum(Object.values(ParameterType) as [ParameterType, ...ParameterType[]]),
+  required: z.boolean().default(false),
+  default: z.unknown().optional(),
+  description: z.string().max(500).default(''),
+})
+export type ParameterDecl = z.infer<typeof ParameterDecl>
+
+export const RetryPolicy = z.object({
+  maxAttempts: z.number().int().min(1, 'at least 1 (no retry)').max(20).default(1),
+  /** First backoff; each retry doubles it, with jitter. */
+  backoffMs: z.number().int().min(0).max(3_600_000).default(1000),
+})
+
+export const MutexSettings = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(100)
+    .regex(/^[\w.:/-]+$/, 'may hold letters, digits and . _ : / -'),
+  policy: z.enum(Object.values(MutexPolicy) as [MutexPolicy, ...MutexPolicy[]]).default('QUEUE'),
+})
+
+/**
+ * The immutable snapshot stored in automation_versions.definition: everything
+ * a worker needs to execute a run of this version.
+ */
+export interface Definition {
+  name: string
+  kind: string
+  config: unknown
+  parameters: ParameterDecl[]
+  timeoutMs: number | null
+  retry: { maxAttempts: number; backoffMs: number }
+  mutex: { name: string; policy: MutexPolicy } | null
+  runAsUserId: string | null
+  allowAllUsersToRun: boolean
+  folderId: string | null
+}
+
+/** Backoff before attempt `attempt` (2, 3, ...): doubling from the base, with ±25% jitter, capped at one hour. */
+export function backoffMs(base: number, attempt: number): number {
+  const raw = Math.min(base * 2 ** Math.max(0, attempt - 2), 3_600_000)
+  return Math.round(raw * (0.75 + Math.random() * 0.5))
+}

@@ -1,0 +1,47 @@
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import type * as schema from './schema'
+
+export type Row = Record<string, unknown>
+export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>
+
+/** Anything that runs one parameterised statement: the pool or a transaction. */
+export interface Queryable {
+  /** Runs one statement with $1..$n parameters and returns its rows. */
+  query<T = Row>(text: string, params?: readonly unknown[]): Promise<T[]>
+}
+
+/**
+ * The one database handle every module uses, whichever driver is underneath
+ * (postgres.js for DATABASE_URL, PGlite for the embedded default). Hot paths
+ * (queue, mutex, events) use `query`; CRUD uses the drizzle handle `db`.
+ */
+export interface Database extends Queryable {
+  readonly driver: 'postgres' | 'pglite'
+  readonly db: Drizzle
+  /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
+  /**
+   * Subscribes to a NOTIFY channel; survives reconnects on postgres.js, calling
+   * onListen after each (re)connect so callers can catch up on what they missed.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onListen?: () => void): Promise<() => Promise<void>>
+  close(): Promise<void>
+}
+
+export interface OpenOptions {
+  databaseUrl?: string | undefined
+  /** PGlite data directory; `memory://` for an in-memory database. */
+  dataDir?: string
+  /** Connections in the postgres.js pool. */
+  max?: number
+}
+
+/** Opens the database named by the options: a server when databaseUrl is set, else PGlite. */
+export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  if (opts.databaseUrl) {
+    const { openPostgres } = await import('./postgres')
+    return openPostgres(opts.databaseUrl, opts.max ?? 10)
+  }
+  const { openPglite } = await import('./pglite')
+  return openPglite(opts.dataDir ?? 'memory://')
+}

@@ -1,0 +1,93 @@
+import { sql } from 'drizzle-orm'
+import { customType, index, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core'
+import { organizations, timestamptz } from './accounts'
+
+// Run and log ids are int8; the app handles them as strings on both drivers.
+const int8 = customType<{ data: string; driverData: string | number | bigint }>({
+  dataType: () => 'bigint',
+  fromDriver: (v) => String(v),
+})
+const int8serial = customType<{ data: string; driverData: string | number | bigint }>({
+  dataType: () => 'bigserial',
+  fromDriver: (v) => String(v),
+})
+
+/**
+ * The queue and the history at once. A run is claimable when
+ * state = QUEUED and run_at <= now(); a RUNNING run executed by a worker
+ * carries a lease (lease_owner, lease_expires_at). Orchestrating runs (CHAIN)
+ * are RUNNING without a lease: their children move them forward.
+ */
+export const runs = pgTable(
+  'runs',
+  {
+    id: int8serial('id').primaryKey(),
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    automationId: uuid('automation_id').notNull(),
+    versionId: uuid('version_id').notNull(),
+    version: integer('version').notNull(),
+    kind: text('kind').notNull(),
+    state: text('state').notNull(),
+    triggerSource: text('trigger_source').notNull(),
+    triggeredBy: uuid('triggered_by'),
+    runAs: uuid('run_as'),
+    embedTokenId: uuid('embed_token_id'),
+    parentRunId: int8('parent_run_id'),
+    // Position among the parent's children (CHAIN step index).
+    step: integer('step'),
+    attempt: integer('attempt').notNull().default(1),
+    maxAttempts: integer('max_attempts').notNull().default(1),
+    parameters: jsonb('parameters').notNull().default({}),
+    outputs: jsonb('outputs'),
+    error: text('error'),
+    mutexName: text('mutex_name'),
+    timeoutMs: integer('timeout_ms'),
+    runAt: timestamptz('run_at').notNull().defaultNow(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    startedAt: timestamptz('started_at'),
+    finishedAt: timestamptz('finished_at'),
+    deadlineAt: timestamptz('deadline_at'),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: timestamptz('lease_expires_at'),
+    cancelRequested: text('cancel_requested'),
+  },
+  (t) => [
+    // The claim query scans only this small partial index.
+    index('runs_claimable').on(t.runAt, t.id).where(sql`${t.state} = 'QUEUED'`),
+    index('runs_leased').on(t.leaseExpiresAt).where(sql`${t.state} = 'RUNNING' and ${t.leaseOwner} is not null`),
+    index('runs_deadline').on(t.deadlineAt).where(sql`${t.state} = 'RUNNING' and ${t.deadlineAt} is not null`),
+    index('runs_waiting').on(t.orgId, t.mutexName, t.id).where(sql`${t.state} = 'WAITING'`),
+    index('runs_org_created').on(t.orgId, t.id),
+    index('runs_automation').on(t.automationId, t.id),
+    index('runs_parent').on(t.parentRunId, t.step),
+  ],
+)
+
+export const runLogs = pgTable(
+  'run_logs',
+  {
+    id: int8serial('id').primaryKey(),
+    runId: int8('run_id').notNull(),
+    orgId: uuid('org_id').notNull(),
+    at: timestamptz('at').notNull().defaultNow(),
+    level: text('level').notNull(),
+    message: text('message').notNull(),
+  },
+  (t) => [index('run_logs_run').on(t.runId, t.id)],
+)
+
+/** Holder of a named mutex; waiters are runs in state WAITING with the same name. */
+export const mutexes = pgTable(
+  'mutexes',
+  {
+    orgId: uuid('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    holderRunId: int8('holder_run_id'),
+    acquiredAt: timestamptz('acquired_at'),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.name] })],
+)

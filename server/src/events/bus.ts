@@ -1,0 +1,96 @@
+import type { Database } from '../db/database'
+import { coerceError } from '../errors'
+import type { Logger } from '../log'
+import { Channel, type LogEvent, type LogEventTuple, type RunEvent, type RunEventTuple } from './channels'
+
+type Listener<T> = (event: T) => void
+
+/**
+ * The node's single LISTEN connection, fanned out to in-process listeners:
+ * graphql-ws subscribers, workers waiting for work, chains waiting for children.
+ * One NOTIFY is parsed once per node whatever the number of subscribers.
+ */
+export interface EventBus {
+  /** Run changes for a key: `run:<id>`, `automation:<id>` or `org:<id>`. */
+  onRun(key: string, listener: Listener<RunEvent>): () => void
+  onLog(runId: string, listener: Listener<LogEvent>): () => void
+  onWake(listener: () => void): () => void
+  onCancel(listener: Listener<string>): () => void
+  /** Fires after the LISTEN connection is (re)established, so pollers can catch up. */
+  onReconnect(listener: () => void): () => void
+  stop(): Promise<void>
+}
+
+class Registry<T> {
+  private readonly map = new Map<string, Set<Listener<T>>>()
+  add(key: string, l: Listener<T>): () => void {
+    let set = this.map.get(key)
+    if (!set) this.map.set(key, (set = new Set()))
+    set.add(l)
+    return () => {
+      set.delete(l)
+      if (set.size === 0) this.map.delete(key)
+    }
+  }
+  emit(key: string, event: T, log: Logger): void {
+    const set = this.map.get(key)
+    if (!set) return
+    for (const l of set) {
+      try {
+        l(event)
+      } catch (err) {
+        log.error({ err: coerceError(err) }, 'event listener failed')
+      }
+    }
+  }
+}
+
+export async function startEventBus(db: Database, log: Logger): Promise<EventBus> {
+  const runs = new Registry<RunEvent>()
+  const logs = new Registry<LogEvent>()
+  const wakes = new Registry<void>()
+  const cancels = new Registry<string>()
+  const reconnects = new Registry<void>()
+
+  const onRunPayload = (payload: string) => {
+    for (const [runId, orgId, automationId, state, parentRunId] of JSON.parse(payload) as RunEventTuple[]) {
+      const e: RunEvent = { runId, orgId, automationId, state, parentRunId }
+      runs.emit(`run:${runId}`, e, log)
+      runs.emit(`automation:${automationId}`, e, log)
+      runs.emit(`org:${orgId}`, e, log)
+      if (parentRunId) runs.emit(`children:${parentRunId}`, e, log)
+    }
+  }
+  const onLogPayload = (payload: string) => {
+    for (const [runId, orgId, id, level, message, at] of JSON.parse(payload) as LogEventTuple[]) {
+      logs.emit(runId, { runId, orgId, id, level, message, at: new Date(at) }, log)
+    }
+  }
+  const safe = (fn: (p: string) => void) => (p: string) => {
+    try {
+      fn(p)
+    } catch (err) {
+      log.error({ err: coerceError(err) }, 'bad event payload')
+    }
+  }
+  const unlisten = await Promise.all([
+    db.listen(Channel.RUN, safe(onRunPayload)),
+    db.listen(Channel.LOG, safe(onLogPayload)),
+    db.listen(
+      Channel.WAKE,
+      () => wakes.emit('', undefined, log),
+      () => reconnects.emit('', undefined, log),
+    ),
+    db.listen(Channel.CANCEL, (id) => cancels.emit('', id, log)),
+  ])
+  return {
+    onRun: (key, l) => runs.add(key, l),
+    onLog: (runId, l) => logs.add(runId, l),
+    onWake: (l) => wakes.add('', l),
+    onCancel: (l) => cancels.add('', l),
+    onReconnect: (l) => reconnects.add('', l),
+    async stop() {
+      await Promise.all(unlisten.map((u) => u().catch(() => {})))
+    },
+  }
+}

@@ -1,0 +1,42 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import { GraphQLError } from 'graphql'
+import { authenticate, credentialFrom } from '../auth/authenticate'
+import { originAllowed } from '../embed/tokens'
+import type { Services } from '../services'
+import type { Context } from './context'
+
+export interface ContextSource {
+  headers: { authorization?: string | null; cookie?: string | null; origin?: string | null }
+  /** graphql-ws connectionParams: `{ authorization: 'Bearer …' }` (browsers cannot set WS headers). */
+  connectionParams?: Record<string, unknown> | undefined
+}
+
+/**
+ * Builds the per-operation context for HTTP and WebSocket alike. A credential
+ * that is present but invalid is an error, not an anonymous request, so clients
+ * learn their session expired or their token was revoked.
+ */
+export async function buildContext(services: Services, src: ContextSource, responseCookies: string[] = []): Promise<Context> {
+  const fromParams = src.connectionParams?.authorization
+  const credential =
+    typeof fromParams === 'string' && fromParams.startsWith('Bearer ')
+      ? fromParams.slice(7).trim()
+      : credentialFrom({ authorization: src.headers.authorization ?? null, cookie: src.headers.cookie ?? null })
+  const viewer = await authenticate(services.db, credential)
+  if (credential && !viewer) {
+    throw new GraphQLError('not signed in: the session expired or the token is unknown, expired or revoked', {
+      extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+    })
+  }
+  const origin = src.headers.origin ?? undefined
+  if (viewer?.type === 'embed' && !originAllowed(viewer, origin)) {
+    throw new GraphQLError(`this embed token may not be used from origin ${origin ?? '(none)'}`, {
+      extensions: { code: 'FORBIDDEN_ORIGIN', http: { status: 403 } },
+    })
+  }
+  return { services, viewer, origin, responseCookies, memo: new Map() }
+}
+
+export function headersOf(h: IncomingHttpHeaders): ContextSource['headers'] {
+  return { authorization: h.authorization ?? null, cookie: h.cookie ?? null, origin: h.origin ?? null }
+}

@@ -1,0 +1,13 @@
+import type { Viewer } from '../auth/viewer'
+import type { Services } from '../services'
+
+export interface Context {
+  readonly services: Services
+  readonly viewer: Viewer | undefined
+  /** Origin header of the HTTP request or WebSocket upgrade (embed tokens are bound to origins). */
+  readonly origin: string | undefined
+  /** Set-Cookie values the HTTP layer adds to the response (login/logout). */
+  readonly responseCookies: string[]
+  /** Per-request memo (folder grants and the like), dropped with the request. */
+  readonly memo: Map<string, Promise<unknown>>
+}

@@ -1,0 +1,11 @@
+import { builder } from './builder'
+import './errors'
+import '../accounts/graphql'
+import '../automations/graphql'
+import '../runs/graphql'
+import '../runs/subscriptions'
+import '../mutex/graphql'
+import '../embed/graphql'
+
+/** The whole API: every feature registers its types on the shared builder by being imported above. */
+export const schema = builder.toSchema({ sortSchema: true })

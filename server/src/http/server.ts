@@ -1,0 +1,123 @@
+import { createReadStream, existsSync } from 'node:fs'
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { execute, subscribe } from 'graphql'
+import { useServer } from 'graphql-ws/use/ws'
+import { WebSocketServer } from 'ws'
+import { coerceError } from '../errors'
+import type { GraphQLServer } from '../graphql/yoga'
+import type { Services } from '../services'
+
+const MAX_BODY_BYTES = 1_000_000
+const RUN_BUTTON = fileURLToPath(new URL('../../../embed/dist/run-button.js', import.meta.url))
+
+export interface HttpServer {
+  readonly port: number
+  /** Stops accepting, closes WebSockets, waits for in-flight requests. */
+  stop(): Promise<void>
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
+
+export interface RouteExtras {
+  /** POST /hooks/<token> (webhook triggers), when that feature is loaded. */
+  hooks?: Handler
+  /** The SvelteKit dashboard, when built. */
+  dashboard?: Handler
+}
+
+/** One port serves GraphQL over HTTP and WebSocket, health, the run button and the dashboard. */
+export async function startHttpServer(
+  services: Services,
+  yoga: GraphQLServer,
+  opts: { port: number; host: string } & RouteExtras,
+): Promise<HttpServer> {
+  const log = services.log
+  const server = createServer(async (req, res) => {
+    try {
+      const path = (req.url ?? '/').split('?')[0]!
+      if (path === '/healthz') return await health(services, res)
+      if (path === '/graphql') {
+        const length = Number(req.headers['content-length'] ?? 0)
+        if (length > MAX_BODY_BYTES) return send(res, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` })
+        return await yoga.handle(req, res)
+      }
+      if (path.startsWith('/hooks/') && opts.hooks) return await opts.hooks(req, res)
+      if (path === '/embed/run-button.js') return runButton(res)
+      if (opts.dashboard) return await opts.dashboard(req, res)
+      send(res, 404, { error: 'not found; the API is at /graphql' })
+    } catch (err) {
+      log.error({ err: coerceError(err) }, 'request failed')
+      if (!res.headersSent) send(res, 500, { error: 'internal error' })
+      else res.end()
+    }
+  })
+  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: MAX_BODY_BYTES })
+  const wsServer = useServer(
+    {
+      execute: (args) => (args.rootValue as { execute: typeof execute }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: typeof subscribe }).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          connectionParams: ctx.connectionParams,
+        })
+        const args = {
+          schema: enveloped.schema,
+          operationName: params.operationName,
+          document: enveloped.parse(params.query),
+          variableValues: params.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        }
+        const errors = enveloped.validate(args.schema, args.document)
+        if (errors.length > 0) return errors
+        return args
+      },
+    },
+    wss,
+  )
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port, opts.host, resolve)
+  })
+  const port = (server.address() as AddressInfo).port
+  return {
+    port,
+    async stop() {
+      await wsServer.dispose()
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeIdleConnections()
+      })
+    },
+  }
+}
+
+async function health(services: Services, res: ServerResponse) {
+  try {
+    await services.db.query('select 1')
+    send(res, 200, { ok: true })
+  } catch {
+    send(res, 503, { ok: false, error: 'database unreachable' })
+  }
+}
+
+function runButton(res: ServerResponse) {
+  if (!existsSync(RUN_BUTTON)) return send(res, 404, { error: 'run button not built; run the build' })
+  res.writeHead(200, {
+    'content-type': 'text/javascript; charset=utf-8',
+    'access-control-allow-origin': '*',
+    'cache-control': 'public, max-age=300',
+  })
+  createReadStream(RUN_BUTTON).pipe(res)
+}
+
+export function send(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json' })
+  res.end(JSON.stringify(body))
+}

@@ -1,0 +1,68 @@
+import type { z } from 'zod'
+import type { Database } from '../db/database'
+import type { LogLevel } from '../domain'
+import type { Logger } from '../log'
+import type { SandboxPool } from '../sandbox'
+import type { Warehouse } from '../warehouse/warehouse'
+
+/** What a kind's execute() sees of its run. */
+export interface RunInfo {
+  id: string
+  orgId: string
+  automationId: string
+  attempt: number
+  triggerSource: string
+  triggeredBy: string | null
+  runAs: string | null
+}
+
+export interface KindServices {
+  db: Database
+  log: Logger
+  sandbox: SandboxPool
+  warehouse: Warehouse
+}
+
+export interface RunContext<C> {
+  run: RunInfo
+  config: C
+  parameters: Record<string, unknown>
+  /** Aborted on cancel, timeout or lost lease; long work must watch it. */
+  signal: AbortSignal
+  log(level: LogLevel, message: string): void
+  services: KindServices
+}
+
+/** A kind either finishes with outputs, or detaches (CHAIN): its children move it forward. */
+export type KindResult = { outputs?: Record<string, unknown> } | { detach: true; firstChild: ChildSpec }
+
+export interface ChildSpec {
+  automationId: string
+  step: number
+}
+
+/** Problems found when an automation is saved, beyond the config schema (e.g. a chain cycle). */
+export interface SaveCheck {
+  db: Database
+  orgId: string
+  automationId: string | null
+}
+
+export interface KindModule<S extends z.ZodType = z.ZodType> {
+  readonly kind: string
+  readonly description: string
+  readonly configSchema: S
+  execute(ctx: RunContext<z.output<S>>): Promise<KindResult>
+  /** Extra validation at save time; throws ValidationError. */
+  checkSave?(config: z.output<S>, check: SaveCheck): Promise<void>
+}
+
+/** Declares a kind with its config type inferred from its schema. */
+export function defineKind<S extends z.ZodType>(mod: KindModule<S>): KindModule<S> {
+  return mod
+}
+
+/** Thrown by execute() for an expected failure: the message reaches the run's error as is. */
+export class RunFailure extends Error {
+  override name = 'RunFailure'
+}

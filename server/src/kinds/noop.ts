@@ -1,0 +1,27 @@
+import { z } from 'zod'
+import { defineKind } from './kind'
+
+/** Does nothing (optionally sleeps): for benchmarks and tests of the engine itself. */
+export const noop = defineKind({
+  kind: 'NOOP',
+  description: 'Does nothing; optionally waits, logs or fails. For testing pipelines.',
+  configSchema: z.object({
+    sleepMs: z.number().int().min(0).max(3_600_000).default(0),
+    fail: z.string().max(1000).optional(),
+    log: z.string().max(1000).optional(),
+  }),
+  async execute({ config, signal, log }) {
+    if (config.log) log('INFO', config.log)
+    if (config.sleepMs > 0) {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, config.sleepMs)
+        signal.addEventListener('abort', () => {
+          clearTimeout(t)
+          reject(signal.reason)
+        })
+      })
+    }
+    if (config.fail) throw new Error(config.fail)
+    return { outputs: {} }
+  },
+})

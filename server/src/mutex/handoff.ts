@@ -1,0 +1,31 @@
+import type { Queryable } from '../db/database'
+import { notifyWake } from '../events/notify'
+import { RUN_COLUMNS, type RunRow } from '../queue/run-row'
+import { lockMutex } from './lock'
+
+/**
+ * Releases the mutex held by a finished run and hands it to the first waiter
+ * (FIFO by enqueue order) in the same transaction, so no other run can slip in
+ * between and no waiter is ever forgotten. Returns the run that now holds it.
+ */
+export async function releaseMutex(tx: Queryable, orgId: string, name: string, runId: string): Promise<RunRow | null> {
+  const state = await lockMutex(tx, orgId, name)
+  if (state.holderRunId !== runId) return null
+  return promoteNext(tx, orgId, name)
+}
+
+/** Gives a locked, free mutex to its first waiter, if any. The caller holds the mutex row lock. */
+export async function promoteNext(tx: Queryable, orgId: string, name: string): Promise<RunRow | null> {
+  const [next] = await tx.query<RunRow>(
+    `update runs set state = 'QUEUED' where id = (
+       select id from runs where org_id = $1 and mutex_name = $2 and state = 'WAITING' order by id limit 1
+     ) returning ${RUN_COLUMNS}`,
+    [orgId, name],
+  )
+  await tx.query(
+    'update mutexes set holder_run_id = $3, acquired_at = case when $3::int8 is null then null else now() end where org_id = $1 and name = $2',
+    [orgId, name, next?.id ?? null],
+  )
+  if (next) await notifyWake(tx)
+  return next ?? null
+}

@@ -1,0 +1,36 @@
+import type { Database } from '../db/database'
+import { notifyRunChanges } from '../events/notify'
+import { type RunRow, runColumnsOf } from './run-row'
+
+/**
+ * Claims up to `limit` due runs for this worker: FIFO by due time, skipping rows
+ * other workers are claiming right now, each under a lease the heartbeat extends.
+ */
+export async function claimRuns(db: Database, workerId: string, limit: number, leaseMs: number): Promise<RunRow[]> {
+  return db.transaction(async (tx) => {
+    const rows = await tx.query<RunRow>(
+      `with c as (
+         select id from runs where state = 'QUEUED' and run_at <= now()
+         order by run_at, id limit $2 for update skip locked
+       )
+       update runs r set state = 'RUNNING', started_at = now(), lease_owner = $1,
+         lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
+         deadline_at = case when r.timeout_ms is null then null else now() + make_interval(secs => r.timeout_ms::float8 / 1000) end
+       from c where r.id = c.id
+       returning ${runColumnsOf('r')}`,
+      [workerId, limit, leaseMs],
+    )
+    rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
+    await notifyRunChanges(tx, rows)
+    return rows
+  })
+}
+
+/** Milliseconds until the next queued run is due (retries wait out a backoff), or null if none. */
+export async function nextDueInMs(db: Database): Promise<number | null> {
+  const [row] = await db.query<{ ms: number | null }>(
+    `select extract(epoch from (min(run_at) - now())) * 1000 as ms from runs where state = 'QUEUED'`,
+  )
+  return row?.ms == null ? null : Math.max(0, Number(row.ms))
+}
+

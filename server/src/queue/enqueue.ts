@@ -1,0 +1,116 @@
+import type { Definition } from '../automations/definition'
+import type { Queryable } from '../db/database'
+import type { TriggerSource } from '../domain'
+import { notifyRunChanges, notifyWake } from '../events/notify'
+import { promoteNext } from '../mutex/handoff'
+import { lockMutex } from '../mutex/lock'
+import { requestCancel } from './cancel'
+import { RUN_COLUMNS, type RunRow } from './run-row'
+
+export interface NewRun {
+  orgId: string
+  automationId: string
+  versionId: string
+  version: number
+  definition: Definition
+  triggerSource: TriggerSource
+  triggeredBy: string | null
+  runAs: string | null
+  embedTokenId?: string | null
+  parentRunId?: string | null
+  step?: number | null
+  parameters: Record<string, unknown>
+}
+
+export interface Enqueued {
+  run: RunRow
+  /** True when the mutex was busy under policy SKIP: the run was recorded SKIPPED. */
+  skipped: boolean
+}
+
+/**
+ * Inserts a run inside the caller's transaction and applies its mutex policy.
+ * Mutex state only changes under the mutex row's lock, so two nodes enqueueing
+ * at once still agree on who holds it and who waits.
+ */
+export async function enqueueRun(tx: Queryable, r: NewRun): Promise<Enqueued> {
+  const mutex = r.definition.mutex
+  if (!mutex) {
+    const run = await insertRun(tx, r, 'QUEUED', null)
+    await notifyRunChanges(tx, [run])
+    await notifyWake(tx)
+    return { run, skipped: false }
+  }
+  const state = await lockMutex(tx, r.orgId, mutex.name)
+  const busy = state.holderRunId !== null || state.waiting > 0
+  const changed: RunRow[] = []
+  if (busy && mutex.policy === 'SKIP') {
+    const run = await insertRun(tx, r, 'SKIPPED', `mutex "${mutex.name}" was busy (policy SKIP)`)
+    await notifyRunChanges(tx, [run])
+    return { run, skipped: true }
+  }
+  if (busy && mutex.policy === 'REPLACE_QUEUED') {
+    changed.push(
+      ...(await tx.query<RunRow>(
+        `update runs set state = 'CANCELLED', finished_at = now(), error = 'replaced by a newer run (mutex policy REPLACE_QUEUED)'
+         where org_id = $1 and mutex_name = $2 and state = 'WAITING' returning ${RUN_COLUMNS}`,
+        [r.orgId, mutex.name],
+      )),
+    )
+  }
+  if (state.holderRunId !== null && mutex.policy === 'CANCEL_RUNNING') {
+    // A holder that had not started yet ends at once and may hand the mutex on, so look again below.
+    await requestCancel(tx, state.holderRunId, 'cancelled by a newer run (mutex policy CANCEL_RUNNING)')
+  }
+  let fresh = await lockMutex(tx, r.orgId, mutex.name)
+  if (fresh.holderRunId === null && fresh.waiting > 0) {
+    // Never leave waiters behind a free mutex: serve them first, then queue behind them.
+    const promoted = await promoteNext(tx, r.orgId, mutex.name)
+    if (promoted) changed.push(promoted)
+    fresh = await lockMutex(tx, r.orgId, mutex.name)
+  }
+  const free = fresh.holderRunId === null
+  const run = await insertRun(tx, r, free ? 'QUEUED' : 'WAITING', null)
+  if (free) {
+    await tx.query('update mutexes set holder_run_id = $3, acquired_at = now() where org_id = $1 and name = $2', [
+      r.orgId,
+      mutex.name,
+      run.id,
+    ])
+    await notifyWake(tx)
+  }
+  await notifyRunChanges(tx, [...changed, run])
+  return { run, skipped: false }
+}
+
+async function insertRun(tx: Queryable, r: NewRun, state: string, error: string | null): Promise<RunRow> {
+  const final = state === 'SKIPPED'
+  const [run] = await tx.query<RunRow>(
+    `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
+       embed_token_id, parent_run_id, step, max_attempts, parameters, mutex_name, timeout_ms, error, finished_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17,
+       case when $18::boolean then now() end)
+     returning ${RUN_COLUMNS}`,
+    [
+      r.orgId,
+      r.automationId,
+      r.versionId,
+      r.version,
+      r.definition.kind,
+      state,
+      r.triggerSource,
+      r.triggeredBy,
+      r.runAs,
+      r.embedTokenId ?? null,
+      r.parentRunId ?? null,
+      r.step ?? null,
+      r.definition.retry.maxAttempts,
+      JSON.stringify(r.parameters),
+      r.definition.mutex?.name ?? null,
+      r.definition.timeoutMs,
+      error,
+      final,
+    ],
+  )
+  return run!
+}

@@ -1,0 +1,83 @@
+import type { Database } from '../db/database'
+import { coerceError } from '../errors'
+import type { KindServices } from '../kinds/kind'
+import { getKind } from '../kinds/registry'
+import type { Outcome } from '../queue/complete'
+import type { RunRow } from '../queue/run-row'
+import { loadDefinition } from '../queue/versions'
+import type { LogWriter } from './log-writer'
+
+/** Why a run's signal was aborted. LOST: our lease is gone, someone else owns the run now. */
+export interface StopReason {
+  kind: 'CANCELLED' | 'TIMED_OUT' | 'LOST'
+  message: string
+}
+
+interface ExecuteArgs {
+  run: RunRow
+  signal: AbortSignal
+  services: KindServices
+  logs: LogWriter
+  db: Database
+}
+
+/**
+ * Executes one claimed run with its kind and turns what happened into an
+ * Outcome. Returns undefined when the lease was lost: the outcome is no longer
+ * ours to record.
+ */
+export async function executeRun({ run, signal, services, logs, db }: ExecuteArgs): Promise<Outcome | undefined> {
+  const controller = new AbortController()
+  const stop = (reason: StopReason) => {
+    if (!controller.signal.aborted) controller.abort(reason)
+  }
+  signal.addEventListener('abort', () => stop(signal.reason as StopReason), { once: true })
+  let timer: NodeJS.Timeout | undefined
+  if (run.deadline_at) {
+    const ms = new Date(run.deadline_at).getTime() - Date.now()
+    timer = setTimeout(() => stop({ kind: 'TIMED_OUT', message: `timed out after ${run.timeout_ms} ms` }), Math.max(0, ms))
+  }
+  const aborted = new Promise<never>((_, reject) =>
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
+  )
+  aborted.catch(() => {})
+  try {
+    const def = await loadDefinition(db, run.version_id)
+    const kind = getKind(def.kind)
+    if (!kind) return { run, state: 'FAILED', error: `unknown kind ${def.kind}` }
+    const config = kind.configSchema.parse(def.config)
+    const result = await Promise.race([
+      kind.execute({
+        run: {
+          id: run.id,
+          orgId: run.org_id,
+          automationId: run.automation_id,
+          attempt: run.attempt,
+          triggerSource: run.trigger_source,
+          triggeredBy: run.triggered_by,
+          runAs: run.run_as,
+        },
+        config,
+        parameters: run.parameters,
+        signal: controller.signal,
+        log: (level, message) => logs.write(run.id, run.org_id, level, message),
+        services,
+      }),
+      aborted,
+    ])
+    if ('detach' in result) return { run, detach: result.firstChild }
+    return { run, state: 'SUCCEEDED', outputs: result.outputs ?? {} }
+  } catch (err) {
+    if (controller.signal.aborted) {
+      const reason = controller.signal.reason as StopReason
+      if (reason.kind === 'LOST') return undefined
+      logs.write(run.id, run.org_id, 'WARN', reason.message)
+      return { run, state: reason.kind, error: reason.message }
+    }
+    const e = coerceError(err)
+    logs.write(run.id, run.org_id, 'ERROR', e.message)
+    return { run, state: 'FAILED', error: e.message }
+  } finally {
+    if (timer) clearTimeout(timer)
+  }
+}

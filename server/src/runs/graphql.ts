@@ -1,0 +1,163 @@
+import { UserType } from '../accounts/graphql'
+import { getUser } from '../accounts/users'
+import { AutomationType } from '../automations/graphql'
+import { getVisibleAutomation } from '../automations/service'
+import { MutexBusyError } from '../errors'
+import { builder } from '../graphql/builder'
+import { COMMON_ERRORS } from '../graphql/errors'
+import { RUN_COLUMNS, type RunRow } from '../queue/run-row'
+import { isRunId } from '../validation'
+import { cancelRun, getVisibleRun, retryRun, runAutomation } from './service'
+import { listRuns } from './list'
+
+export const RunStateEnum = builder.enumType('RunState', {
+  values: ['QUEUED', 'WAITING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED'] as const,
+})
+
+export interface LogLine {
+  id: string
+  run_id: string
+  at: Date
+  level: string
+  message: string
+}
+
+export const LogLineType = builder.objectRef<LogLine>('RunLogLine').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    runId: t.exposeID('run_id'),
+    at: t.field({ type: 'DateTime', resolve: (l) => l.at }),
+    level: t.exposeString('level'),
+    message: t.exposeString('message'),
+  }),
+})
+
+export const RunType = builder.objectRef<RunRow>('Run')
+
+RunType.implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    state: t.field({ type: RunStateEnum, resolve: (r) => r.state }),
+    automationId: t.exposeID('automation_id'),
+    automation: t.field({
+      type: AutomationType,
+      nullable: true,
+      resolve: (r, _args, ctx) => getVisibleAutomation(ctx, r.automation_id).catch(() => null),
+    }),
+    version: t.exposeInt('version', { description: 'The automation version this run executes' }),
+    triggerSource: t.exposeString('trigger_source'),
+    triggeredBy: t.field({
+      type: UserType,
+      nullable: true,
+      authScopes: { user: true },
+      resolve: (r, _a, ctx) => (r.triggered_by ? getUser(ctx.services.db, r.org_id, r.triggered_by).then((u) => u ?? null) : null),
+    }),
+    runAs: t.field({
+      type: UserType,
+      nullable: true,
+      authScopes: { user: true },
+      resolve: (r, _a, ctx) => (r.run_as ? getUser(ctx.services.db, r.org_id, r.run_as).then((u) => u ?? null) : null),
+    }),
+    parentRunId: t.exposeID('parent_run_id', { nullable: true }),
+    step: t.exposeInt('step', { nullable: true }),
+    attempt: t.exposeInt('attempt'),
+    maxAttempts: t.exposeInt('max_attempts'),
+    parameters: t.field({ type: 'JSON', resolve: (r) => r.parameters }),
+    outputs: t.field({ type: 'JSON', nullable: true, resolve: (r) => r.outputs }),
+    error: t.exposeString('error', { nullable: true }),
+    mutexName: t.exposeString('mutex_name', { nullable: true }),
+    position: t.int({
+      nullable: true,
+      description: 'Place in line for its mutex while WAITING (1 = next)',
+      resolve: async (r, _a, ctx) => {
+        if (r.state !== 'WAITING' || !r.mutex_name) return null
+        const [row] = await ctx.services.db.query<{ n: number }>(
+          `select count(*)::int + 1 as n from runs where org_id = $1 and mutex_name = $2 and state = 'WAITING' and id < $3`,
+          [r.org_id, r.mutex_name, r.id],
+        )
+        return row!.n
+      },
+    }),
+    createdAt: t.field({ type: 'DateTime', resolve: (r) => r.created_at }),
+    startedAt: t.field({ type: 'DateTime', nullable: true, resolve: (r) => r.started_at }),
+    finishedAt: t.field({ type: 'DateTime', nullable: true, resolve: (r) => r.finished_at }),
+    durationMs: t.int({
+      nullable: true,
+      resolve: (r) => (r.started_at && r.finished_at ? new Date(r.finished_at).getTime() - new Date(r.started_at).getTime() : null),
+    }),
+    children: t.field({
+      type: [RunType],
+      description: 'Steps of a chain, in order',
+      resolve: (r, _a, ctx) =>
+        ctx.services.db.query<RunRow>(`select ${RUN_COLUMNS} from runs where parent_run_id = $1 order by step, id`, [r.id]),
+    }),
+    logs: t.field({
+      type: [LogLineType],
+      description: 'Log lines in order, paged by id',
+      args: { afterId: t.arg.id({ required: false }), first: t.arg.int({ required: false }) },
+      resolve: (r, args, ctx) =>
+        ctx.services.db.query<LogLine>(
+          `select id, run_id, at, level, message from run_logs where run_id = $1 and id > $2 order by id limit $3`,
+          [r.id, args.afterId && isRunId(String(args.afterId)) ? String(args.afterId) : '0', Math.min(args.first ?? 500, 5000)],
+        ),
+    }),
+  }),
+})
+
+builder.queryField('run', (t) =>
+  t.field({
+    type: RunType,
+    nullable: true,
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id() },
+    resolve: (_root, { id }, ctx) => getVisibleRun(ctx, String(id)).catch(() => null),
+  }),
+)
+
+builder.queryField('runs', (t) =>
+  t.connection({
+    type: RunType,
+    authScopes: { user: true },
+    args: {
+      automationId: t.arg.id({ required: false }),
+      states: t.arg({ type: [RunStateEnum], required: false }),
+      triggerSource: t.arg.string({ required: false }),
+      triggeredBy: t.arg.id({ required: false }),
+      since: t.arg({ type: 'DateTime', required: false }),
+      until: t.arg({ type: 'DateTime', required: false }),
+      topLevelOnly: t.arg.boolean({ required: false, description: 'Hide chain steps (default true)' }),
+    },
+    resolve: (_root, args, ctx) => listRuns(ctx, args),
+  }),
+)
+
+builder.mutationField('runAutomation', (t) =>
+  t.field({
+    type: RunType,
+    authScopes: { authenticated: true },
+    errors: { types: [...COMMON_ERRORS, MutexBusyError], dataField: { name: 'run' } },
+    args: { id: t.arg.id(), parameters: t.arg({ type: 'JSON', required: false }) },
+    resolve: (_root, { id, parameters }, ctx) => runAutomation(ctx, String(id), parameters),
+  }),
+)
+
+builder.mutationField('cancelRun', (t) =>
+  t.field({
+    type: RunType,
+    authScopes: { authenticated: true },
+    errors: { types: COMMON_ERRORS, dataField: { name: 'run' } },
+    args: { id: t.arg.id() },
+    resolve: (_root, { id }, ctx) => cancelRun(ctx, String(id)),
+  }),
+)
+
+builder.mutationField('retryRun', (t) =>
+  t.field({
+    type: RunType,
+    authScopes: { authenticated: true },
+    errors: { types: [...COMMON_ERRORS, MutexBusyError], dataField: { name: 'run' } },
+    args: { id: t.arg.id() },
+    resolve: (_root, { id }, ctx) => retryRun(ctx, String(id)),
+  }),
+)
+

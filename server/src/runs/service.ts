@@ -1,0 +1,126 @@
+import { atLeast } from '../auth/permissions'
+import { automationPermission } from '../automations/access'
+import { resolveParameters } from '../automations/parameters'
+import { getVisibleAutomation } from '../automations/service'
+import type { TriggerSource } from '../domain'
+import { ForbiddenError, MutexBusyError, NotFoundError, ValidationError } from '../errors'
+import type { Context } from '../graphql/context'
+import { enqueueRun } from '../queue/enqueue'
+import { RUN_COLUMNS, type RunRow } from '../queue/run-row'
+import { loadDefinition } from '../queue/versions'
+import { requestCancel } from '../queue/cancel'
+import { isRunId } from '../validation'
+import { resolveRunAs } from './run-as'
+import { canViewRun } from './visibility'
+
+/**
+ * Runs an automation now on behalf of the viewer. With "allow all users to run"
+ * any member (or an embed token of it) may, and the run always runs as the
+ * automation's run-as user, recording who clicked. Otherwise the caller needs
+ * RUN permission and the run uses the caller's own grants.
+ */
+export async function runAutomation(ctx: Context, id: string, parameters: unknown): Promise<RunRow> {
+  const a = await getVisibleAutomation(ctx, id)
+  const viewer = ctx.viewer!
+  const permission = await automationPermission(ctx, a)
+  if (!atLeast(permission, 'RUN')) throw new ForbiddenError('you may not run this automation')
+  const def = await loadDefinition(ctx.services.db, a.current_version_id!)
+  const params = resolveParameters(def.parameters, parameters)
+  const db = ctx.services.db
+  let runAs: string | null
+  let triggeredBy: string | null
+  let source: TriggerSource
+  if (viewer.type === 'embed') {
+    runAs = await resolveRunAs(db, a.org_id, a)
+    triggeredBy = null
+    source = 'EMBED'
+  } else {
+    runAs = a.allow_all_users_to_run ? await resolveRunAs(db, a.org_id, a) : viewer.userId
+    triggeredBy = viewer.userId
+    source = viewer.via === 'api-token' ? 'API' : 'MANUAL'
+  }
+  const { run, skipped } = await db.transaction((tx) =>
+    enqueueRun(tx, {
+      orgId: a.org_id,
+      automationId: a.id,
+      versionId: a.current_version_id!,
+      version: a.version,
+      definition: def,
+      triggerSource: source,
+      triggeredBy,
+      runAs,
+      embedTokenId: viewer.type === 'embed' ? viewer.tokenId : null,
+      parameters: params,
+    }),
+  )
+  if (skipped) throw new MutexBusyError(def.mutex!.name, run.id)
+  return run
+}
+
+/** Loads a run the viewer may see, or throws NotFound. */
+export async function getVisibleRun(ctx: Context, id: string): Promise<RunRow> {
+  if (!isRunId(id) || !ctx.viewer) throw new NotFoundError('run')
+  const [run] = await ctx.services.db.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1 and org_id = $2`, [
+    id,
+    ctx.viewer.orgId,
+  ])
+  if (!run || !(await canViewRun(ctx, run))) throw new NotFoundError('run')
+  return run
+}
+
+async function assertCanRun(ctx: Context, run: RunRow): Promise<void> {
+  const v = ctx.viewer!
+  if (v.type === 'embed') {
+    if (run.embed_token_id !== v.tokenId) throw new ForbiddenError('this token did not start this run')
+    return
+  }
+  if (run.triggered_by === v.userId) return
+  const a = await getVisibleAutomation(ctx, run.automation_id).catch(() => null)
+  if (!a || !atLeast(await automationPermission(ctx, a), a.allow_all_users_to_run ? 'EDIT' : 'RUN')) {
+    throw new ForbiddenError('you may not cancel or retry this run')
+  }
+}
+
+export async function cancelRun(ctx: Context, id: string): Promise<RunRow> {
+  const run = await getVisibleRun(ctx, id)
+  await assertCanRun(ctx, run)
+  if (['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED'].includes(run.state)) {
+    throw new ValidationError(`run ${id} already ended (${run.state}); nothing to cancel`, [
+      { path: 'id', message: `run already ended (${run.state})` },
+    ])
+  }
+  const by = ctx.viewer!.type === 'user' ? ctx.viewer!.email : 'a run button'
+  const after = await ctx.services.db.transaction((tx) => requestCancel(tx, id, `cancelled by ${by}`))
+  return after ?? run
+}
+
+/** Runs the same automation version again with the same parameters, as a new run. */
+export async function retryRun(ctx: Context, id: string): Promise<RunRow> {
+  const run = await getVisibleRun(ctx, id)
+  await assertCanRun(ctx, run)
+  if (!['FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED'].includes(run.state)) {
+    throw new ValidationError(`run ${id} is ${run.state}; only ended runs that did not succeed can be retried`, [
+      { path: 'id', message: `run is ${run.state}` },
+    ])
+  }
+  if (run.parent_run_id) throw new ValidationError('retry the chain, not one of its steps', [{ path: 'id', message: 'is a chain step' }])
+  const a = await getVisibleAutomation(ctx, run.automation_id)
+  const def = await loadDefinition(ctx.services.db, run.version_id)
+  const v = ctx.viewer!
+  const { run: retried, skipped } = await ctx.services.db.transaction((tx) =>
+    enqueueRun(tx, {
+      orgId: run.org_id,
+      automationId: run.automation_id,
+      versionId: run.version_id,
+      version: run.version,
+      definition: def,
+      triggerSource: 'RETRY',
+      triggeredBy: v.type === 'user' ? v.userId : null,
+      runAs: v.type === 'user' && !a.allow_all_users_to_run ? v.userId : run.run_as,
+      embedTokenId: v.type === 'embed' ? v.tokenId : null,
+      parameters: run.parameters,
+    }),
+  )
+  if (skipped) throw new MutexBusyError(def.mutex!.name, retried.id)
+  return retried
+}

@@ -1,0 +1,14 @@
+import type { Config } from './config'
+import type { Database } from './db/database'
+import type { Logger } from './log'
+import type { Engine } from './runs/engine'
+import type { EventBus } from './events/bus'
+
+/** What every request and background loop reaches the rest of the app through. */
+export interface Services {
+  readonly db: Database
+  readonly config: Config
+  readonly log: Logger
+  readonly engine: Engine
+  readonly bus: EventBus
+}

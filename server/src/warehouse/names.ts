@@ -1,0 +1,66 @@
+import { createHmac } from 'node:crypto'
+
+/** Each organization has its own warehouse schema and its own restricted role. */
+export function warehouseNames(orgId: string, secretKey: Buffer): { schema: string; role: string; password: string } {
+  const hex = orgId.replace(/-/g, '').toLowerCase()
+  if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error('invalid organization id')
+  return {
+    schema: `wh_${hex}`,
+    role: `sy_wh_${hex}`,
+    // Derived, never stored: every node computes the same password from the shared secret key.
+    password: createHmac('sha256', secretKey).update(`warehouse:${orgId}`).digest('hex'),
+  }
+}
+
+/**
+ * Turns `${name}` into $1, $2 ... outside quoted strings and identifiers, so
+ * values are always bound as parameters and never pasted into SQL.
+ */
+export function bindParameters(statement: string, values: Record<string, unknown>): { text: string; params: unknown[] } {
+  const params: unknown[] = []
+  const index = new Map<string, number>()
+  let out = ''
+  let i = 0
+  while (i < statement.length) {
+    const ch = statement[i]!
+    if (ch === "'" || ch === '"') {
+      const end = closingQuote(statement, i, ch)
+      out += statement.slice(i, end)
+      i = end
+      continue
+    }
+    if (ch === '$' && statement[i + 1] === '{') {
+      const close = statement.indexOf('}', i)
+      const name = close > 0 ? statement.slice(i + 2, close) : ''
+      if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        if (!(name in values)) throw new Error(`\${${name}} is not a parameter of this run`)
+        if (!index.has(name)) {
+          const v = values[name]
+          params.push(v !== null && typeof v === 'object' ? JSON.stringify(v) : v)
+          index.set(name, params.length)
+        }
+        out += `$${index.get(name)}`
+        i = close + 1
+        continue
+      }
+    }
+    out += ch
+    i++
+  }
+  return { text: out, params }
+}
+
+function closingQuote(s: string, start: number, q: string): number {
+  let i = start + 1
+  while (i < s.length) {
+    if (s[i] === q) {
+      if (s[i + 1] === q) {
+        i += 2
+        continue
+      }
+      return i + 1
+    }
+    i++
+  }
+  return s.length
+}
