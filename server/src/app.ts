@@ -8,7 +8,7 @@ import { type HttpServer, startHttpServer } from './http/server'
 import type { Logger } from './log'
 import { enqueueRun } from './queue/enqueue'
 import { requestCancel } from './queue/cancel'
-import { type Engine } from './runs/engine'
+import type { Engine } from './runs/engine'
 import { startSweeper } from './runs/sweeper'
 import { type Worker, startWorker } from './runs/worker'
 import { createSandboxPool } from './sandbox'
@@ -31,7 +31,9 @@ export interface App {
  * configured database. Every role is stateless: all state is in PostgreSQL.
  */
 export async function startApp(config: Config, log: Logger, opts: { db?: Database } = {}): Promise<App> {
-  const db = opts.db ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pgdata') }))
+  const db =
+    opts.db ??
+    (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pgdata') }))
   const applied = await migrate(db)
   if (applied.length > 0) log.info({ applied }, 'applied migrations')
   const seed = await seedFirstStart(db, config, log)

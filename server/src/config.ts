@@ -36,7 +36,10 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
     .optional(),
   SWITCHYARD_DATA_DIR: z.string().min(1).default('.switchyard'),
-  SWITCHYARD_SECRET_KEY: z.string().min(32, 'must be at least 32 characters (openssl rand -base64 32)').optional(),
+  SWITCHYARD_SECRET_KEY: z
+    .string()
+    .min(32, 'must be at least 32 characters (openssl rand -base64 32)')
+    .optional(),
   SWITCHYARD_PUBLIC_URL: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SWITCHYARD_ROLES: z.string().optional(),
@@ -56,7 +59,9 @@ function parseRoles(raw: string | undefined): NodeRole[] {
   const roles = raw.split(',').map((r) => r.trim())
   for (const r of roles) {
     if (!ALL_ROLES.includes(r as NodeRole)) {
-      throw new ConfigError(`SWITCHYARD_ROLES / --role: unknown role "${r}"; use api, worker, scheduler or all`)
+      throw new ConfigError(
+        `SWITCHYARD_ROLES / --role: unknown role "${r}"; use api, worker, scheduler or all`,
+      )
     }
   }
   return roles as NodeRole[]
@@ -86,7 +91,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
   }
   const roles = parseRoles(roleOverride ?? e.SWITCHYARD_ROLES)
   if (!e.DATABASE_URL && roles.length !== ALL_ROLES.length) {
-    throw new ConfigError('--role / SWITCHYARD_ROLES: separate roles need DATABASE_URL; the embedded database runs all roles in one process')
+    throw new ConfigError(
+      '--role / SWITCHYARD_ROLES: separate roles need DATABASE_URL; the embedded database runs all roles in one process',
+    )
   }
   return Object.freeze({
     port: e.PORT,

@@ -41,7 +41,16 @@ export class MutexBusyError extends Error {
 }
 
 /** SQLSTATEs that mean "the connection went away"; callers retry after a pause. */
-export const CONNECTION_SQLSTATES = new Set(['08000', '08003', '08006', '08001', '08004', '57P01', '57P02', '57P03'])
+export const CONNECTION_SQLSTATES = new Set([
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+  '57P01',
+  '57P02',
+  '57P03',
+])
 
 export function isConnectionError(err: Error): boolean {
   const code = (err as { code?: string }).code

@@ -23,7 +23,9 @@ export async function seedFirstStart(db: Database, config: Config, log: Logger):
     if (done) return { created: false }
     const email = config.adminEmail ?? 'admin@switchyard.local'
     const generatedPassword = config.adminPassword ? undefined : randomBytes(9).toString('base64url')
-    const [org] = await tx.query<{ id: string }>("insert into organizations (name) values ('Demo') returning id")
+    const [org] = await tx.query<{ id: string }>(
+      "insert into organizations (name) values ('Demo') returning id",
+    )
     const [admin] = await tx.query<{ id: string }>(
       `insert into users (org_id, email, name, role, password_hash) values ($1, $2, 'Admin', 'ADMIN', $3) returning id`,
       [org!.id, email, await hashPassword(config.adminPassword ?? generatedPassword!)],
@@ -39,7 +41,13 @@ export async function seedFirstStart(db: Database, config: Config, log: Logger):
   })
 }
 
-async function seedAutomations(tx: Pick<Database, 'query'>, orgId: string, adminId: string, loads: string, reports: string) {
+async function seedAutomations(
+  tx: Pick<Database, 'query'>,
+  orgId: string,
+  adminId: string,
+  loads: string,
+  reports: string,
+) {
   const samples = [
     {
       name: 'Hello script',
@@ -47,18 +55,26 @@ async function seedAutomations(tx: Pick<Database, 'query'>, orgId: string, admin
       kind: 'SCRIPT',
       config: {
         language: 'javascript',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: this is the user's script source
         code: "log('hello from', triggered_by_user ?? 'a schedule')\nsetOutput('greeting', `Hello ${params.name}`)",
         memoryMb: 256,
         timeoutMs: 60000,
       },
-      parameters: [{ name: 'name', type: 'STRING', required: false, default: 'world', description: 'Who to greet' }],
+      parameters: [
+        { name: 'name', type: 'STRING', required: false, default: 'world', description: 'Who to greet' },
+      ],
       mutex: null,
     },
     {
       name: 'Refresh warehouse table',
       folder: loads,
       kind: 'SQL',
-      config: { statement: 'create table if not exists demo_events (id serial primary key, at timestamptz default now())', maxRows: 100, timeoutMs: 60000 },
+      config: {
+        statement:
+          'create table if not exists demo_events (id serial primary key, at timestamptz default now())',
+        maxRows: 100,
+        timeoutMs: 60000,
+      },
       parameters: [],
       mutex: { name: 'warehouse-load', policy: 'QUEUE' },
     },

@@ -46,9 +46,10 @@ export async function deleteFolder(db: Database, viewer: UserViewer, id: string)
 }
 
 export function listFolders(db: Database, orgId: string): Promise<FolderRow[]> {
-  return db.query<FolderRow>('select id, org_id, name, created_at from folders where org_id = $1 order by name', [
-    orgId,
-  ])
+  return db.query<FolderRow>(
+    'select id, org_id, name, created_at from folders where org_id = $1 order by name',
+    [orgId],
+  )
 }
 
 export function listGrants(db: Database, orgId: string, folderId: string): Promise<GrantRow[]> {
@@ -77,7 +78,10 @@ export async function grantFolder(
   input: z.input<typeof GrantInput>,
 ): Promise<GrantRow> {
   const g = parseInput(GrantInput, input)
-  const [folder] = await db.query('select 1 from folders where id = $1 and org_id = $2', [g.folderId, viewer.orgId])
+  const [folder] = await db.query('select 1 from folders where id = $1 and org_id = $2', [
+    g.folderId,
+    viewer.orgId,
+  ])
   if (!folder) throw new NotFoundError('folder')
   if (g.userId) {
     const [u] = await db.query('select 1 from users where id = $1 and org_id = $2 and deleted_at is null', [

@@ -38,7 +38,9 @@ const ApiTokenType = builder.objectRef<ApiTokenRow>('ApiToken').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
-    prefix: t.exposeString('prefix', { description: 'The first characters of the secret, to tell tokens apart' }),
+    prefix: t.exposeString('prefix', {
+      description: 'The first characters of the secret, to tell tokens apart',
+    }),
     createdAt: t.field({ type: 'DateTime', resolve: (r) => r.created_at }),
     expiresAt: t.field({ type: 'DateTime', nullable: true, resolve: (r) => r.expires_at }),
     lastUsedAt: t.field({ type: 'DateTime', nullable: true, resolve: (r) => r.last_used_at }),
@@ -99,7 +101,8 @@ builder.mutationField('login', (t) =>
     errors: { types: [InvalidCredentialsError], directResult: true },
     args: { email: t.arg.string(), password: t.arg.string() },
     resolve: async (_root, { email, password }, ctx) => {
-      if (email.length > 254 || password.length > 200) throw new InvalidCredentialsError('wrong email or password')
+      if (email.length > 254 || password.length > 200)
+        throw new InvalidCredentialsError('wrong email or password')
       const result = await login(ctx.services.db, email, password)
       if (!result) throw new InvalidCredentialsError('wrong email or password')
       const secure = ctx.services.config.publicUrl.startsWith('https:') ? '; Secure' : ''
@@ -245,7 +248,9 @@ builder.queryField('folders', (t) =>
     resolve: async (_root, _args, ctx) => {
       const viewer = userOf(ctx)
       const access = await folderAccess(ctx)
-      return (await listFolders(ctx.services.db, viewer.orgId)).filter((f) => access.permissionFor(f.id) !== null)
+      return (await listFolders(ctx.services.db, viewer.orgId)).filter(
+        (f) => access.permissionFor(f.id) !== null,
+      )
     },
   }),
 )

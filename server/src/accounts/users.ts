@@ -64,12 +64,20 @@ export function listUsers(db: Database, orgId: string): Promise<UserRow[]> {
 }
 
 export async function getUser(db: Database, orgId: string, id: string): Promise<UserRow | undefined> {
-  const [u] = await db.query<UserRow>(`select ${USER_COLUMNS} from users where id = $1 and org_id = $2`, [id, orgId])
+  const [u] = await db.query<UserRow>(`select ${USER_COLUMNS} from users where id = $1 and org_id = $2`, [
+    id,
+    orgId,
+  ])
   return u
 }
 
 /** Changes a user's role; the last admin of an organization cannot step down. */
-export async function setUserRole(db: Database, viewer: UserViewer, id: string, role: Role): Promise<UserRow> {
+export async function setUserRole(
+  db: Database,
+  viewer: UserViewer,
+  id: string,
+  role: Role,
+): Promise<UserRow> {
   parseInput(RoleSchema, role, 'role')
   return db.transaction(async (tx) => {
     const [target] = await tx.query<UserRow>(
@@ -78,10 +86,10 @@ export async function setUserRole(db: Database, viewer: UserViewer, id: string, 
     )
     if (!target) throw new NotFoundError('user')
     if (target.role === 'ADMIN' && role !== 'ADMIN') await assertNotLastAdmin(tx, viewer.orgId, id)
-    const [user] = await tx.query<UserRow>(`update users set role = $2 where id = $1 returning ${USER_COLUMNS}`, [
-      id,
-      role,
-    ])
+    const [user] = await tx.query<UserRow>(
+      `update users set role = $2 where id = $1 returning ${USER_COLUMNS}`,
+      [id, role],
+    )
     return user!
   })
 }
@@ -119,5 +127,6 @@ async function assertNotLastAdmin(
     `select id from users where org_id = $1 and role = 'ADMIN' and deleted_at is null for update`,
     [orgId],
   )
-  if (!admins.some((a) => a.id !== leavingId)) throw new ForbiddenError('an organization needs at least one admin; promote another user first')
+  if (!admins.some((a) => a.id !== leavingId))
+    throw new ForbiddenError('an organization needs at least one admin; promote another user first')
 }

@@ -14,7 +14,10 @@ interface UserRow {
 }
 
 /** Reads the bearer token, else the session cookie, from request headers. */
-export function credentialFrom(headers: { authorization?: string | null; cookie?: string | null }): string | undefined {
+export function credentialFrom(headers: {
+  authorization?: string | null
+  cookie?: string | null
+}): string | undefined {
   const auth = headers.authorization
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim()
   const cookie = headers.cookie
@@ -30,7 +33,10 @@ export function credentialFrom(headers: { authorization?: string | null; cookie?
  * Turns a credential into a Viewer, or undefined when it is unknown, expired or
  * revoked. Deleted users are refused whatever the credential.
  */
-export async function authenticate(db: Database, credential: string | undefined): Promise<Viewer | undefined> {
+export async function authenticate(
+  db: Database,
+  credential: string | undefined,
+): Promise<Viewer | undefined> {
   if (!credential || credential.length > 200) return undefined
   const hash = hashToken(credential)
   if (credential.startsWith(TokenPrefix.SESSION)) {

@@ -10,7 +10,9 @@ const MAXMEM = 64 * 1024 * 1024
 
 function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scrypt(password, salt, KEYLEN, { N: n, r, p, maxmem: MAXMEM }, (err, key) => (err ? reject(err) : resolve(key))),
+    scrypt(password, salt, KEYLEN, { N: n, r, p, maxmem: MAXMEM }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
   )
 }
 
@@ -27,7 +29,8 @@ let decoy: Promise<string> | undefined
 
 /** Constant-time check of a password against a stored hash (or against a decoy when there is none). */
 export async function verifyPassword(password: string, stored: string | null | undefined): Promise<boolean> {
-  const target = stored ?? (await (decoy ??= hashPassword(randomBytes(16).toString('hex'))))
+  decoy ??= hashPassword(randomBytes(16).toString('hex'))
+  const target = stored ?? (await decoy)
   const [alg, n, r, p, salt, key] = target.split('$')
   if (alg !== 'scrypt' || !n || !r || !p || !salt || !key) return false
   const expected = Buffer.from(key, 'base64')

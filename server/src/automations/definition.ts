@@ -2,13 +2,22 @@ import { z } from 'zod'
 import { MutexPolicy } from '../domain'
 
 /** Types a declared parameter may have. */
-export const ParameterType = { STRING: 'STRING', NUMBER: 'NUMBER', BOOLEAN: 'BOOLEAN', DATE: 'DATE', JSON: 'JSON' } as const
+export const ParameterType = {
+  STRING: 'STRING',
+  NUMBER: 'NUMBER',
+  BOOLEAN: 'BOOLEAN',
+  DATE: 'DATE',
+  JSON: 'JSON',
+} as const
 export type ParameterType = (typeof ParameterType)[keyof typeof ParameterType]
 
 export const ParameterDecl = z.object({
   name: z
     .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must start with a letter or _ and hold only letters, digits and _'),
+    .regex(
+      /^[A-Za-z_][A-Za-z0-9_]{0,62}$/,
+      'must start with a letter or _ and hold only letters, digits and _',
+    ),
   type: z.enum(Object.values(ParameterType) as [ParameterType, ...ParameterType[]]),
   required: z.boolean().default(false),
   default: z.unknown().optional(),

@@ -73,27 +73,43 @@ AutomationType.implement({
     version: t.exposeInt('version'),
     folderId: t.exposeID('folder_id', { nullable: true }),
     config: t.field({ type: 'JSON', resolve: async (a, _args, ctx) => (await definitionOf(ctx, a)).config }),
-    parameters: t.field({ type: [ParameterDeclType], resolve: async (a, _args, ctx) => (await definitionOf(ctx, a)).parameters }),
-    timeoutMs: t.int({ nullable: true, resolve: async (a, _args, ctx) => (await definitionOf(ctx, a)).timeoutMs }),
+    parameters: t.field({
+      type: [ParameterDeclType],
+      resolve: async (a, _args, ctx) => (await definitionOf(ctx, a)).parameters,
+    }),
+    timeoutMs: t.int({
+      nullable: true,
+      resolve: async (a, _args, ctx) => (await definitionOf(ctx, a)).timeoutMs,
+    }),
     retry: t.field({ type: RetryType, resolve: async (a, _args, ctx) => (await definitionOf(ctx, a)).retry }),
-    mutex: t.field({ type: MutexSettingsType, nullable: true, resolve: async (a, _args, ctx) => (await definitionOf(ctx, a)).mutex }),
+    mutex: t.field({
+      type: MutexSettingsType,
+      nullable: true,
+      resolve: async (a, _args, ctx) => (await definitionOf(ctx, a)).mutex,
+    }),
     allowAllUsersToRun: t.exposeBoolean('allow_all_users_to_run'),
     runAsUser: t.field({
       type: UserType,
       nullable: true,
       authScopes: { user: true },
-      resolve: (a, _args, ctx) => (a.run_as_user_id ? getUser(ctx.services.db, a.org_id, a.run_as_user_id).then((u) => u ?? null) : null),
+      resolve: (a, _args, ctx) =>
+        a.run_as_user_id ? getUser(ctx.services.db, a.org_id, a.run_as_user_id).then((u) => u ?? null) : null,
     }),
     createdBy: t.field({
       type: UserType,
       nullable: true,
       authScopes: { user: true },
-      resolve: (a, _args, ctx) => (a.created_by ? getUser(ctx.services.db, a.org_id, a.created_by).then((u) => u ?? null) : null),
+      resolve: (a, _args, ctx) =>
+        a.created_by ? getUser(ctx.services.db, a.org_id, a.created_by).then((u) => u ?? null) : null,
     }),
     createdAt: t.field({ type: 'DateTime', resolve: (a) => a.created_at }),
     updatedAt: t.field({ type: 'DateTime', resolve: (a) => a.updated_at }),
-    viewerCanEdit: t.boolean({ resolve: async (a, _args, ctx) => atLeast(await automationPermission(ctx, a), 'EDIT') }),
-    viewerCanRun: t.boolean({ resolve: async (a, _args, ctx) => atLeast(await automationPermission(ctx, a), 'RUN') }),
+    viewerCanEdit: t.boolean({
+      resolve: async (a, _args, ctx) => atLeast(await automationPermission(ctx, a), 'EDIT'),
+    }),
+    viewerCanRun: t.boolean({
+      resolve: async (a, _args, ctx) => atLeast(await automationPermission(ctx, a), 'RUN'),
+    }),
     versions: t.field({
       type: [VersionType],
       authScopes: { user: true },
@@ -147,15 +163,21 @@ function clean(input: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(input)) {
     if (v === null || v === undefined) continue
-    if (Array.isArray(v)) out[k] = v.map((x) => (x && typeof x === 'object' ? clean(x as Record<string, unknown>) : x))
-    else if (typeof v === 'object' && k !== 'config' && k !== 'default') out[k] = clean(v as Record<string, unknown>)
+    if (Array.isArray(v))
+      out[k] = v.map((x) => (x && typeof x === 'object' ? clean(x as Record<string, unknown>) : x))
+    else if (typeof v === 'object' && k !== 'config' && k !== 'default')
+      out[k] = clean(v as Record<string, unknown>)
     else out[k] = v
   }
   return out
 }
 
 builder.queryField('kinds', (t) =>
-  t.field({ type: [KindType], authScopes: { user: true }, resolve: () => listKinds().map((k) => ({ kind: k.kind, description: k.description })) }),
+  t.field({
+    type: [KindType],
+    authScopes: { user: true },
+    resolve: () => listKinds().map((k) => ({ kind: k.kind, description: k.description })),
+  }),
 )
 
 builder.queryField('automation', (t) =>
@@ -231,7 +253,8 @@ builder.mutationField('updateAutomation', (t) =>
     authScopes: { editor: true },
     errors: { types: COMMON_ERRORS, dataField: { name: 'automation' } },
     args: { id: t.arg.id(), input: t.arg({ type: AutomationInput }) },
-    resolve: (_root, { id, input }, ctx) => updateAutomation(ctx, String(id), clean(input as Record<string, unknown>)),
+    resolve: (_root, { id, input }, ctx) =>
+      updateAutomation(ctx, String(id), clean(input as Record<string, unknown>)),
   }),
 )
 
@@ -244,4 +267,3 @@ builder.mutationField('deleteAutomation', (t) =>
     resolve: (_root, { id }, ctx) => deleteAutomation(ctx, String(id)),
   }),
 )
-

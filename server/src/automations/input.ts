@@ -16,7 +16,12 @@ export const AutomationInputSchema = z.object({
   folderId: z.uuid('must be a folder id').nullish(),
   config: z.unknown(),
   parameters: z.array(ParameterDecl).max(100).default([]),
-  timeoutMs: z.number().int().min(100, 'at least 100 ms').max(7 * 86_400_000, 'at most 7 days').nullish(),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(100, 'at least 100 ms')
+    .max(7 * 86_400_000, 'at most 7 days')
+    .nullish(),
   retry: RetryPolicy.nullish(),
   mutex: MutexSettings.nullish(),
   runAsUserId: z.uuid('must be a user id').nullish(),
@@ -37,7 +42,10 @@ export function validateAutomation(input: unknown): Definition {
       path: ['config', ...i.path.map(String)].join('.'),
       message: i.message,
     }))
-    throw new ValidationError(`invalid config for ${a.kind}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues)
+    throw new ValidationError(
+      `invalid config for ${a.kind}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      issues,
+    )
   }
   const names = new Set<string>()
   for (const [i, p] of a.parameters.entries()) {
@@ -49,7 +57,9 @@ export function validateAutomation(input: unknown): Definition {
     names.add(p.name)
   }
   // Defaults must themselves be valid values of their declared type.
-  const defaults = Object.fromEntries(a.parameters.filter((p) => p.default !== undefined).map((p) => [p.name, p.default]))
+  const defaults = Object.fromEntries(
+    a.parameters.filter((p) => p.default !== undefined).map((p) => [p.name, p.default]),
+  )
   resolveParameters(
     a.parameters.map((p) => ({ ...p, required: false })),
     defaults,
@@ -67,4 +77,3 @@ export function validateAutomation(input: unknown): Definition {
     folderId: a.folderId ?? null,
   }
 }
-

@@ -30,7 +30,10 @@ export function resolveParameters(decls: readonly ParameterDecl[], given: unknow
     else out[d.name] = v
   }
   if (issues.length > 0) {
-    throw new ValidationError(`invalid parameters: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, issues)
+    throw new ValidationError(
+      `invalid parameters: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+      issues,
+    )
   }
   return out
 }

@@ -24,7 +24,10 @@ export async function getVisibleAutomation(ctx: Context, id: string): Promise<Au
 async function assertFolderEditable(ctx: Context, folderId: string | null): Promise<void> {
   const viewer = ctx.viewer as UserViewer
   if (folderId) {
-    const [f] = await ctx.services.db.query('select 1 from folders where id = $1 and org_id = $2', [folderId, viewer.orgId])
+    const [f] = await ctx.services.db.query('select 1 from folders where id = $1 and org_id = $2', [
+      folderId,
+      viewer.orgId,
+    ])
     if (!f) throw new NotFoundError('folder')
   }
   if (!atLeast((await folderAccess(ctx)).permissionFor(folderId), 'EDIT')) {
@@ -36,17 +39,26 @@ async function checkRunAs(ctx: Context, def: Definition): Promise<void> {
   const viewer = ctx.viewer as UserViewer
   if (!def.runAsUserId || def.runAsUserId === viewer.userId) return
   // Running as someone else borrows their grants: only admins may choose another user.
-  if (viewer.role !== 'ADMIN') throw new ForbiddenError('only admins may make an automation run as another user')
-  const [u] = await ctx.services.db.query('select 1 from users where id = $1 and org_id = $2 and deleted_at is null', [
-    def.runAsUserId,
-    viewer.orgId,
-  ])
+  if (viewer.role !== 'ADMIN')
+    throw new ForbiddenError('only admins may make an automation run as another user')
+  const [u] = await ctx.services.db.query(
+    'select 1 from users where id = $1 and org_id = $2 and deleted_at is null',
+    [def.runAsUserId, viewer.orgId],
+  )
   if (!u) {
-    throw new ValidationError('invalid input: runAsUserId: no such user', [{ path: 'runAsUserId', message: 'no such user' }])
+    throw new ValidationError('invalid input: runAsUserId: no such user', [
+      { path: 'runAsUserId', message: 'no such user' },
+    ])
   }
 }
 
-async function insertVersion(tx: Queryable, a: { id: string; org_id: string }, version: number, def: Definition, by: string) {
+async function insertVersion(
+  tx: Queryable,
+  a: { id: string; org_id: string },
+  version: number,
+  def: Definition,
+  by: string,
+) {
   const [v] = await tx.query<{ id: string }>(
     `insert into automation_versions (org_id, automation_id, version, definition, created_by)
      values ($1, $2, $3, $4::jsonb, $5) returning id`,
@@ -70,13 +82,26 @@ export async function createAutomation(ctx: Context, input: unknown): Promise<Au
   const def = validateAutomation(input)
   await assertFolderEditable(ctx, def.folderId)
   await checkRunAs(ctx, def)
-  await getKind(def.kind)!.checkSave?.(def.config, { db: ctx.services.db, orgId: viewer.orgId, automationId: null })
+  await getKind(def.kind)!.checkSave?.(def.config, {
+    db: ctx.services.db,
+    orgId: viewer.orgId,
+    automationId: null,
+  })
   return ctx.services.db
     .transaction(async (tx) => {
       const [a] = await tx.query<AutomationRow>(
         `insert into automations (org_id, folder_id, name, description, kind, created_by, run_as_user_id, allow_all_users_to_run)
          values ($1, $2, $3, $4, $5, $6, $7, $8) returning ${AUTOMATION_COLUMNS}`,
-        [viewer.orgId, def.folderId, def.name, (input as { description?: string }).description ?? '', def.kind, viewer.userId, def.runAsUserId, def.allowAllUsersToRun],
+        [
+          viewer.orgId,
+          def.folderId,
+          def.name,
+          (input as { description?: string }).description ?? '',
+          def.kind,
+          viewer.userId,
+          def.runAsUserId,
+          def.allowAllUsersToRun,
+        ],
       )
       const versionId = await insertVersion(tx, a!, 1, def, viewer.userId)
       const [done] = await tx.query<AutomationRow>(
@@ -92,11 +117,16 @@ export async function createAutomation(ctx: Context, input: unknown): Promise<Au
 export async function updateAutomation(ctx: Context, id: string, input: unknown): Promise<AutomationRow> {
   const viewer = ctx.viewer as UserViewer
   const existing = await getVisibleAutomation(ctx, id)
-  if (!atLeast(await automationPermission(ctx, existing), 'EDIT')) throw new ForbiddenError('you may not edit this automation')
+  if (!atLeast(await automationPermission(ctx, existing), 'EDIT'))
+    throw new ForbiddenError('you may not edit this automation')
   const def = validateAutomation(input)
   await assertFolderEditable(ctx, def.folderId)
   await checkRunAs(ctx, def)
-  await getKind(def.kind)!.checkSave?.(def.config, { db: ctx.services.db, orgId: viewer.orgId, automationId: id })
+  await getKind(def.kind)!.checkSave?.(def.config, {
+    db: ctx.services.db,
+    orgId: viewer.orgId,
+    automationId: id,
+  })
   return ctx.services.db
     .transaction(async (tx) => {
       const [locked] = await tx.query<AutomationRow>(
@@ -110,7 +140,17 @@ export async function updateAutomation(ctx: Context, id: string, input: unknown)
         `update automations set folder_id = $2, name = $3, description = $4, kind = $5, version = $6,
            current_version_id = $7, run_as_user_id = $8, allow_all_users_to_run = $9, updated_at = now()
          where id = $1 returning ${AUTOMATION_COLUMNS}`,
-        [id, def.folderId, def.name, (input as { description?: string }).description ?? '', def.kind, version, versionId, def.runAsUserId, def.allowAllUsersToRun],
+        [
+          id,
+          def.folderId,
+          def.name,
+          (input as { description?: string }).description ?? '',
+          def.kind,
+          version,
+          versionId,
+          def.runAsUserId,
+          def.allowAllUsersToRun,
+        ],
       )
       return a!
     })
@@ -120,7 +160,8 @@ export async function updateAutomation(ctx: Context, id: string, input: unknown)
 /** Deletes an automation (its runs stay in history). Chains that include it fail at that step. */
 export async function deleteAutomation(ctx: Context, id: string): Promise<AutomationRow> {
   const existing = await getVisibleAutomation(ctx, id)
-  if (!atLeast(await automationPermission(ctx, existing), 'EDIT')) throw new ForbiddenError('you may not delete this automation')
+  if (!atLeast(await automationPermission(ctx, existing), 'EDIT'))
+    throw new ForbiddenError('you may not delete this automation')
   const [a] = await ctx.services.db.query<AutomationRow>(
     `update automations set deleted_at = now() where id = $1 and deleted_at is null returning ${AUTOMATION_COLUMNS}`,
     [id],

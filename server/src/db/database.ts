@@ -24,7 +24,11 @@ export interface Database extends Queryable {
    * Subscribes to a NOTIFY channel; survives reconnects on postgres.js, calling
    * onListen after each (re)connect so callers can catch up on what they missed.
    */
-  listen(channel: string, onPayload: (payload: string) => void, onListen?: () => void): Promise<() => Promise<void>>
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onListen?: () => void,
+  ): Promise<() => Promise<void>>
   close(): Promise<void>
 }
 
@@ -44,4 +48,21 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   }
   const { openPglite } = await import('./pglite')
   return openPglite(opts.dataDir ?? 'memory://')
+}
+
+/**
+ * Parameters as both drivers accept them: Dates as ISO strings and arrays as
+ * PostgreSQL array literals (postgres.js only serialises arrays of the few types
+ * it knows, e.g. not uuid[] or timestamptz[]). Callers always cast: `$1::uuid[]`.
+ */
+export function toWire(v: unknown): unknown {
+  if (v instanceof Date) return v.toISOString()
+  if (Array.isArray(v)) return `{${v.map(arrayElement).join(',')}}`
+  return v
+}
+
+function arrayElement(v: unknown): string {
+  if (v === null || v === undefined) return 'NULL'
+  const s = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v)
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
 }

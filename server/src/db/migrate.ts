@@ -27,7 +27,9 @@ export async function migrate(db: Database, dir = MIGRATIONS_DIR): Promise<strin
     await tx.query(
       'create table if not exists switchyard_migrations (tag text primary key, applied_at timestamptz not null default now())',
     )
-    const done = new Set((await tx.query<{ tag: string }>('select tag from switchyard_migrations')).map((r) => r.tag))
+    const done = new Set(
+      (await tx.query<{ tag: string }>('select tag from switchyard_migrations')).map((r) => r.tag),
+    )
     const applied: string[] = []
     for (const entry of journal.entries.sort((a, b) => a.idx - b.idx)) {
       if (done.has(entry.tag)) continue

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { PGlite, types } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
-import type { Database, Queryable, Row } from './database'
+import { type Database, type Queryable, type Row, toWire } from './database'
 import * as schema from './schema'
 
 export async function openPglite(dataDir: string): Promise<Database> {
@@ -10,7 +10,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
   const pg = await PGlite.create(dataDir, { parsers: { [types.INT8]: (v: string) => v } })
   const asQueryable = (q: Pick<PGlite, 'query'>): Queryable => ({
     query: async <T = Row>(text: string, params: readonly unknown[] = []) =>
-      (await q.query<T>(text, params as unknown[])).rows,
+      (await q.query<T>(text, params.map(toWire))).rows,
   })
   const root = asQueryable(pg)
   return {

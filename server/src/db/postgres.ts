@@ -1,6 +1,6 @@
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
-import type { Database, Queryable, Row } from './database'
+import { type Database, type Queryable, type Row, toWire } from './database'
 import * as schema from './schema'
 
 export function openPostgres(url: string, max: number): Database {
@@ -12,7 +12,9 @@ export function openPostgres(url: string, max: number): Database {
   })
   const asQueryable = (s: postgres.Sql | postgres.TransactionSql): Queryable => ({
     query: <T = Row>(text: string, params: readonly unknown[] = []) =>
-      s.unsafe(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }) as unknown as Promise<T[]>,
+      s.unsafe(text, params.map(toWire) as postgres.ParameterOrJSON<never>[], {
+        prepare: true,
+      }) as unknown as Promise<T[]>,
   })
   const root = asQueryable(sql)
   return {

@@ -27,18 +27,28 @@ const Input = z.object({
   automationIds: z.array(z.string()).min(1, 'name at least one automation').max(50),
   allowedOrigins: z
     .array(
-      z.string().refine((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o), 'must be an origin like https://bi.example.com (no path), or *'),
+      z
+        .string()
+        .refine(
+          (o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o),
+          'must be an origin like https://bi.example.com (no path), or *',
+        ),
     )
     .min(1, 'name at least one origin the button may be used from'),
-  expiresAt: z.date().refine((d) => d.getTime() > Date.now(), 'must be in the future').nullish(),
+  expiresAt: z
+    .date()
+    .refine((d) => d.getTime() > Date.now(), 'must be in the future')
+    .nullish(),
 })
 
-const CreatePayload = builder.objectRef<{ token: string; embedToken: EmbedTokenRow }>('CreateEmbedTokenPayload').implement({
-  fields: (t) => ({
-    token: t.exposeString('token', { description: 'The secret for the run button, shown this once' }),
-    embedToken: t.field({ type: EmbedTokenType, resolve: (p) => p.embedToken }),
-  }),
-})
+const CreatePayload = builder
+  .objectRef<{ token: string; embedToken: EmbedTokenRow }>('CreateEmbedTokenPayload')
+  .implement({
+    fields: (t) => ({
+      token: t.exposeString('token', { description: 'The secret for the run button, shown this once' }),
+      embedToken: t.field({ type: EmbedTokenType, resolve: (p) => p.embedToken }),
+    }),
+  })
 
 builder.mutationField('createEmbedToken', (t) =>
   t.field({
@@ -57,15 +67,26 @@ builder.mutationField('createEmbedToken', (t) =>
       for (const id of input.automationIds) {
         const a = await getVisibleAutomation(ctx, id)
         if (!a.allow_all_users_to_run) {
-          throw new ForbiddenError(`automation "${a.name}" does not allow all users to run; turn that on to embed it`)
+          throw new ForbiddenError(
+            `automation "${a.name}" does not allow all users to run; turn that on to embed it`,
+          )
         }
-        if (!atLeast(await automationPermission(ctx, a), 'EDIT')) throw new ForbiddenError(`you may not edit "${a.name}"`)
+        if (!atLeast(await automationPermission(ctx, a), 'EDIT'))
+          throw new ForbiddenError(`you may not edit "${a.name}"`)
       }
       const token = newToken(TokenPrefix.EMBED)
       const [row] = await ctx.services.db.query<EmbedTokenRow>(
         `insert into embed_tokens (org_id, name, token_hash, automation_ids, allowed_origins, created_by, expires_at)
          values ($1, $2, $3, $4::uuid[], $5::text[], $6, $7) returning ${EMBED_COLUMNS}`,
-        [viewer.orgId, input.name, hashToken(token), input.automationIds, input.allowedOrigins, viewer.userId, input.expiresAt ?? null],
+        [
+          viewer.orgId,
+          input.name,
+          hashToken(token),
+          input.automationIds,
+          input.allowedOrigins,
+          viewer.userId,
+          input.expiresAt ?? null,
+        ],
       )
       return { token, embedToken: row! }
     },
@@ -77,9 +98,10 @@ builder.queryField('embedTokens', (t) =>
     type: [EmbedTokenType],
     authScopes: { editor: true },
     resolve: (_root, _args, ctx) =>
-      ctx.services.db.query<EmbedTokenRow>(`select ${EMBED_COLUMNS} from embed_tokens where org_id = $1 order by created_at desc`, [
-        userOf(ctx).orgId,
-      ]),
+      ctx.services.db.query<EmbedTokenRow>(
+        `select ${EMBED_COLUMNS} from embed_tokens where org_id = $1 order by created_at desc`,
+        [userOf(ctx).orgId],
+      ),
   }),
 )
 

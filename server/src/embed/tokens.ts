@@ -12,7 +12,8 @@ export interface EmbedTokenRow {
   created_at: Date
 }
 
-export const EMBED_COLUMNS = 'id, org_id, name, automation_ids, allowed_origins, expires_at, revoked_at, created_at'
+export const EMBED_COLUMNS =
+  'id, org_id, name, automation_ids, allowed_origins, expires_at, revoked_at, created_at'
 
 /** An embed token that is live (not revoked, not expired) becomes an EmbedViewer. */
 export async function authenticateEmbed(db: Database, hash: string): Promise<EmbedViewer | undefined> {

@@ -24,8 +24,8 @@ export interface EventBus {
 class Registry<T> {
   private readonly map = new Map<string, Set<Listener<T>>>()
   add(key: string, l: Listener<T>): () => void {
-    let set = this.map.get(key)
-    if (!set) this.map.set(key, (set = new Set()))
+    const set = this.map.get(key) ?? new Set<Listener<T>>()
+    this.map.set(key, set)
     set.add(l)
     return () => {
       set.delete(l)

@@ -3,7 +3,10 @@
  * subscriptions. Events queue while the consumer is busy; `return()` (client
  * unsubscribed or disconnected) removes the listener.
  */
-export function iterate<T>(subscribe: (push: (value: T) => void) => () => void, maxQueue = 1000): AsyncIterableIterator<T> {
+export function iterate<T>(
+  subscribe: (push: (value: T) => void) => () => void,
+  maxQueue = 1000,
+): AsyncIterableIterator<T> {
   const queue: T[] = []
   let waiting: ((r: IteratorResult<T>) => void) | undefined
   let done = false

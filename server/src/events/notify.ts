@@ -16,7 +16,13 @@ export interface RunChange {
  */
 export async function notifyRunChanges(tx: Queryable, changes: readonly RunChange[]): Promise<void> {
   if (changes.length === 0) return
-  const tuples: RunEventTuple[] = changes.map((c) => [c.id, c.org_id, c.automation_id, c.state, c.parent_run_id])
+  const tuples: RunEventTuple[] = changes.map((c) => [
+    c.id,
+    c.org_id,
+    c.automation_id,
+    c.state,
+    c.parent_run_id,
+  ])
   for (const payload of packPayloads(tuples)) {
     await tx.query('select pg_notify($1, $2)', [Channel.RUN, payload])
   }

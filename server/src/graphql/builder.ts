@@ -37,7 +37,8 @@ export const builder = new SchemaBuilder<{
   defaultInputFieldRequiredness: true,
   scopeAuth: {
     authorizeOnSubscribe: true,
-    unauthorizedError: () => new ForbiddenError('you are not allowed to do this; sign in with a role that may'),
+    unauthorizedError: () =>
+      new ForbiddenError('you are not allowed to do this; sign in with a role that may'),
     authScopes: (ctx) => ({
       user: ctx.viewer?.type === 'user',
       authenticated: ctx.viewer !== undefined,

@@ -16,12 +16,19 @@ export interface ContextSource {
  * that is present but invalid is an error, not an anonymous request, so clients
  * learn their session expired or their token was revoked.
  */
-export async function buildContext(services: Services, src: ContextSource, responseCookies: string[] = []): Promise<Context> {
+export async function buildContext(
+  services: Services,
+  src: ContextSource,
+  responseCookies: string[] = [],
+): Promise<Context> {
   const fromParams = src.connectionParams?.authorization
   const credential =
     typeof fromParams === 'string' && fromParams.startsWith('Bearer ')
       ? fromParams.slice(7).trim()
-      : credentialFrom({ authorization: src.headers.authorization ?? null, cookie: src.headers.cookie ?? null })
+      : credentialFrom({
+          authorization: src.headers.authorization ?? null,
+          cookie: src.headers.cookie ?? null,
+        })
   const viewer = await authenticate(services.db, credential)
   if (credential && !viewer) {
     throw new GraphQLError('not signed in: the session expired or the token is unknown, expired or revoked', {

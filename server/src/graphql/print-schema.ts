@@ -8,6 +8,9 @@ export const SCHEMA_FILE = fileURLToPath(new URL('../../schema.graphql', import.
 export const printedSchema = (): string => `${printSchema(schema)}\n`
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  writeFileSync(SCHEMA_FILE, printedSchema())
-  console.log(`wrote ${SCHEMA_FILE}`)
+  if (process.argv.includes('--stdout')) process.stdout.write(printedSchema())
+  else {
+    writeFileSync(SCHEMA_FILE, printedSchema())
+    console.log(`wrote ${SCHEMA_FILE}`)
+  }
 }

@@ -35,13 +35,15 @@ export const DateTimeResolver = new GraphQLScalarType<Date, string>({
   serialize: (v) => (v instanceof Date ? v : new Date(String(v))).toISOString(),
   parseValue: (v) => {
     const d = new Date(String(v))
-    if (Number.isNaN(d.getTime())) throw new TypeError(`DateTime: "${String(v)}" is not an ISO-8601 timestamp`)
+    if (Number.isNaN(d.getTime()))
+      throw new TypeError(`DateTime: "${String(v)}" is not an ISO-8601 timestamp`)
     return d
   },
   parseLiteral: (ast) => {
     if (ast.kind !== Kind.STRING) throw new TypeError('DateTime: expected an ISO-8601 string')
     const d = new Date(ast.value)
-    if (Number.isNaN(d.getTime())) throw new TypeError(`DateTime: "${ast.value}" is not an ISO-8601 timestamp`)
+    if (Number.isNaN(d.getTime()))
+      throw new TypeError(`DateTime: "${ast.value}" is not an ISO-8601 timestamp`)
     return d
   },
 })

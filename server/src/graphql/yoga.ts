@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor'
-import { createYoga, type Plugin } from 'graphql-yoga'
+import type { GraphQLError } from 'graphql'
+import { createYoga, maskError, type Plugin } from 'graphql-yoga'
 import type { Services } from '../services'
 import type { Context } from './context'
 import { buildContext, headersOf } from './context-factory'
@@ -41,12 +42,33 @@ export function createGraphQL(services: Services) {
       allowedHeaders: ['content-type', 'authorization'],
     }),
     // Unexpected errors become "Unexpected error." for the client and are logged in full.
-    maskedErrors: true,
+    maskedErrors: {
+      // Errors we raise on purpose (bad credentials, wrong origin) reach the client
+      // even when raised while building the context; anything else is masked.
+      maskError: (error, message, isDev) => {
+        // Checked by shape, not instanceof: graphql's CJS and ESM builds can both be loaded.
+        const intended = (e: unknown): e is GraphQLError =>
+          e instanceof Error &&
+          e.name === 'GraphQLError' &&
+          typeof (e as GraphQLError).extensions?.code === 'string'
+        const original = (error as { originalError?: unknown }).originalError
+        if (intended(original)) return original
+        if (intended(error) && !original) return error
+        return maskError(error, message, isDev)
+      },
+    },
     logging: {
       debug: (...a) => services.log.debug(a.map(String).join(' ')),
       info: (...a) => services.log.info(a.map(String).join(' ')),
       warn: (...a) => services.log.warn(a.map(String).join(' ')),
-      error: (...a) => services.log.error({ err: a.find((x) => x instanceof Error) }, a.filter((x) => !(x instanceof Error)).map(String).join(' ')),
+      error: (...a) =>
+        services.log.error(
+          { err: a.find((x) => x instanceof Error) },
+          a
+            .filter((x) => !(x instanceof Error))
+            .map(String)
+            .join(' '),
+        ),
     },
     plugins: [armor(), cookiePlugin],
     context: async ({ request, connectionParams, req }) => {

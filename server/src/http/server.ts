@@ -2,7 +2,7 @@ import { createReadStream, existsSync } from 'node:fs'
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { execute, subscribe } from 'graphql'
+import type { execute, subscribe } from 'graphql'
 import { useServer } from 'graphql-ws/use/ws'
 import { WebSocketServer } from 'ws'
 import { coerceError } from '../errors'
@@ -40,7 +40,8 @@ export async function startHttpServer(
       if (path === '/healthz') return await health(services, res)
       if (path === '/graphql') {
         const length = Number(req.headers['content-length'] ?? 0)
-        if (length > MAX_BODY_BYTES) return send(res, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` })
+        if (length > MAX_BODY_BYTES)
+          return send(res, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` })
         return await yoga.handle(req, res)
       }
       if (path.startsWith('/hooks/') && opts.hooks) return await opts.hooks(req, res)

@@ -9,7 +9,11 @@ export const httpRequest = defineKind({
   kind: 'HTTP_REQUEST',
   description: 'Calls a URL and fails unless the status is expected.',
   configSchema: z.object({
-    url: z.string().min(1).max(4000).refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://'),
+    url: z
+      .string()
+      .min(1)
+      .max(4000)
+      .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://'),
     method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET'),
     headers: z.record(z.string().min(1).max(200), z.string().max(8000)).default({}),
     body: z.string().max(1_000_000).optional(),
@@ -33,7 +37,9 @@ export const httpRequest = defineKind({
       redirect: 'follow',
     }).catch((err: Error) => {
       if (signal.aborted) throw err
-      throw new RunFailure(`request to ${redactUrl(url)} failed: ${err.cause instanceof Error ? err.cause.message : err.message}`)
+      throw new RunFailure(
+        `request to ${redactUrl(url)} failed: ${err.cause instanceof Error ? err.cause.message : err.message}`,
+      )
     })
     const text = (await response.text()).slice(0, MAX_BODY)
     const ms = Date.now() - started

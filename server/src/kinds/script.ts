@@ -5,7 +5,8 @@ import { defineKind } from './kind'
 /** Runs user JavaScript, TypeScript or Python in a sandboxed child process (see sandbox/). */
 export const script = defineKind({
   kind: 'SCRIPT',
-  description: 'Runs a JavaScript, TypeScript or Python script outside the server, with a timeout and memory cap.',
+  description:
+    'Runs a JavaScript, TypeScript or Python script outside the server, with a timeout and memory cap.',
   configSchema: z.object({
     language: z.enum(['javascript', 'typescript', 'python']).default('javascript'),
     code: z.string().min(1, 'the script is empty').max(200_000, 'at most 200,000 characters'),
@@ -24,7 +25,12 @@ export const script = defineKind({
         params: parameters,
         variables: {},
         triggered_by_user: run.triggeredBy,
-        run: { id: run.id, automationId: run.automationId, attempt: run.attempt, triggerSource: run.triggerSource },
+        run: {
+          id: run.id,
+          automationId: run.automationId,
+          attempt: run.attempt,
+          triggerSource: run.triggerSource,
+        },
       },
       timeoutMs: config.timeoutMs,
       memoryMb: config.memoryMb,

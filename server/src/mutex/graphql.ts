@@ -14,7 +14,11 @@ const MutexType = builder.objectRef<MutexView>('Mutex').implement({
   fields: (t) => ({
     name: t.exposeString('name'),
     holder: t.field({ type: RunType, nullable: true, resolve: (m) => m.holder }),
-    waiting: t.field({ type: [RunType], description: 'Waiting runs, next first (see Run.position)', resolve: (m) => m.waiting }),
+    waiting: t.field({
+      type: [RunType],
+      description: 'Waiting runs, next first (see Run.position)',
+      resolve: (m) => m.waiting,
+    }),
   }),
 })
 
@@ -46,7 +50,11 @@ builder.queryField('mutexes', (t) =>
         const waiting = runs.filter((r) => r.mutex_name === m.name)
         const visibleWaiting: RunRow[] = []
         for (const r of waiting) if (await canViewRun(ctx, r)) visibleWaiting.push(r)
-        out.push({ name: m.name, holder: holder && (await canViewRun(ctx, holder)) ? holder : null, waiting: visibleWaiting })
+        out.push({
+          name: m.name,
+          holder: holder && (await canViewRun(ctx, holder)) ? holder : null,
+          waiting: visibleWaiting,
+        })
       }
       return out
     },

@@ -8,7 +8,12 @@ import { lockMutex } from './lock'
  * (FIFO by enqueue order) in the same transaction, so no other run can slip in
  * between and no waiter is ever forgotten. Returns the run that now holds it.
  */
-export async function releaseMutex(tx: Queryable, orgId: string, name: string, runId: string): Promise<RunRow | null> {
+export async function releaseMutex(
+  tx: Queryable,
+  orgId: string,
+  name: string,
+  runId: string,
+): Promise<RunRow | null> {
   const state = await lockMutex(tx, orgId, name)
   if (state.holderRunId !== runId) return null
   return promoteNext(tx, orgId, name)

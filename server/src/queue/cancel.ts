@@ -12,7 +12,11 @@ import { RUN_COLUMNS, type RunRow } from './run-row'
  *   chain ends when that child does.
  * Returns the run as it is after the request, or undefined if it is unknown.
  */
-export async function requestCancel(tx: Queryable, runId: string, reason: string): Promise<RunRow | undefined> {
+export async function requestCancel(
+  tx: Queryable,
+  runId: string,
+  reason: string,
+): Promise<RunRow | undefined> {
   const [run] = await tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1 for update`, [runId])
   if (!run) return undefined
   const endState = reason === TIMEOUT_REASON ? 'TIMED_OUT' : 'CANCELLED'

@@ -6,7 +6,12 @@ import { type RunRow, runColumnsOf } from './run-row'
  * Claims up to `limit` due runs for this worker: FIFO by due time, skipping rows
  * other workers are claiming right now, each under a lease the heartbeat extends.
  */
-export async function claimRuns(db: Database, workerId: string, limit: number, leaseMs: number): Promise<RunRow[]> {
+export async function claimRuns(
+  db: Database,
+  workerId: string,
+  limit: number,
+  leaseMs: number,
+): Promise<RunRow[]> {
   return db.transaction(async (tx) => {
     const rows = await tx.query<RunRow>(
       `with c as (
@@ -33,4 +38,3 @@ export async function nextDueInMs(db: Database): Promise<number | null> {
   )
   return row?.ms == null ? null : Math.max(0, Number(row.ms))
 }
-

@@ -18,7 +18,11 @@ export type Outcome =
  * overwrite the newer attempt. Failures with attempts left go back to the queue
  * after a backoff, keeping their mutex.
  */
-export async function completeRuns(db: Database, workerId: string, outcomes: readonly Outcome[]): Promise<void> {
+export async function completeRuns(
+  db: Database,
+  workerId: string,
+  outcomes: readonly Outcome[],
+): Promise<void> {
   if (outcomes.length === 0) return
   await db.transaction(async (tx) => {
     const final: Extract<Outcome, { state: FinalOutcome }>[] = []
@@ -26,7 +30,8 @@ export async function completeRuns(db: Database, workerId: string, outcomes: rea
     const detach: Extract<Outcome, { detach: unknown }>[] = []
     for (const o of outcomes) {
       if ('detach' in o) detach.push(o)
-      else if ((o.state === 'FAILED' || o.state === 'TIMED_OUT') && o.run.attempt < o.run.max_attempts) retry.push(o)
+      else if ((o.state === 'FAILED' || o.state === 'TIMED_OUT') && o.run.attempt < o.run.max_attempts)
+        retry.push(o)
       else final.push(o)
     }
     if (final.length > 0) {

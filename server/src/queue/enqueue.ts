@@ -72,11 +72,10 @@ export async function enqueueRun(tx: Queryable, r: NewRun): Promise<Enqueued> {
   const free = fresh.holderRunId === null
   const run = await insertRun(tx, r, free ? 'QUEUED' : 'WAITING', null)
   if (free) {
-    await tx.query('update mutexes set holder_run_id = $3, acquired_at = now() where org_id = $1 and name = $2', [
-      r.orgId,
-      mutex.name,
-      run.id,
-    ])
+    await tx.query(
+      'update mutexes set holder_run_id = $3, acquired_at = now() where org_id = $1 and name = $2',
+      [r.orgId, mutex.name, run.id],
+    )
     await notifyWake(tx)
   }
   await notifyRunChanges(tx, [...changed, run])

@@ -81,21 +81,35 @@ export async function advanceParent(tx: Queryable, child: RunRow): Promise<RunRo
       // A child skipped at once (its mutex busy under SKIP) never finishes later: move on now.
       return next.state === 'SKIPPED' ? [next, ...(await advanceParent(tx, next))] : [next]
     } catch (err) {
-      return endChain(tx, parent, children.length, step + 1, 'FAILED', `step ${step + 2}: ${coerceError(err).message}`)
+      return endChain(
+        tx,
+        parent,
+        children.length,
+        step + 1,
+        'FAILED',
+        `step ${step + 2}: ${coerceError(err).message}`,
+      )
     }
   }
-  if (ok && !parent.cancel_requested) return endChain(tx, parent, children.length, step + 1, 'SUCCEEDED', null)
+  if (ok && !parent.cancel_requested)
+    return endChain(tx, parent, children.length, step + 1, 'SUCCEEDED', null)
   const state: RunState = parent.cancel_requested
     ? parent.cancel_requested === TIMEOUT_REASON
       ? 'TIMED_OUT'
       : 'CANCELLED'
     : 'FAILED'
-  const error = parent.cancel_requested ?? `step ${step + 1} ended ${child.state}${child.error ? `: ${child.error}` : ''}`
+  const error =
+    parent.cancel_requested ?? `step ${step + 1} ended ${child.state}${child.error ? `: ${child.error}` : ''}`
   return endChain(tx, parent, children.length, step + 1, state, error)
 }
 
 /** Starts step `step` of a chain run as a child run, as the chain's run-as user. */
-export async function enqueueChild(tx: Queryable, parent: RunRow, automationId: string, step: number): Promise<RunRow> {
+export async function enqueueChild(
+  tx: Queryable,
+  parent: RunRow,
+  automationId: string,
+  step: number,
+): Promise<RunRow> {
   const current = await currentVersion(tx, parent.org_id, automationId)
   if (!current) throw new Error(`automation ${automationId} no longer exists`)
   const declared = new Set(current.definition.parameters.map((p) => p.name))
@@ -151,7 +165,12 @@ async function endChain(
   }
   const [ended] = await tx.query<RunRow>(
     `update runs set state = $2, error = $3, finished_at = now(), outputs = $4::jsonb where id = $1 returning ${RUN_COLUMNS}`,
-    [parent.id, state, error, JSON.stringify({ steps: total, completed: state === 'SUCCEEDED' ? total : from - 1 })],
+    [
+      parent.id,
+      state,
+      error,
+      JSON.stringify({ steps: total, completed: state === 'SUCCEEDED' ? total : from - 1 }),
+    ],
   )
   // The chain is final now: its own mutex and its own parent follow (recursion for nested chains).
   return [...skipped, ended!, ...(await followUps(tx, ended!))]

@@ -41,7 +41,12 @@ export async function recoverExpiredLeases(db: Database, limit = 100): Promise<n
     const retry: RunRow[] = []
     for (const run of lost) {
       if (run.cancel_requested) {
-        await finishRuns(tx, [run.id], run.cancel_requested === TIMEOUT_REASON ? 'TIMED_OUT' : 'CANCELLED', run.cancel_requested)
+        await finishRuns(
+          tx,
+          [run.id],
+          run.cancel_requested === TIMEOUT_REASON ? 'TIMED_OUT' : 'CANCELLED',
+          run.cancel_requested,
+        )
       } else if (run.attempt < run.max_attempts) {
         retry.push(run)
       } else {
@@ -54,7 +59,11 @@ export async function recoverExpiredLeases(db: Database, limit = 100): Promise<n
         `update runs set state = 'QUEUED', attempt = attempt + 1, lease_owner = null, lease_expires_at = null,
            error = $2, run_at = now() + make_interval(secs => $3::float8 / 1000)
          where id = $1 returning ${RUN_COLUMNS}`,
-        [run.id, `worker lost (${run.lease_owner}); retrying`, backoffMs(def.retry.backoffMs, run.attempt + 1)],
+        [
+          run.id,
+          `worker lost (${run.lease_owner}); retrying`,
+          backoffMs(def.retry.backoffMs, run.attempt + 1),
+        ],
       )
       await notifyRunChanges(tx, rows)
     }

@@ -9,9 +9,10 @@ const MAX = 2000
 export async function loadDefinition(q: Queryable, versionId: string): Promise<Definition> {
   const hit = cache.get(versionId)
   if (hit) return hit
-  const [row] = await q.query<{ definition: Definition }>('select definition from automation_versions where id = $1', [
-    versionId,
-  ])
+  const [row] = await q.query<{ definition: Definition }>(
+    'select definition from automation_versions where id = $1',
+    [versionId],
+  )
   if (!row) throw new Error(`automation version ${versionId} is missing`)
   if (cache.size >= MAX) cache.delete(cache.keys().next().value!)
   cache.set(versionId, row.definition)
@@ -25,7 +26,11 @@ export interface CurrentVersion {
 }
 
 /** The current version of a live automation of the organization, or undefined. */
-export async function currentVersion(q: Queryable, orgId: string, automationId: string): Promise<CurrentVersion | undefined> {
+export async function currentVersion(
+  q: Queryable,
+  orgId: string,
+  automationId: string,
+): Promise<CurrentVersion | undefined> {
   const [row] = await q.query<{ version_id: string; version: number; definition: Definition }>(
     `select v.id as version_id, v.version, v.definition from automations a
      join automation_versions v on v.id = a.current_version_id

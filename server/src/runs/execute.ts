@@ -26,7 +26,13 @@ interface ExecuteArgs {
  * Outcome. Returns undefined when the lease was lost: the outcome is no longer
  * ours to record.
  */
-export async function executeRun({ run, signal, services, logs, db }: ExecuteArgs): Promise<Outcome | undefined> {
+export async function executeRun({
+  run,
+  signal,
+  services,
+  logs,
+  db,
+}: ExecuteArgs): Promise<Outcome | undefined> {
   const controller = new AbortController()
   const stop = (reason: StopReason) => {
     if (!controller.signal.aborted) controller.abort(reason)
@@ -35,7 +41,10 @@ export async function executeRun({ run, signal, services, logs, db }: ExecuteArg
   let timer: NodeJS.Timeout | undefined
   if (run.deadline_at) {
     const ms = new Date(run.deadline_at).getTime() - Date.now()
-    timer = setTimeout(() => stop({ kind: 'TIMED_OUT', message: `timed out after ${run.timeout_ms} ms` }), Math.max(0, ms))
+    timer = setTimeout(
+      () => stop({ kind: 'TIMED_OUT', message: `timed out after ${run.timeout_ms} ms` }),
+      Math.max(0, ms),
+    )
   }
   const aborted = new Promise<never>((_, reject) =>
     controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),

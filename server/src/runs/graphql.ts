@@ -11,7 +11,16 @@ import { cancelRun, getVisibleRun, retryRun, runAutomation } from './service'
 import { listRuns } from './list'
 
 export const RunStateEnum = builder.enumType('RunState', {
-  values: ['QUEUED', 'WAITING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED'] as const,
+  values: [
+    'QUEUED',
+    'WAITING',
+    'RUNNING',
+    'SUCCEEDED',
+    'FAILED',
+    'CANCELLED',
+    'TIMED_OUT',
+    'SKIPPED',
+  ] as const,
 })
 
 export interface LogLine {
@@ -50,13 +59,15 @@ RunType.implement({
       type: UserType,
       nullable: true,
       authScopes: { user: true },
-      resolve: (r, _a, ctx) => (r.triggered_by ? getUser(ctx.services.db, r.org_id, r.triggered_by).then((u) => u ?? null) : null),
+      resolve: (r, _a, ctx) =>
+        r.triggered_by ? getUser(ctx.services.db, r.org_id, r.triggered_by).then((u) => u ?? null) : null,
     }),
     runAs: t.field({
       type: UserType,
       nullable: true,
       authScopes: { user: true },
-      resolve: (r, _a, ctx) => (r.run_as ? getUser(ctx.services.db, r.org_id, r.run_as).then((u) => u ?? null) : null),
+      resolve: (r, _a, ctx) =>
+        r.run_as ? getUser(ctx.services.db, r.org_id, r.run_as).then((u) => u ?? null) : null,
     }),
     parentRunId: t.exposeID('parent_run_id', { nullable: true }),
     step: t.exposeInt('step', { nullable: true }),
@@ -83,13 +94,19 @@ RunType.implement({
     finishedAt: t.field({ type: 'DateTime', nullable: true, resolve: (r) => r.finished_at }),
     durationMs: t.int({
       nullable: true,
-      resolve: (r) => (r.started_at && r.finished_at ? new Date(r.finished_at).getTime() - new Date(r.started_at).getTime() : null),
+      resolve: (r) =>
+        r.started_at && r.finished_at
+          ? new Date(r.finished_at).getTime() - new Date(r.started_at).getTime()
+          : null,
     }),
     children: t.field({
       type: [RunType],
       description: 'Steps of a chain, in order',
       resolve: (r, _a, ctx) =>
-        ctx.services.db.query<RunRow>(`select ${RUN_COLUMNS} from runs where parent_run_id = $1 order by step, id`, [r.id]),
+        ctx.services.db.query<RunRow>(
+          `select ${RUN_COLUMNS} from runs where parent_run_id = $1 order by step, id`,
+          [r.id],
+        ),
     }),
     logs: t.field({
       type: [LogLineType],
@@ -98,7 +115,11 @@ RunType.implement({
       resolve: (r, args, ctx) =>
         ctx.services.db.query<LogLine>(
           `select id, run_id, at, level, message from run_logs where run_id = $1 and id > $2 order by id limit $3`,
-          [r.id, args.afterId && isRunId(String(args.afterId)) ? String(args.afterId) : '0', Math.min(args.first ?? 500, 5000)],
+          [
+            r.id,
+            args.afterId && isRunId(String(args.afterId)) ? String(args.afterId) : '0',
+            Math.min(args.first ?? 500, 5000),
+          ],
         ),
     }),
   }),
@@ -160,4 +181,3 @@ builder.mutationField('retryRun', (t) =>
     resolve: (_root, { id }, ctx) => retryRun(ctx, String(id)),
   }),
 )
-

@@ -67,5 +67,8 @@ export async function listRuns(ctx: Context, f: RunFilter) {
 }
 
 function emptyPage() {
-  return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } }
+  return {
+    edges: [],
+    pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
+  }
 }

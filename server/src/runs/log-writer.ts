@@ -38,7 +38,9 @@ export function createLogWriter(db: Database, log: Logger): LogWriter {
     const batch = buffer
     buffer = []
     if (batch.length === 0) return inFlight
-    inFlight = inFlight.then(() => writeBatch(batch)).catch((err) => log.error({ err: coerceError(err) }, 'writing run logs failed'))
+    inFlight = inFlight
+      .then(() => writeBatch(batch))
+      .catch((err) => log.error({ err: coerceError(err) }, 'writing run logs failed'))
     return inFlight
   }
 
@@ -69,7 +71,10 @@ export function createLogWriter(db: Database, log: Logger): LogWriter {
 
   return {
     write(runId, orgId, level, message) {
-      const text = message.length > MAX_LINE ? `${message.slice(0, MAX_LINE)}… [line cut at ${MAX_LINE} characters]` : message
+      const text =
+        message.length > MAX_LINE
+          ? `${message.slice(0, MAX_LINE)}… [line cut at ${MAX_LINE} characters]`
+          : message
       buffer.push({ runId, orgId, level, message: text, at: new Date() })
       timer ??= setTimeout(flushNow, FLUSH_MS)
     },

@@ -60,10 +60,10 @@ export async function runAutomation(ctx: Context, id: string, parameters: unknow
 /** Loads a run the viewer may see, or throws NotFound. */
 export async function getVisibleRun(ctx: Context, id: string): Promise<RunRow> {
   if (!isRunId(id) || !ctx.viewer) throw new NotFoundError('run')
-  const [run] = await ctx.services.db.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1 and org_id = $2`, [
-    id,
-    ctx.viewer.orgId,
-  ])
+  const [run] = await ctx.services.db.query<RunRow>(
+    `select ${RUN_COLUMNS} from runs where id = $1 and org_id = $2`,
+    [id, ctx.viewer.orgId],
+  )
   if (!run || !(await canViewRun(ctx, run))) throw new NotFoundError('run')
   return run
 }
@@ -99,11 +99,15 @@ export async function retryRun(ctx: Context, id: string): Promise<RunRow> {
   const run = await getVisibleRun(ctx, id)
   await assertCanRun(ctx, run)
   if (!['FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED'].includes(run.state)) {
-    throw new ValidationError(`run ${id} is ${run.state}; only ended runs that did not succeed can be retried`, [
-      { path: 'id', message: `run is ${run.state}` },
-    ])
+    throw new ValidationError(
+      `run ${id} is ${run.state}; only ended runs that did not succeed can be retried`,
+      [{ path: 'id', message: `run is ${run.state}` }],
+    )
   }
-  if (run.parent_run_id) throw new ValidationError('retry the chain, not one of its steps', [{ path: 'id', message: 'is a chain step' }])
+  if (run.parent_run_id)
+    throw new ValidationError('retry the chain, not one of its steps', [
+      { path: 'id', message: 'is a chain step' },
+    ])
   const a = await getVisibleAutomation(ctx, run.automation_id)
   const def = await loadDefinition(ctx.services.db, run.version_id)
   const v = ctx.viewer!

@@ -1,5 +1,6 @@
 import { getVisibleAutomation } from '../automations/service'
-import { ValidationError } from '../errors'
+import { GraphQLError } from 'graphql'
+import { ForbiddenError, NotFoundError, ValidationError } from '../errors'
 import type { LogEvent, RunEvent } from '../events/channels'
 import { iterate } from '../events/iterate'
 import { builder } from '../graphql/builder'
@@ -9,6 +10,21 @@ import { getVisibleRun } from './service'
 import { loadRunShared } from './shared-load'
 import { canViewRun } from './visibility'
 
+/** Subscriptions have no typed result union: expected errors become coded GraphQL errors. */
+async function expected<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof NotFoundError)
+      throw new GraphQLError(err.message, { extensions: { code: 'NOT_FOUND' } })
+    if (err instanceof ForbiddenError)
+      throw new GraphQLError(err.message, { extensions: { code: 'FORBIDDEN' } })
+    if (err instanceof ValidationError)
+      throw new GraphQLError(err.message, { extensions: { code: 'BAD_USER_INPUT' } })
+    throw err
+  }
+}
+
 builder.subscriptionField('runUpdated', (t) =>
   t.field({
     type: RunType,
@@ -16,41 +32,44 @@ builder.subscriptionField('runUpdated', (t) =>
     description:
       'Every change of one run (runId), of the runs of one automation (automationId), or of all runs you may see (neither)',
     args: { runId: t.arg.id({ required: false }), automationId: t.arg.id({ required: false }) },
-    subscribe: async (_root, args, ctx) => {
-      const viewer = ctx.viewer!
-      let key: string
-      if (args.runId != null && args.automationId != null) {
-        throw new ValidationError('give runId or automationId, not both')
-      } else if (args.runId != null) {
-        // Throws NotFound for runs of other organizations, or not visible: nothing leaks.
-        const run = await getVisibleRun(ctx, String(args.runId))
-        key = `run:${run.id}`
-      } else if (args.automationId != null) {
-        const a = await getVisibleAutomation(ctx, String(args.automationId))
-        key = `automation:${a.id}`
-      } else {
-        key = `org:${viewer.orgId}`
-      }
-      const { bus, db } = ctx.services
-      const rows = iterate<Promise<RunRow | undefined>>((push) =>
-        bus.onRun(key, (e: RunEvent) => {
-          if (e.orgId !== viewer.orgId) return
-          push(
-            loadRunShared(db, e.runId, e.state).then(async (row) => (row && (await canViewRun(ctx, row)) ? row : undefined)),
-          )
-        }),
-      )
-      return (async function* () {
-        try {
-          for await (const p of rows) {
-            const row = await p
-            if (row) yield row
-          }
-        } finally {
-          await rows.return?.()
+    subscribe: (_root, args, ctx) =>
+      expected(async () => {
+        const viewer = ctx.viewer!
+        let key: string
+        if (args.runId != null && args.automationId != null) {
+          throw new ValidationError('give runId or automationId, not both')
+        } else if (args.runId != null) {
+          // Throws NotFound for runs of other organizations, or not visible: nothing leaks.
+          const run = await getVisibleRun(ctx, String(args.runId))
+          key = `run:${run.id}`
+        } else if (args.automationId != null) {
+          const a = await getVisibleAutomation(ctx, String(args.automationId))
+          key = `automation:${a.id}`
+        } else {
+          key = `org:${viewer.orgId}`
         }
-      })()
-    },
+        const { bus, db } = ctx.services
+        const rows = iterate<Promise<RunRow | undefined>>((push) =>
+          bus.onRun(key, (e: RunEvent) => {
+            if (e.orgId !== viewer.orgId) return
+            push(
+              loadRunShared(db, e.runId, e.state).then(async (row) =>
+                row && (await canViewRun(ctx, row)) ? row : undefined,
+              ),
+            )
+          }),
+        )
+        return (async function* () {
+          try {
+            for await (const p of rows) {
+              const row = await p
+              if (row) yield row
+            }
+          } finally {
+            await rows.return?.()
+          }
+        })()
+      }),
     resolve: (row) => row,
   }),
 )
@@ -61,33 +80,40 @@ builder.subscriptionField('runLog', (t) =>
     authScopes: { authenticated: true },
     description: 'Log lines of a run as they are written; with afterId, stored lines after it come first',
     args: { runId: t.arg.id(), afterId: t.arg.id({ required: false }) },
-    subscribe: async (_root, args, ctx) => {
-      const run = await getVisibleRun(ctx, String(args.runId))
-      const { bus, db } = ctx.services
-      const live = iterate<LogEvent>((push) => bus.onLog(run.id, push), 10_000)
-      const afterId = args.afterId != null ? String(args.afterId) : null
-      return (async function* () {
-        let last = BigInt(0)
-        try {
-          if (afterId !== null) {
-            const stored = await db.query<LogLine>(
-              'select id, run_id, at, level, message from run_logs where run_id = $1 and id > $2 order by id limit 10000',
-              [run.id, /^\d+$/.test(afterId) ? afterId : '0'],
-            )
-            for (const line of stored) {
-              last = BigInt(line.id)
-              yield line
+    subscribe: (_root, args, ctx) =>
+      expected(async () => {
+        const run = await getVisibleRun(ctx, String(args.runId))
+        const { bus, db } = ctx.services
+        const live = iterate<LogEvent>((push) => bus.onLog(run.id, push), 10_000)
+        const afterId = args.afterId != null ? String(args.afterId) : null
+        return (async function* () {
+          let last = BigInt(0)
+          try {
+            if (afterId !== null) {
+              const stored = await db.query<LogLine>(
+                'select id, run_id, at, level, message from run_logs where run_id = $1 and id > $2 order by id limit 10000',
+                [run.id, /^\d+$/.test(afterId) ? afterId : '0'],
+              )
+              for (const line of stored) {
+                last = BigInt(line.id)
+                yield line
+              }
             }
+            for await (const e of live) {
+              if (BigInt(e.id) <= last) continue
+              yield {
+                id: e.id,
+                run_id: e.runId,
+                at: e.at,
+                level: e.level,
+                message: e.message,
+              } satisfies LogLine
+            }
+          } finally {
+            await live.return?.()
           }
-          for await (const e of live) {
-            if (BigInt(e.id) <= last) continue
-            yield { id: e.id, run_id: e.runId, at: e.at, level: e.level, message: e.message } satisfies LogLine
-          }
-        } finally {
-          await live.return?.()
-        }
-      })()
-    },
+        })()
+      }),
     resolve: (line) => line,
   }),
 )

@@ -7,7 +7,9 @@ import { expireDeadlines, recoverExpiredLeases } from '../queue/leases'
  * Periodically recovers runs whose worker died and times out chains past their
  * deadline. Every worker node runs one; SKIP LOCKED keeps them out of each other's way.
  */
-export function startSweeper(opts: { db: Database; log: Logger; everyMs: number }): { stop(): Promise<void> } {
+export function startSweeper(opts: { db: Database; log: Logger; everyMs: number }): {
+  stop(): Promise<void>
+} {
   let running: Promise<void> | undefined
   const tick = () => {
     running ??= (async () => {

@@ -6,7 +6,10 @@ import type { RunRow } from '../queue/run-row'
  * A user sees a run when it is theirs or when they may see its automation
  * (folder grants); an embed token sees only the runs it started (and their steps).
  */
-export async function canViewRun(ctx: Context, run: Pick<RunRow, 'org_id' | 'automation_id' | 'triggered_by' | 'embed_token_id'>): Promise<boolean> {
+export async function canViewRun(
+  ctx: Context,
+  run: Pick<RunRow, 'org_id' | 'automation_id' | 'triggered_by' | 'embed_token_id'>,
+): Promise<boolean> {
   const v = ctx.viewer
   if (!v || v.orgId !== run.org_id) return false
   if (v.type === 'embed') return run.embed_token_id === v.tokenId
@@ -18,7 +21,9 @@ export async function canViewRun(ctx: Context, run: Pick<RunRow, 'org_id' | 'aut
 
 async function automationFolder(ctx: Context, automationId: string) {
   const key = `automation-folder:${automationId}`
-  let p = ctx.memo.get(key) as Promise<{ folder_id: string | null; allow_all_users_to_run: boolean } | undefined> | undefined
+  let p = ctx.memo.get(key) as
+    | Promise<{ folder_id: string | null; allow_all_users_to_run: boolean } | undefined>
+    | undefined
   if (!p) {
     p = ctx.services.db
       .query<{ folder_id: string | null; allow_all_users_to_run: boolean }>(

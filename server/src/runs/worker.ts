@@ -137,20 +137,24 @@ export function startWorker(opts: WorkerOptions): Worker {
     }
   })()
 
-  const beat = setInterval(async () => {
-    const ids = [...active.keys()]
-    if (ids.length === 0) return
-    try {
-      const alive = await heartbeat(opts.db, id, ids, opts.leaseMs)
-      for (const runId of ids) {
-        const state = alive.get(runId)
-        if (!state) stopRun(runId, { kind: 'LOST', message: 'lease lost' })
-        else if (state.cancelRequested) stopRun(runId, { kind: 'CANCELLED', message: state.cancelRequested })
+  const beat = setInterval(
+    async () => {
+      const ids = [...active.keys()]
+      if (ids.length === 0) return
+      try {
+        const alive = await heartbeat(opts.db, id, ids, opts.leaseMs)
+        for (const runId of ids) {
+          const state = alive.get(runId)
+          if (!state) stopRun(runId, { kind: 'LOST', message: 'lease lost' })
+          else if (state.cancelRequested)
+            stopRun(runId, { kind: 'CANCELLED', message: state.cancelRequested })
+        }
+      } catch (err) {
+        log.warn({ err: coerceError(err) }, 'heartbeat failed')
       }
-    } catch (err) {
-      log.warn({ err: coerceError(err) }, 'heartbeat failed')
-    }
-  }, Math.max(200, Math.floor(opts.leaseMs / 3)))
+    },
+    Math.max(200, Math.floor(opts.leaseMs / 3)),
+  )
 
   return {
     id,
@@ -164,7 +168,8 @@ export function startWorker(opts: WorkerOptions): Worker {
       await loop
       const all = [...active.values()]
       const timer = setTimeout(() => {
-        for (const a of all) a.controller.abort({ kind: 'LOST', message: 'worker shutting down' } satisfies StopReason)
+        for (const a of all)
+          a.controller.abort({ kind: 'LOST', message: 'worker shutting down' } satisfies StopReason)
       }, graceMs)
       await Promise.all(all.map((a) => a.done))
       clearTimeout(timer)

@@ -1,7 +1,10 @@
 import { createHmac } from 'node:crypto'
 
 /** Each organization has its own warehouse schema and its own restricted role. */
-export function warehouseNames(orgId: string, secretKey: Buffer): { schema: string; role: string; password: string } {
+export function warehouseNames(
+  orgId: string,
+  secretKey: Buffer,
+): { schema: string; role: string; password: string } {
   const hex = orgId.replace(/-/g, '').toLowerCase()
   if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error('invalid organization id')
   return {
@@ -16,7 +19,10 @@ export function warehouseNames(orgId: string, secretKey: Buffer): { schema: stri
  * Turns `${name}` into $1, $2 ... outside quoted strings and identifiers, so
  * values are always bound as parameters and never pasted into SQL.
  */
-export function bindParameters(statement: string, values: Record<string, unknown>): { text: string; params: unknown[] } {
+export function bindParameters(
+  statement: string,
+  values: Record<string, unknown>,
+): { text: string; params: unknown[] } {
   const params: unknown[] = []
   const index = new Map<string, number>()
   let out = ''

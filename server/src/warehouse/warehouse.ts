@@ -31,9 +31,14 @@ export interface Warehouse {
 // Escape hatches out of SET ROLE on the embedded database, where user SQL shares
 // the superuser's session (PGlite has one connection). A real server needs none
 // of this: there the statement runs on a connection logged in as the role itself.
-const EMBEDDED_DENY = /\b(set_config|session_authorization|reset|set\s+(local\s+|session\s+)?(role|session)|dblink|lo_import|lo_export|pg_read_file|pg_read_binary_file|pg_ls_dir|copy)\b|u&/i
+const EMBEDDED_DENY =
+  /\b(set_config|session_authorization|reset|set\s+(local\s+|session\s+)?(role|session)|dblink|lo_import|lo_export|pg_read_file|pg_read_binary_file|pg_ls_dir|copy)\b|u&/i
 
-export function createWarehouse(opts: { db: Database; secretKey: Buffer; databaseUrl: string | undefined }): Warehouse {
+export function createWarehouse(opts: {
+  db: Database
+  secretKey: Buffer
+  databaseUrl: string | undefined
+}): Warehouse {
   const { db, secretKey, databaseUrl } = opts
   const ready = new Map<string, Promise<string>>()
   const pools = new Map<string, postgres.Sql>()
@@ -72,7 +77,12 @@ export function createWarehouse(opts: { db: Database; secretKey: Buffer; databas
       const url = new URL(databaseUrl!)
       url.username = role
       url.password = password
-      sql = postgres(url.toString(), { max: 2, idle_timeout: 60, onnotice: () => {}, connection: { application_name: 'switchyard-warehouse' } })
+      sql = postgres(url.toString(), {
+        max: 2,
+        idle_timeout: 60,
+        onnotice: () => {},
+        connection: { application_name: 'switchyard-warehouse' },
+      })
       pools.set(orgId, sql)
     }
     return sql
@@ -93,14 +103,20 @@ export function createWarehouse(opts: { db: Database; secretKey: Buffer; databas
           req.signal?.addEventListener('abort', onAbort, { once: true })
           try {
             const rows = await q
-            return { rows: [...rows] as Record<string, unknown>[], rowCount: rows.count ?? rows.length, command: rows.command }
+            return {
+              rows: [...rows] as Record<string, unknown>[],
+              rowCount: rows.count ?? rows.length,
+              command: rows.command,
+            }
           } finally {
             req.signal?.removeEventListener('abort', onAbort)
           }
         })
       }
       if (EMBEDDED_DENY.test(text)) {
-        throw new RunFailure('this statement is not allowed on the warehouse (it changes roles, settings or reads files)')
+        throw new RunFailure(
+          'this statement is not allowed on the warehouse (it changes roles, settings or reads files)',
+        )
       }
       const { role } = warehouseNames(req.orgId, secretKey)
       return await db.transaction(async (tx) => {

@@ -98,10 +98,14 @@ export const folderGrants = pgTable(
 )
 
 /** Key-value settings of the installation (first-start markers). */
-export const settings = pgTable('settings', {
-  key: text('key').notNull(),
-  value: text('value').notNull(),
-}, (t) => [primaryKey({ columns: [t.key] })])
+export const settings = pgTable(
+  'settings',
+  {
+    key: text('key').notNull(),
+    value: text('value').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.key] })],
+)
 
 export function timestamptz(name: string) {
   return timestamp(name, { withTimezone: true, mode: 'date' })

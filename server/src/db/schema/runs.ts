@@ -56,8 +56,12 @@ export const runs = pgTable(
   (t) => [
     // The claim query scans only this small partial index.
     index('runs_claimable').on(t.runAt, t.id).where(sql`${t.state} = 'QUEUED'`),
-    index('runs_leased').on(t.leaseExpiresAt).where(sql`${t.state} = 'RUNNING' and ${t.leaseOwner} is not null`),
-    index('runs_deadline').on(t.deadlineAt).where(sql`${t.state} = 'RUNNING' and ${t.deadlineAt} is not null`),
+    index('runs_leased')
+      .on(t.leaseExpiresAt)
+      .where(sql`${t.state} = 'RUNNING' and ${t.leaseOwner} is not null`),
+    index('runs_deadline')
+      .on(t.deadlineAt)
+      .where(sql`${t.state} = 'RUNNING' and ${t.deadlineAt} is not null`),
     index('runs_waiting').on(t.orgId, t.mutexName, t.id).where(sql`${t.state} = 'WAITING'`),
     index('runs_org_created').on(t.orgId, t.id),
     index('runs_automation').on(t.automationId, t.id),

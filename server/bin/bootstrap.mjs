@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// The two commands of the README (`npm start`, `npm test`) land here. It needs
+// only Node and npm: it installs the workspace with pnpm (fetched through npx,
+// pinned by package.json's packageManager) when node_modules is missing or stale,
+// builds what the command needs, then runs it.
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const pnpmSpec = pkg.packageManager // e.g. pnpm@10.34.9
+const command = process.argv[2]
+const rest = process.argv.slice(3)
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, {
+    stdio: 'inherit',
+    cwd: root,
+    ...opts,
+    env: { ...process.env, ...opts.env },
+  })
+  if (r.error) throw r.error
+  if (r.status !== 0) process.exit(r.status ?? 1)
+}
+
+function pnpm(args, opts) {
+  run('npx', ['-y', pnpmSpec, ...args], opts)
+}
+
+function installIfNeeded() {
+  const marker = join(root, 'node_modules', '.modules.yaml')
+  const lock = join(root, 'pnpm-lock.yaml')
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return
+  console.log('switchyard: installing dependencies (first run)…')
+  pnpm(['install', '--frozen-lockfile', '--prefer-offline'])
+}
+
+function buildIfNeeded(force = false) {
+  const embed = join(root, 'embed', 'dist', 'run-button.js')
+  if (existsSync(join(root, 'embed', 'build.mjs')) && (force || !existsSync(embed))) {
+    pnpm(['--filter', '@switchyard/embed', 'run', 'build'])
+  }
+  const web = join(root, 'web', 'build', 'handler.js')
+  if (existsSync(join(root, 'web', 'svelte.config.js')) && (force || !existsSync(web))) {
+    pnpm(['--filter', '@switchyard/web', 'run', 'build'])
+  }
+}
+
+installIfNeeded()
+const tsx = ['--import', 'tsx']
+switch (command) {
+  case 'start':
+    buildIfNeeded()
+    run(process.execPath, [...tsx, 'src/main.ts', ...rest], { cwd: join(root, 'server') })
+    break
+  case 'build':
+    buildIfNeeded(true)
+    break
+  case 'test':
+    buildIfNeeded(true)
+    pnpm(['--filter', '@switchyard/test', 'exec', 'vitest', 'run', ...rest])
+    break
+  case 'bench':
+    pnpm(['--filter', '@switchyard/test', 'exec', 'tsx', 'bench/run.ts', ...rest])
+    break
+  case 'check':
+    run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'])
+    run(join(root, 'node_modules', '.bin', 'biome'), ['check', '.'])
+    break
+  default:
+    console.error(`usage: bootstrap.mjs start|test|bench|check|build`)
+    process.exit(2)
+}

@@ -1,0 +1,207 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { accessSync, constants, realpathSync } from 'node:fs'
+import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { splitLines } from './lines'
+import { MAX_LOG_LINE_BYTES, MAX_MESSAGE_CHARS, truncateLine } from './limits'
+import type { JobMessage } from './protocol'
+
+// Real paths, because the permission model compares the paths Node resolves.
+export const NODE_RUNNER = realpathSync(fileURLToPath(new URL('./runner.mjs', import.meta.url)))
+export const PYTHON_RUNNER = realpathSync(fileURLToPath(new URL('./runner.py', import.meta.url)))
+
+const STDERR_TAIL_CHARS = 8 * 1024
+
+/**
+ * util-linux's setpriv, to start sandboxes with `--pdeathsig KILL`: if the server dies
+ * (SIGKILL, OOM killer), the kernel kills its sandboxes too. Runners also exit when their
+ * stdin closes, but a script stuck in a synchronous loop never gets to notice.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => {
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+})
+
+/** How a sandbox process ended; `error` when it could not even start. */
+export interface ChildExit {
+  code: number | null
+  signal: NodeJS.Signals | null
+  error?: Error
+}
+
+export interface ChildEvents {
+  message(message: unknown): void
+  output(stream: 'stdout' | 'stderr', line: string): void
+}
+
+/** One sandbox process: spawned idle, given one job, then killed. */
+export interface SandboxProcess {
+  readonly language: 'node' | 'python'
+  readonly memoryMb: number
+  readonly alive: boolean
+  /** The runner has started and waits for its job (the Node runner says so; Python's does not). */
+  readonly ready: boolean
+  /** Settles once the process is gone and its temp dir removed. */
+  readonly exited: Promise<ChildExit>
+  /** Sends the job; what the process says from then on goes to `events`. Once only. */
+  start(job: JobMessage, events: ChildEvents): void
+  kill(): void
+  stderrTail(): string
+  /** Resident memory, from /proc; undefined where that is not readable. */
+  rssMb(): Promise<number | undefined>
+}
+
+export interface SpawnOptions {
+  language: 'node' | 'python'
+  memoryMb: number
+  /** The node binary, or the resolved python3 interpreter. */
+  executable: string
+}
+
+/** Only what a script needs to behave normally; never the server's secrets. */
+function scrubbedEnv(): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const name of ['PATH', 'LANG', 'TZ']) {
+    const value = process.env[name]
+    if (value !== undefined) env[name] = value
+  }
+  return env
+}
+
+function nodeArgs(dir: string, memoryMb: number): string[] {
+  // Node 20 wants one flag per path: a comma-separated list is read as a single path.
+  return [
+    '--experimental-permission',
+    `--allow-fs-read=${NODE_RUNNER}`,
+    `--allow-fs-read=${dir}`,
+    `--allow-fs-write=${dir}`,
+    `--max-old-space-size=${memoryMb}`,
+    '--disable-warning=ExperimentalWarning',
+    NODE_RUNNER,
+  ]
+}
+
+function spawnChild(options: SpawnOptions, dir: string): ChildProcess {
+  const args =
+    options.language === 'node'
+      ? nodeArgs(dir, options.memoryMb)
+      : // -I: ignore PYTHON* variables and the user site, keep the runner's dir off sys.path;
+        // -B: write no __pycache__ next to the runner (the server's tree is not the script's).
+        ['-I', '-B', '-X', 'utf8', PYTHON_RUNNER]
+  // Both runners read their job as a JSON line on stdin and answer in JSON lines on fd 3.
+  // Not Node's IPC channel: it would parse a message of any size a script chose to send.
+  // detached gives the child its own process group, so kill() also reaches anything it forked
+  // (Python can fork) and a Ctrl-C meant for the server does not hit scripts halfway.
+  const [command, argv] = SETPRIV
+    ? [SETPRIV, ['--pdeathsig', 'KILL', options.executable, ...args]]
+    : [options.executable, args]
+  return spawn(command, argv, {
+    cwd: dir,
+    env: scrubbedEnv(),
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+  })
+}
+
+/** Starts an idle sandbox process in a fresh temp dir, which goes away with it. */
+export async function spawnSandbox(options: SpawnOptions): Promise<SandboxProcess> {
+  const dir = await realpath(await mkdtemp(join(tmpdir(), 'switchyard-sandbox-')))
+  let child: ChildProcess
+  try {
+    child = spawnChild(options, dir)
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true })
+    throw err
+  }
+  let alive = true
+  let events: ChildEvents | undefined
+  let stderr = ''
+
+  const exited = new Promise<ChildExit>((resolve) => {
+    let done = false
+    const finish = (exit: ChildExit) => {
+      if (done) return
+      done = true
+      alive = false
+      rm(dir, { recursive: true, force: true }).then(
+        () => resolve(exit),
+        () => resolve(exit),
+      )
+    }
+    // 'close' rather than 'exit': it waits for stderr to drain, which tells an OOM from a crash.
+    child.on('close', (code, signal) => finish({ code, signal }))
+    child.on('error', (error) => {
+      if (child.pid === undefined) finish({ code: null, signal: null, error })
+    })
+  })
+  child.on('exit', () => {
+    alive = false
+  })
+
+  let ready = false
+  splitLines(child.stdio[3] as Readable | null, MAX_MESSAGE_CHARS, (line, cut) => {
+    let message: unknown
+    try {
+      message = cut ? undefined : JSON.parse(line)
+    } catch {
+      // Not JSON: user code wrote to fd 3 itself. Dropped, like any message that fails the schema.
+    }
+    // The runner's first word; user code could send it too, which would only mislabel itself.
+    if (!ready && (message as { type?: unknown } | undefined)?.type === 'ready') ready = true
+    else if (message !== undefined) events?.message(message)
+  })
+  // Cut at twice the log cap in characters, so truncateLine still sees more than it keeps.
+  const outputCap = MAX_LOG_LINE_BYTES * 2
+  splitLines(child.stdout, outputCap, (line, cut) => events?.output('stdout', truncateLine(line, cut)))
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-STDERR_TAIL_CHARS)
+  })
+  splitLines(child.stderr, outputCap, (line, cut) => events?.output('stderr', truncateLine(line, cut)))
+  // A job written to a process that just died must not take the server down with EPIPE.
+  child.stdin?.on('error', () => {})
+  child.on('error', () => {})
+
+  return {
+    language: options.language,
+    memoryMb: options.memoryMb,
+    get alive() {
+      return alive
+    },
+    get ready() {
+      return ready
+    },
+    exited,
+    start(job, handlers) {
+      if (events) throw new Error('a sandbox process runs one job only')
+      events = handlers
+      // stdin stays open: both runners take its end to mean "the server is gone".
+      child.stdin?.write(`${JSON.stringify(job)}\n`)
+    },
+    kill() {
+      if (!alive || child.pid === undefined) return
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        child.kill('SIGKILL')
+      }
+    },
+    stderrTail: () => stderr,
+    async rssMb() {
+      if (child.pid === undefined) return undefined
+      try {
+        const status = await readFile(`/proc/${child.pid}/status`, 'utf8')
+        const kb = status.match(/^VmRSS:\s+(\d+) kB/m)?.[1]
+        return kb === undefined ? undefined : Number(kb) / 1024
+      } catch {
+        return undefined
+      }
+    },
+  }
+}

@@ -1,0 +1,155 @@
+import { coerceError } from '../errors'
+import { type SandboxProcess, type SpawnOptions, spawnSandbox } from './child'
+import { type CompiledScript, compileScript } from './compile'
+import { runOnProcess } from './job'
+import { DEFAULT_MEMORY_MB } from './limits'
+import { pythonExecutable } from './python'
+import { type SandboxPool, type SandboxPoolOptions, ScriptError, type ScriptJob } from './types'
+
+/** Python positions come from the runner already in the user's lines. */
+function pythonScript(code: string): CompiledScript {
+  return { source: code, toUserPosition: (line, column) => ({ line, column }) }
+}
+
+function serialiseArgs(args: Record<string, unknown>): Record<string, unknown> {
+  try {
+    // A round trip both checks and freezes what the script will see.
+    return JSON.parse(JSON.stringify(args)) as Record<string, unknown>
+  } catch (err) {
+    const message = `the script arguments are not JSON-serialisable: ${coerceError(err).message}`
+    throw new ScriptError('FAILED', message, { cause: err })
+  }
+}
+
+function checkJob(job: ScriptJob): void {
+  if (!Number.isFinite(job.timeoutMs) || job.timeoutMs <= 0) {
+    throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${job.timeoutMs}`)
+  }
+  const memoryMb = job.memoryMb ?? DEFAULT_MEMORY_MB
+  if (!Number.isInteger(memoryMb) || memoryMb < 32) {
+    throw new RangeError(`memoryMb must be an integer of at least 32, got ${memoryMb}`)
+  }
+}
+
+/**
+ * Creates the pool that runs SCRIPT jobs. Every job gets a fresh process that is killed
+ * when it ends; `warm` Node processes (default 2) wait idle on their stdin with the default heap
+ * cap so a short script skips Node's start. A job with another `memoryMb`, or in Python,
+ * starts its own process. `stop()` kills everything, running jobs included.
+ */
+export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
+  const warmTarget = opts.warm ?? 2
+  const nodePath = opts.nodePath ?? process.execPath
+  const idle: SandboxProcess[] = []
+  // Every process not yet gone, idle or busy, and spawns still under way: what stop() waits for.
+  const live = new Set<SandboxProcess>()
+  const spawning = new Set<Promise<SandboxProcess>>()
+  let warmSpawning = 0
+  let busy = 0
+  let stopped = false
+  const stopping = new AbortController()
+
+  function spawnTracked(options: SpawnOptions): Promise<SandboxProcess> {
+    const pending = spawnSandbox(options).then((proc) => {
+      live.add(proc)
+      proc.exited.then(() => live.delete(proc))
+      // stop() may have run while the temp dir was being made.
+      if (stopped) proc.kill()
+      return proc
+    })
+    spawning.add(pending)
+    const forget = () => spawning.delete(pending)
+    pending.then(forget, forget)
+    return pending
+  }
+
+  function replenish(): void {
+    while (!stopped && idle.length + warmSpawning < warmTarget) {
+      warmSpawning++
+      spawnTracked({ language: 'node', memoryMb: DEFAULT_MEMORY_MB, executable: nodePath }).then(
+        (proc) => {
+          warmSpawning--
+          if (stopped || !proc.alive) return
+          idle.push(proc)
+          // An idle process that dies is dropped; the next job replaces it (no respawn loop
+          // when Node cannot start at all).
+          proc.exited.then(() => {
+            const index = idle.indexOf(proc)
+            if (index >= 0) idle.splice(index, 1)
+          })
+        },
+        () => {
+          // No temp dir (disk full?): the next job spawns cold and reports the error itself.
+          warmSpawning--
+        },
+      )
+    }
+  }
+
+  function takeWarm(memoryMb: number): SandboxProcess | undefined {
+    if (memoryMb !== DEFAULT_MEMORY_MB) return undefined
+    // A booted process first; one still booting is yet sooner than a fresh spawn.
+    const index = idle.findIndex((proc) => proc.alive && proc.ready)
+    const [proc] = idle.splice(Math.max(index, 0), 1)
+    return proc?.alive ? proc : undefined
+  }
+
+  async function processFor(job: ScriptJob, memoryMb: number): Promise<SandboxProcess> {
+    let options: SpawnOptions = { language: 'node', memoryMb, executable: nodePath }
+    if (job.language === 'python') {
+      const executable = pythonExecutable()
+      if (!executable) {
+        throw new ScriptError('FAILED', 'Python scripts need python3, which is not installed on this server')
+      }
+      options = { language: 'python', memoryMb, executable }
+    } else {
+      const warm = takeWarm(memoryMb)
+      if (warm) return warm
+    }
+    try {
+      return await spawnTracked(options)
+    } catch (err) {
+      // No temp dir or no process (disk full, process table full): the host, not the script.
+      const message = `could not start the sandbox process: ${coerceError(err).message}`
+      throw new ScriptError('CRASHED', message, { cause: err })
+    }
+  }
+
+  replenish()
+
+  return {
+    async run(job) {
+      if (stopped) throw new Error('the sandbox pool is stopped; create a new one to run scripts')
+      checkJob(job)
+      if (job.signal?.aborted) throw new ScriptError('CANCELLED', 'the run was cancelled')
+      const memoryMb = job.memoryMb ?? DEFAULT_MEMORY_MB
+      const args = serialiseArgs(job.args)
+      const compiled =
+        job.language === 'python' ? pythonScript(job.code) : await compileScript(job.language, job.code)
+      busy++
+      try {
+        const proc = await processFor(job, memoryMb)
+        return await runOnProcess(proc, job, compiled, args, stopping.signal)
+      } finally {
+        busy--
+        // After the job rather than at its start: a Node boot next to a short script
+        // would compete with it for the CPU and double its latency.
+        replenish()
+      }
+    },
+
+    async stop() {
+      stopped = true
+      idle.length = 0
+      // Running jobs reject with CANCELLED before their processes die.
+      stopping.abort()
+      for (const proc of live) proc.kill()
+      await Promise.allSettled(spawning)
+      await Promise.all([...live].map((proc) => proc.exited))
+    },
+
+    get stats() {
+      return { warm: idle.length, busy }
+    },
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Script sandbox vocabulary.
+ *
+ * - **Job**: one execution of a user script (the SCRIPT kind), with its arguments and limits.
+ * - **Sandbox process**: a child process that runs exactly one job and is then killed; never
+ *   reused, so nothing of one organization's run can reach another's.
+ * - **Warm process**: a sandbox process started ahead of time and idle on its IPC channel,
+ *   so a job does not pay for a Node start.
+ * - **Runner**: the small file a sandbox process executes (`runner.mjs`, `runner.py`).
+ */
+
+import type { LogLevel } from '../domain'
+
+/** Languages a SCRIPT automation can be written in; `python` only where python3 exists. */
+export type ScriptLanguage = 'javascript' | 'typescript' | 'python'
+
+/** One script execution handed to {@link SandboxPool.run}. */
+export interface ScriptJob {
+  language: ScriptLanguage
+  /** The body of an async function (JS/TS) or a module body (Python). */
+  code: string
+  /** JSON-serialisable: `{ params, variables, triggered_by_user, run }`. */
+  args: Record<string, unknown>
+  timeoutMs: number
+  /** Heap cap of the sandbox process; default 256. */
+  memoryMb?: number
+  /** Aborting kills the sandbox process at once; the run rejects with reason CANCELLED. */
+  signal?: AbortSignal
+  /** Called for every log line as the script writes it. */
+  onLog?: (level: LogLevel, message: string) => void
+}
+
+export interface ScriptResult {
+  outputs: Record<string, unknown>
+}
+
+export const SCRIPT_ERROR_REASONS = {
+  /** fail() was called, an error was thrown, or the code does not compile. */
+  FAILED: 'FAILED',
+  TIMEOUT: 'TIMEOUT',
+  CANCELLED: 'CANCELLED',
+  /** The heap cap (or the resident-memory watchdog) stopped the script. */
+  MEMORY: 'MEMORY',
+  /** The sandbox process ended without reporting a result. */
+  CRASHED: 'CRASHED',
+} as const
+export type ScriptErrorReason = keyof typeof SCRIPT_ERROR_REASONS
+
+/** Why a script did not succeed; `line`/`column` point into the user's code when known. */
+export class ScriptError extends Error {
+  override name = 'ScriptError'
+  readonly reason: ScriptErrorReason
+  readonly line?: number
+  readonly column?: number
+
+  constructor(
+    reason: ScriptErrorReason,
+    message: string,
+    options: { line?: number; column?: number; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.reason = reason
+    if (options.line !== undefined) this.line = options.line
+    if (options.column !== undefined) this.column = options.column
+  }
+}
+
+/** Runs jobs in fresh sandbox processes, keeping a few warm; `stop()` kills them all. */
+export interface SandboxPool {
+  run(job: ScriptJob): Promise<ScriptResult>
+  stop(): Promise<void>
+  readonly stats: { warm: number; busy: number }
+}
+
+export interface SandboxPoolOptions {
+  /** Idle Node processes kept ready; default 2, 0 disables pre-spawning. */
+  warm?: number
+  /** Node binary for sandbox processes; default the server's own. */
+  nodePath?: string
+}

@@ -1,0 +1,337 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RUN, createAutomation, runAutomation, waitForRun } from '../helpers/automations'
+import { type TestOrg, createOrg } from '../helpers/fixtures'
+import { type TestServer, collect, startTestServer } from '../helpers/server'
+
+let s: TestServer
+let org: TestOrg
+let other: TestOrg
+let editor: string
+let viewer: string
+
+beforeAll(async () => {
+  s = await startTestServer()
+  org = await createOrg(s.db)
+  other = await createOrg(s.db)
+  editor = await s.login(org.users.editor!.email, org.users.editor!.password)
+  viewer = await s.login(org.users.viewer!.email, org.users.viewer!.password)
+})
+afterAll(() => s?.stop())
+
+describe('running automations', () => {
+  it('runs a SCRIPT with parameters, logs and outputs, recording the version it ran', async () => {
+    const id = await createAutomation(s, editor, {
+      name: 'greet',
+      kind: 'SCRIPT',
+      config: {
+        language: 'typescript',
+        code: "const n: string = params.name\nlog('hi', n)\nsetOutput('who', n)\nreturn { by: triggered_by_user }",
+      },
+      parameters: [{ name: 'name', type: 'STRING', required: true }],
+    })
+    const runId = await runAutomation(s, editor, id, { name: 'Ada' })
+    const run = await waitForRun(s, editor, runId)
+    expect(run.state).toBe('SUCCEEDED')
+    expect(run.outputs).toEqual({ who: 'Ada', by: org.users.editor!.id })
+    expect(run.logs.map((l) => l.message)).toContain('hi Ada')
+    expect(run.version).toBe(1)
+    expect(run.triggeredBy?.email).toBe(org.users.editor!.email)
+    expect(run.runAs?.email).toBe(org.users.editor!.email)
+    expect(run.triggerSource).toBe('MANUAL')
+  })
+
+  it('validates run parameters before queueing anything', async () => {
+    const id = await createAutomation(s, editor, {
+      name: 'typed',
+      kind: 'NOOP',
+      config: {},
+      parameters: [{ name: 'n', type: 'NUMBER', required: true }],
+    })
+    const r = await s.gql<{
+      runAutomation: { __typename: string; issues: { path: string; message: string }[] }
+    }>(RUN, { id, p: { n: 'x', extra: 1 } }, { token: editor })
+    expect(r.data?.runAutomation.__typename).toBe('ValidationError')
+    expect(r.data?.runAutomation.issues).toEqual(
+      expect.arrayContaining([
+        { path: 'parameters.n', message: 'must be a number' },
+        { path: 'parameters.extra', message: 'is not a declared parameter' },
+      ]),
+    )
+    expect(await s.db.query('select 1 from runs where automation_id = $1', [id])).toHaveLength(0)
+  })
+
+  it('fails a script with its error message and retries with backoff while attempts remain', async () => {
+    const id = await createAutomation(s, editor, {
+      name: 'flaky',
+      kind: 'SCRIPT',
+      config: { code: "fail('upstream is down')" },
+      retry: { maxAttempts: 2, backoffMs: 50 },
+    })
+    const run = await waitForRun(s, editor, await runAutomation(s, editor, id))
+    expect(run.state).toBe('FAILED')
+    expect(run.attempt).toBe(2)
+    expect(run.error).toContain('upstream is down')
+  })
+
+  it('times out a run that runs too long', async () => {
+    const id = await createAutomation(s, editor, {
+      name: 'slow',
+      kind: 'NOOP',
+      config: { sleepMs: 10_000 },
+      timeoutMs: 300,
+    })
+    const run = await waitForRun(s, editor, await runAutomation(s, editor, id))
+    expect(run.state).toBe('TIMED_OUT')
+  })
+
+  it('cancels a running run', async () => {
+    const id = await createAutomation(s, editor, { name: 'long', kind: 'NOOP', config: { sleepMs: 20_000 } })
+    const runId = await runAutomation(s, editor, id)
+    await waitForRun(s, editor, runId, ['RUNNING'])
+    const c = await s.gql<{ cancelRun: { __typename: string } }>(
+      `mutation { cancelRun(id: "${runId}") { __typename } }`,
+      {},
+      { token: editor },
+    )
+    expect(c.data?.cancelRun.__typename).toBe('CancelRunSuccess')
+    expect((await waitForRun(s, editor, runId)).state).toBe('CANCELLED')
+  })
+})
+
+describe('chains', () => {
+  it('runs children in order and succeeds', async () => {
+    const a = await createAutomation(s, editor, {
+      name: 'c-a',
+      kind: 'SCRIPT',
+      config: { code: "setOutput('step', 'a')" },
+    })
+    const b = await createAutomation(s, editor, { name: 'c-b', kind: 'NOOP', config: {} })
+    const chain = await createAutomation(s, editor, {
+      name: 'chain-ok',
+      kind: 'CHAIN',
+      config: { children: [a, b] },
+    })
+    const run = await waitForRun(s, editor, await runAutomation(s, editor, chain))
+    expect(run.state).toBe('SUCCEEDED')
+    expect(run.children.map((c) => [c.step, c.state])).toEqual([
+      [0, 'SUCCEEDED'],
+      [1, 'SUCCEEDED'],
+    ])
+  })
+
+  it('stops at the first failed child, fails the chain and records the rest SKIPPED', async () => {
+    const ok = await createAutomation(s, editor, { name: 'f-ok', kind: 'NOOP', config: {} })
+    const bad = await createAutomation(s, editor, { name: 'f-bad', kind: 'NOOP', config: { fail: 'boom' } })
+    const never = await createAutomation(s, editor, { name: 'f-never', kind: 'NOOP', config: {} })
+    const chain = await createAutomation(s, editor, {
+      name: 'chain-bad',
+      kind: 'CHAIN',
+      config: { children: [ok, bad, never, never] },
+    })
+    const run = await waitForRun(s, editor, await runAutomation(s, editor, chain))
+    expect(run.state).toBe('FAILED')
+    expect(run.error).toContain('boom')
+    expect(run.children.map((c) => c.state)).toEqual(['SUCCEEDED', 'FAILED', 'SKIPPED', 'SKIPPED'])
+  })
+
+  it('cancelling a chain cancels its running child', async () => {
+    const slow = await createAutomation(s, editor, {
+      name: 'x-slow',
+      kind: 'NOOP',
+      config: { sleepMs: 20_000 },
+    })
+    const after = await createAutomation(s, editor, { name: 'x-after', kind: 'NOOP', config: {} })
+    const chain = await createAutomation(s, editor, {
+      name: 'chain-cancel',
+      kind: 'CHAIN',
+      config: { children: [slow, after] },
+    })
+    const runId = await runAutomation(s, editor, chain)
+    const deadline = Date.now() + 10_000
+    while (Date.now() < deadline) {
+      const [child] = await s.db.query<{ state: string }>('select state from runs where parent_run_id = $1', [
+        runId,
+      ])
+      if (child?.state === 'RUNNING') break
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    await s.gql(`mutation { cancelRun(id: "${runId}") { __typename } }`, {}, { token: editor })
+    const run = await waitForRun(s, editor, runId)
+    expect(run.state).toBe('CANCELLED')
+    expect(run.children.map((c) => c.state)).toEqual(['CANCELLED', 'SKIPPED'])
+  })
+})
+
+describe('mutexes', () => {
+  it('QUEUE: runs one at a time in FIFO order, waiters show their position', async () => {
+    const ids = await Promise.all(
+      ['m-1', 'm-2'].map((name) =>
+        createAutomation(s, editor, {
+          name,
+          kind: 'NOOP',
+          config: { sleepMs: 300 },
+          mutex: { name: 'shared' },
+        }),
+      ),
+    )
+    const runIds: string[] = []
+    for (let i = 0; i < 4; i++) runIds.push(await runAutomation(s, editor, ids[i % 2]!))
+    const m = await s.gql<{
+      mutexes: { name: string; holder: { id: string } | null; waiting: { id: string; position: number }[] }[]
+    }>('{ mutexes { name holder { id } waiting { id position } } }', {}, { token: editor })
+    const shared = m.data!.mutexes.find((x) => x.name === 'shared')!
+    expect(shared.holder?.id).toBe(runIds[0])
+    expect(shared.waiting).toEqual(runIds.slice(1).map((id, i) => ({ id, position: i + 1 })))
+    const rows = await Promise.all(runIds.map((id) => waitForRun(s, editor, id)))
+    expect(rows.every((r) => r.state === 'SUCCEEDED')).toBe(true)
+    for (let i = 1; i < rows.length; i++) {
+      // Never overlapping, and in the order they were queued.
+      expect(Date.parse(rows[i]!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(rows[i - 1]!.finishedAt!))
+    }
+  })
+
+  it('SKIP: a busy mutex records the run SKIPPED and says so', async () => {
+    const id = await createAutomation(s, editor, {
+      name: 'skipper',
+      kind: 'NOOP',
+      config: { sleepMs: 1000 },
+      mutex: { name: 'skip-m', policy: 'SKIP' },
+    })
+    const first = await runAutomation(s, editor, id)
+    const r = await s.gql<{ runAutomation: { __typename: string; runId: string } }>(
+      RUN,
+      { id },
+      { token: editor },
+    )
+    expect(r.data?.runAutomation.__typename).toBe('MutexBusyError')
+    expect((await waitForRun(s, editor, r.data!.runAutomation.runId)).state).toBe('SKIPPED')
+    expect((await waitForRun(s, editor, first)).state).toBe('SUCCEEDED')
+  })
+
+  it('REPLACE_QUEUED keeps only the newest waiting run', async () => {
+    const id = await createAutomation(s, editor, {
+      name: 'replacer',
+      kind: 'NOOP',
+      config: { sleepMs: 500 },
+      mutex: { name: 'rq', policy: 'REPLACE_QUEUED' },
+    })
+    const r1 = await runAutomation(s, editor, id)
+    const r2 = await runAutomation(s, editor, id)
+    const r3 = await runAutomation(s, editor, id)
+    expect((await waitForRun(s, editor, r2)).state).toBe('CANCELLED')
+    expect((await waitForRun(s, editor, r1)).state).toBe('SUCCEEDED')
+    expect((await waitForRun(s, editor, r3)).state).toBe('SUCCEEDED')
+  })
+})
+
+describe('run-as and permissions', () => {
+  it('a VIEWER cannot run an automation that does not allow all users', async () => {
+    const id = await createAutomation(s, editor, { name: 'private', kind: 'NOOP', config: {} })
+    const r = await s.gql<{ runAutomation: { __typename: string } }>(RUN, { id }, { token: viewer })
+    expect(r.data?.runAutomation.__typename).toBe('ForbiddenError')
+  })
+
+  it('"allow all users to run": a VIEWER runs it as the run-as user and is recorded as the trigger', async () => {
+    const id = await createAutomation(s, editor, {
+      name: 'public',
+      kind: 'SCRIPT',
+      config: { code: "setOutput('u', triggered_by_user)" },
+      allowAllUsersToRun: true,
+    })
+    const run = await waitForRun(s, viewer, await runAutomation(s, viewer, id))
+    expect(run.state).toBe('SUCCEEDED')
+    expect(run.triggeredBy?.email).toBe(org.users.viewer!.email)
+    expect(run.runAs?.email).toBe(org.users.editor!.email)
+    expect(run.outputs).toEqual({ u: org.users.viewer!.id })
+  })
+
+  it('falls back to the first admin when the run-as user is deleted', async () => {
+    const adminToken = await s.login(org.users.admin!.email, org.users.admin!.password)
+    const tmp = await s.gql<{ createUser: { user: { id: string } } }>(
+      'mutation { createUser(email: "gone@example.test", name: "Gone", role: EDITOR, password: "password-gone") { ... on CreateUserPayload { user { id } } } }',
+      {},
+      { token: adminToken },
+    )
+    const goneToken = await s.login('gone@example.test', 'password-gone')
+    const id = await createAutomation(s, goneToken, {
+      name: 'orphan',
+      kind: 'NOOP',
+      config: {},
+      allowAllUsersToRun: true,
+    })
+    await s.gql(
+      `mutation { deleteUser(id: "${tmp.data!.createUser.user.id}") { __typename } }`,
+      {},
+      { token: adminToken },
+    )
+    const run = await waitForRun(s, viewer, await runAutomation(s, viewer, id))
+    expect(run.runAs?.email).toBe(org.users.admin!.email)
+  })
+
+  it('another organization can neither see, run, cancel nor subscribe to runs', async () => {
+    const id = await createAutomation(s, editor, {
+      name: 'mine',
+      kind: 'NOOP',
+      config: {},
+      allowAllUsersToRun: true,
+    })
+    const runId = await runAutomation(s, editor, id)
+    const outsider = await s.login(other.users.admin!.email, other.users.admin!.password)
+    expect((await s.gql(`{ run(id: "${runId}") { id } }`, {}, { token: outsider })).data).toEqual({
+      run: null,
+    })
+    expect(
+      (await s.gql(`query($id: ID!) { automation(id: $id) { id } }`, { id }, { token: outsider })).data,
+    ).toEqual({ automation: null })
+    const run = await s.gql<{ runAutomation: { __typename: string } }>(RUN, { id }, { token: outsider })
+    expect(run.data?.runAutomation.__typename).toBe('NotFoundError')
+    const cancel = await s.gql<{ cancelRun: { __typename: string } }>(
+      `mutation { cancelRun(id: "${runId}") { __typename } }`,
+      {},
+      { token: outsider },
+    )
+    expect(cancel.data?.cancelRun.__typename).toBe('NotFoundError')
+    const runs = await s.gql<{ runs: { edges: unknown[] } }>(
+      '{ runs { edges { node { id } } } }',
+      {},
+      { token: outsider },
+    )
+    expect(runs.data?.runs.edges).toEqual([])
+    await expect(
+      collect(
+        s.wsClient(outsider),
+        'subscription($id: ID!) { runUpdated(runId: $id) { id } }',
+        { id: runId },
+        () => true,
+        5000,
+      ),
+    ).rejects.toThrow(/not found/i)
+  })
+})
+
+describe('live status', () => {
+  it('streams state changes and log lines over graphql-ws', async () => {
+    const id = await createAutomation(s, editor, {
+      name: 'live',
+      kind: 'SCRIPT',
+      config: { code: "log('one')\nawait new Promise(r => setTimeout(r, 300))\nlog('two')" },
+    })
+    const client = s.wsClient(editor)
+    const states = collect<{ runUpdated: { state: string } }>(
+      client,
+      'subscription($a: ID!) { runUpdated(automationId: $a) { id state } }',
+      { a: id },
+      (items) => items.some((i) => i.runUpdated.state === 'SUCCEEDED'),
+    )
+    await new Promise((r) => setTimeout(r, 200))
+    const runId = await runAutomation(s, editor, id)
+    const lines = collect<{ runLog: { message: string } }>(
+      client,
+      'subscription($r: ID!) { runLog(runId: $r, afterId: "0") { message } }',
+      { r: runId },
+      (items) => items.length >= 2,
+    )
+    expect((await states).map((i) => i.runUpdated.state)).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED'])
+    expect((await lines).map((l) => l.runLog.message)).toEqual(['one', 'two'])
+  })
+})

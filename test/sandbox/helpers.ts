@@ -1,0 +1,70 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { expect } from 'vitest'
+import {
+  type SandboxPool,
+  ScriptError,
+  type ScriptErrorReason,
+  type ScriptJob,
+} from '../../server/src/sandbox/index'
+
+export const args = {
+  params: { a: 2, b: 3, name: 'Ada' },
+  variables: { region: 'eu' },
+  triggered_by_user: 'user-7',
+  run: { id: 'run-1', automationId: 'auto-1', attempt: 1 },
+}
+
+/** A job with the defaults every test would repeat. */
+export function job(
+  language: ScriptJob['language'],
+  code: string,
+  extra: Partial<ScriptJob> = {},
+): ScriptJob {
+  return { language, code, args, timeoutMs: 10_000, ...extra }
+}
+
+/** Runs a job that must fail, and returns its ScriptError after checking the reason. */
+export async function failure(
+  pool: SandboxPool,
+  j: ScriptJob,
+  reason: ScriptErrorReason,
+): Promise<ScriptError> {
+  const err = await pool.run(j).then(
+    (result) => {
+      throw new Error(`expected ${reason}, got outputs ${JSON.stringify(result.outputs)}`)
+    },
+    (e: unknown) => e,
+  )
+  expect(err).toBeInstanceOf(ScriptError)
+  const scriptError = err as ScriptError
+  expect(scriptError.reason, scriptError.message).toBe(reason)
+  return scriptError
+}
+
+/** Live child processes of this test process whose command line mentions a sandbox runner. */
+export function sandboxChildren(): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      // Field 4 (ppid) follows the parenthesised command name, which may contain spaces.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+      if (ppid === process.pid && state !== 'Z' && /runner\.(mjs|py)/.test(cmdline)) pids.push(Number(entry))
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids
+}
+
+/** Waits until `check` holds, polling; fails with `what` after `ms`. */
+export async function eventually(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}

@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { createSandboxPool } from '../../server/src/sandbox/index'
+import { eventually, job, sandboxChildren } from './helpers'
+
+// Its own file, so no other pool's processes are children of this worker while we count them.
+describe('pool lifecycle', () => {
+  it('keeps warm processes ready and replenishes them after a job', async () => {
+    const local = createSandboxPool({ warm: 2 })
+    try {
+      await eventually(() => local.stats.warm === 2, 'two warm processes')
+      const running = local.run(
+        job('javascript', 'await new Promise((r) => setTimeout(r, 300))\nreturn { ok: true }'),
+      )
+      await eventually(() => local.stats.busy === 1, 'the job to start')
+      expect(local.stats.warm).toBe(1)
+      expect((await running).outputs).toEqual({ ok: true })
+      await eventually(() => local.stats.warm === 2, 'the pool to replenish')
+      expect(local.stats.busy).toBe(0)
+    } finally {
+      await local.stop()
+    }
+  })
+
+  it('stop() kills idle and running processes and leaves none behind', async () => {
+    const local = createSandboxPool({ warm: 2 })
+    await eventually(() => local.stats.warm === 2, 'two warm processes')
+    // Caught now: they reject during stop(), before the expectations below look at them.
+    const running = local
+      .run(job('javascript', 'await new Promise((r) => setTimeout(r, 30000))'))
+      .catch((e) => e)
+    const python = local.run(job('python', 'import time\ntime.sleep(30)')).catch((e) => e)
+    await eventually(() => sandboxChildren().length >= 3 && local.stats.busy === 2, 'the jobs to start')
+    await local.stop()
+    expect(await running).toMatchObject({ reason: 'CANCELLED', message: 'the sandbox pool was stopped' })
+    expect(await python).toMatchObject({ reason: 'CANCELLED' })
+    expect(sandboxChildren()).toEqual([])
+    expect(local.stats).toEqual({ warm: 0, busy: 0 })
+    await expect(local.run(job('javascript', 'return {}'))).rejects.toThrow(/stopped/)
+  })
+
+  it('sandboxes die with a server that is killed, even mid-loop', async () => {
+    const fixture = fileURLToPath(new URL('./orphan-fixture.ts', import.meta.url))
+    const server = spawn(process.execPath, ['--import', 'tsx', fixture], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const pids: number[] = []
+    server.stdout.setEncoding('utf8').on('data', (text: string) => {
+      for (const match of text.matchAll(/pid (\d+)/g)) pids.push(Number(match[1]))
+    })
+    try {
+      await eventually(() => pids.length === 2, 'both scripts to start', 20_000)
+      for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(true)
+    } finally {
+      server.kill('SIGKILL')
+    }
+    await eventually(() => pids.every((pid) => !existsSync(`/proc/${pid}`)), 'the sandboxes to die')
+  })
+})

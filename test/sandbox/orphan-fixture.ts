@@ -1,0 +1,20 @@
+// Started by lifecycle.test.ts as a stand-in server: runs scripts that never end, prints
+// their pids, and is then SIGKILLed, so the test can check the sandboxes died with it.
+import { createSandboxPool } from '../../server/src/sandbox/index'
+
+const pool = createSandboxPool({ warm: 1 })
+const endless = {
+  javascript: 'log(process.pid)\nwhile (true) {}',
+  python: 'import os\nlog(os.getpid())\nwhile True:\n    pass',
+} as const
+for (const [language, code] of Object.entries(endless)) {
+  pool
+    .run({
+      language: language as keyof typeof endless,
+      code,
+      args: {},
+      timeoutMs: 60_000,
+      onLog: (_, message) => console.log(`pid ${message}`),
+    })
+    .catch(() => {})
+}
