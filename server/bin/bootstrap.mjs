@@ -53,7 +53,11 @@ const tsx = ['--import', 'tsx']
 switch (command) {
   case 'start':
     buildIfNeeded()
-    run(process.execPath, [...tsx, 'src/main.ts', ...rest], { cwd: join(root, 'server') })
+    // The server runs from server/ (for tsx), but its data stays at the top: ./.switchyard
+    run(process.execPath, [...tsx, 'src/main.ts', ...rest], {
+      cwd: join(root, 'server'),
+      env: { SWITCHYARD_DATA_DIR: process.env.SWITCHYARD_DATA_DIR ?? join(root, '.switchyard') },
+    })
     break
   case 'build':
     buildIfNeeded(true)
