@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { createSandboxPool } from '../../server/src/sandbox/index'
@@ -41,21 +42,30 @@ describe('pool lifecycle', () => {
     await expect(local.run(job('javascript', 'return {}'))).rejects.toThrow(/stopped/)
   })
 
-  it('sandboxes die with a server that is killed, even mid-loop', async () => {
+  it('sandboxes die with a server that is killed, even mid-loop; the next server removes their dirs', async () => {
     const fixture = fileURLToPath(new URL('./orphan-fixture.ts', import.meta.url))
     const server = spawn(process.execPath, ['--import', 'tsx', fixture], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     const pids: number[] = []
+    let serverPid = 0
     server.stdout.setEncoding('utf8').on('data', (text: string) => {
       for (const match of text.matchAll(/pid (\d+)/g)) pids.push(Number(match[1]))
+      serverPid ||= Number(text.match(/server (\d+)/)?.[1] ?? 0)
     })
+    const orphanedDirs = () =>
+      readdirSync(tmpdir()).filter((name) => name.startsWith(`switchyard-sandbox-${serverPid}-`))
     try {
       await eventually(() => pids.length === 2, 'both scripts to start', 20_000)
       for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(true)
+      expect(orphanedDirs().length).toBeGreaterThanOrEqual(2)
     } finally {
       server.kill('SIGKILL')
     }
     await eventually(() => pids.every((pid) => !existsSync(`/proc/${pid}`)), 'the sandboxes to die')
+    await eventually(() => server.exitCode !== null || server.signalCode !== null, 'the server to be gone')
+    const next = createSandboxPool({ warm: 0 })
+    await next.stop()
+    expect(orphanedDirs()).toEqual([])
   })
 })

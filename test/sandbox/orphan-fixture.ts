@@ -3,6 +3,7 @@
 import { createSandboxPool } from '../../server/src/sandbox/index'
 
 const pool = createSandboxPool({ warm: 1 })
+console.log(`server ${process.pid}`)
 const endless = {
   javascript: 'log(process.pid)\nwhile (true) {}',
   python: 'import os\nlog(os.getpid())\nwhile True:\n    pass',

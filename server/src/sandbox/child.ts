@@ -1,13 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants, realpathSync } from 'node:fs'
-import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { splitLines } from './lines'
 import { MAX_LOG_LINE_BYTES, MAX_MESSAGE_CHARS, truncateLine } from './limits'
 import type { JobMessage } from './protocol'
+import { makeSandboxDir, removeSandboxDir } from './tempdirs'
 
 // Real paths, because the permission model compares the paths Node resolves.
 export const NODE_RUNNER = realpathSync(fileURLToPath(new URL('./runner.mjs', import.meta.url)))
@@ -112,12 +111,12 @@ function spawnChild(options: SpawnOptions, dir: string): ChildProcess {
 
 /** Starts an idle sandbox process in a fresh temp dir, which goes away with it. */
 export async function spawnSandbox(options: SpawnOptions): Promise<SandboxProcess> {
-  const dir = await realpath(await mkdtemp(join(tmpdir(), 'switchyard-sandbox-')))
+  const dir = await makeSandboxDir()
   let child: ChildProcess
   try {
     child = spawnChild(options, dir)
   } catch (err) {
-    await rm(dir, { recursive: true, force: true })
+    await removeSandboxDir(dir)
     throw err
   }
   let alive = true
@@ -130,7 +129,7 @@ export async function spawnSandbox(options: SpawnOptions): Promise<SandboxProces
       if (done) return
       done = true
       alive = false
-      rm(dir, { recursive: true, force: true }).then(
+      removeSandboxDir(dir).then(
         () => resolve(exit),
         () => resolve(exit),
       )

@@ -40,8 +40,9 @@ function clampToUser(code: string, line: number, column: number): UserPosition |
   const lines = code.split('\n')
   if (line < 1) return undefined
   // An unclosed block is reported on our closing line; the end of the user's code is what to fix.
-  if (line > lines.length)
+  if (line > lines.length) {
     return { line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1, pastEnd: true }
+  }
   return { line, column: column + 1 }
 }
 

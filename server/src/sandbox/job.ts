@@ -1,8 +1,8 @@
+import type { LogLevel } from '../domain'
 import type { ChildExit, SandboxProcess } from './child'
 import { type CompiledScript, describePosition } from './compile'
 import { MAX_LOG_BYTES_PER_JOB, MAX_OUTPUT_BYTES, rssLimitMb, truncateLine } from './limits'
-import { childMessage } from './protocol'
-import type { LogLevel } from '../domain'
+import { type ChildMessage, childMessage } from './protocol'
 import { ScriptError, type ScriptJob, type ScriptResult } from './types'
 
 const WATCHDOG_INTERVAL_MS = 100
@@ -34,6 +34,67 @@ function fromExit(exit: ChildExit, proc: SandboxProcess): ScriptError {
   )
 }
 
+/** What a runner's final message means for the job; undefined for a log line. */
+function outcomeOf(message: ChildMessage, compiled: CompiledScript): ScriptResult | ScriptError | undefined {
+  if (message.type === 'log') return undefined
+  if (message.type === 'done') {
+    const bytes = Buffer.byteLength(JSON.stringify(message.outputs))
+    if (bytes <= MAX_OUTPUT_BYTES) return { outputs: message.outputs }
+    return new ScriptError(
+      'FAILED',
+      `outputs are limited to 1 MB in total; the script produced ${bytes} bytes`,
+    )
+  }
+  const at =
+    message.line !== undefined && message.column !== undefined
+      ? compiled.toUserPosition(message.line, message.column)
+      : undefined
+  const text = `${message.message}${describePosition(at)}`
+  return new ScriptError(message.memory ? 'MEMORY' : 'FAILED', text, { line: at?.line, column: at?.column })
+}
+
+/**
+ * Polls the process's resident memory: Buffers and native memory escape the heap cap.
+ * Returns the function that stops polling.
+ */
+function watchMemory(proc: SandboxProcess, onOver: (error: ScriptError) => void): () => void {
+  const limit = rssLimitMb(proc.memoryMb)
+  let reading = false
+  const interval = setInterval(() => {
+    if (reading) return
+    reading = true
+    proc.rssMb().then((rss) => {
+      reading = false
+      if (rss === undefined || rss <= limit) return
+      const used = Math.round(rss)
+      onOver(
+        new ScriptError(
+          'MEMORY',
+          `the script used ${used} MB of memory, over the ${limit} MB allowed for a ${proc.memoryMb} MB heap`,
+        ),
+      )
+    })
+  }, WATCHDOG_INTERVAL_MS)
+  return () => clearInterval(interval)
+}
+
+/** Passes log lines on, capped per job, shielding the pool from a listener that throws. */
+function logSink(onLog: ScriptJob['onLog']): (level: LogLevel, message: string) => void {
+  let bytes = 0
+  return (level, message) => {
+    if (!onLog || bytes > MAX_LOG_BYTES_PER_JOB) return
+    const line = truncateLine(message)
+    bytes += Buffer.byteLength(line)
+    try {
+      if (bytes <= MAX_LOG_BYTES_PER_JOB) onLog(level, line)
+      else
+        onLog('WARN', `the script logged more than ${MAX_LOG_BYTES_PER_JOB} bytes; further lines are dropped`)
+    } catch {
+      // A broken listener must not kill the run or, from an event handler, the server.
+    }
+  }
+}
+
 /**
  * Runs one job on a sandbox process and kills the process when the job ends, whichever
  * way: result, failure, timeout, cancel or memory. Resolves as soon as the outcome is
@@ -49,27 +110,23 @@ export function runOnProcess(
   return new Promise((resolve, reject) => {
     let settled = false
     let fatal = false
-    let logBytes = 0
+    const sink = logSink(job.onLog)
     const log = (level: LogLevel, message: string) => {
-      if (settled || !job.onLog || logBytes > MAX_LOG_BYTES_PER_JOB) return
-      const line = truncateLine(message)
-      logBytes += Buffer.byteLength(line)
-      try {
-        if (logBytes <= MAX_LOG_BYTES_PER_JOB) job.onLog(level, line)
-        else
-          job.onLog(
-            'WARN',
-            `the script logged more than ${MAX_LOG_BYTES_PER_JOB} bytes; further lines are dropped`,
-          )
-      } catch {
-        // A broken listener must not kill the run or, from an event handler, the server.
-      }
+      if (!settled) sink(level, message)
     }
-    const settle = (outcome: ScriptResult | ScriptError) => {
+    const onAbort = () => settle(new ScriptError('CANCELLED', 'the run was cancelled'))
+    const onPoolStop = () => settle(new ScriptError('CANCELLED', 'the sandbox pool was stopped'))
+    const timeout = `the script ran longer than ${job.timeoutMs} ms and was stopped`
+    const timer = setTimeout(() => settle(new ScriptError('TIMEOUT', timeout)), job.timeoutMs)
+    const stopWatching = watchMemory(proc, (error) => settle(error))
+    job.signal?.addEventListener('abort', onAbort, { once: true })
+    poolStopping.addEventListener('abort', onPoolStop, { once: true })
+
+    function settle(outcome: ScriptResult | ScriptError): void {
       if (settled) return
       settled = true
       clearTimeout(timer)
-      clearInterval(watchdog)
+      stopWatching()
       job.signal?.removeEventListener('abort', onAbort)
       poolStopping.removeEventListener('abort', onPoolStop)
       proc.kill()
@@ -77,67 +134,16 @@ export function runOnProcess(
       else resolve(outcome)
     }
 
-    const timer = setTimeout(
-      () =>
-        settle(new ScriptError('TIMEOUT', `the script ran longer than ${job.timeoutMs} ms and was stopped`)),
-      job.timeoutMs,
-    )
-    const onAbort = () => settle(new ScriptError('CANCELLED', 'the run was cancelled'))
-    job.signal?.addEventListener('abort', onAbort, { once: true })
-    const onPoolStop = () => settle(new ScriptError('CANCELLED', 'the sandbox pool was stopped'))
-    poolStopping.addEventListener('abort', onPoolStop, { once: true })
-
-    // Buffers and native memory escape the heap cap; watch what the process really holds.
-    const rssLimit = rssLimitMb(proc.memoryMb)
-    let reading = false
-    const watchdog = setInterval(() => {
-      if (reading) return
-      reading = true
-      proc.rssMb().then((rss) => {
-        reading = false
-        if (rss !== undefined && rss > rssLimit) {
-          settle(
-            new ScriptError(
-              'MEMORY',
-              `the script used ${Math.round(rss)} MB of memory, over the ${rssLimit} MB allowed for a ${proc.memoryMb} MB heap`,
-            ),
-          )
-        }
-      })
-    }, WATCHDOG_INTERVAL_MS)
-
     proc.start(
       { type: 'job', source: compiled.source, args, memoryMb: proc.memoryMb },
       {
         message(raw) {
           const parsed = childMessage.safeParse(raw)
-          // User code can post to the channel too; anything malformed is dropped, not trusted.
+          // User code can write to the channel too; anything malformed is dropped, not trusted.
           if (!parsed.success) return
-          const message = parsed.data
-          if (message.type === 'log') log(message.level, message.message)
-          else if (message.type === 'done') {
-            const bytes = Buffer.byteLength(JSON.stringify(message.outputs))
-            if (bytes > MAX_OUTPUT_BYTES) {
-              settle(
-                new ScriptError(
-                  'FAILED',
-                  `outputs are limited to 1 MB in total; the script produced ${bytes} bytes`,
-                ),
-              )
-            } else settle({ outputs: message.outputs })
-          } else {
-            const at =
-              message.line !== undefined && message.column !== undefined
-                ? compiled.toUserPosition(message.line, message.column)
-                : undefined
-            const reason = message.memory ? 'MEMORY' : 'FAILED'
-            settle(
-              new ScriptError(reason, `${message.message}${describePosition(at)}`, {
-                line: at?.line,
-                column: at?.column,
-              }),
-            )
-          }
+          if (parsed.data.type === 'log') log(parsed.data.level, parsed.data.message)
+          const outcome = outcomeOf(parsed.data, compiled)
+          if (outcome) settle(outcome)
         },
         output(stream, line) {
           // V8's OOM report is a native stack dump: the error says MEMORY, the log needs none of it.
@@ -148,7 +154,6 @@ export function runOnProcess(
     )
     if (job.signal?.aborted) onAbort()
     if (poolStopping.aborted) onPoolStop()
-
     proc.exited.then((exit) => settle(fromExit(exit, proc)))
   })
 }

@@ -4,6 +4,7 @@ import { type CompiledScript, compileScript } from './compile'
 import { runOnProcess } from './job'
 import { DEFAULT_MEMORY_MB } from './limits'
 import { pythonExecutable } from './python'
+import { sweepOrphanedDirs } from './tempdirs'
 import { type SandboxPool, type SandboxPoolOptions, ScriptError, type ScriptJob } from './types'
 
 /** Python positions come from the runner already in the user's lines. */
@@ -115,6 +116,7 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
     }
   }
 
+  const swept = sweepOrphanedDirs()
   replenish()
 
   return {
@@ -144,7 +146,7 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
       // Running jobs reject with CANCELLED before their processes die.
       stopping.abort()
       for (const proc of live) proc.kill()
-      await Promise.allSettled(spawning)
+      await Promise.allSettled([...spawning, swept])
       await Promise.all([...live].map((proc) => proc.exited))
     },
 

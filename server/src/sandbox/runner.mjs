@@ -83,8 +83,9 @@ const outputs = {}
 const outputSizes = new Map()
 
 function setOutput(key, value) {
-  if (typeof key !== 'string' || key === '')
+  if (typeof key !== 'string' || key === '') {
     throw new TypeError('setOutput(key, value): key must be a non-empty string')
+  }
   let json
   try {
     json = JSON.stringify(value)

@@ -1,8 +1,8 @@
 """The Python side of the script sandbox: one process runs exactly one job, then dies.
 
 The pool starts it as `python3 -I -B -X utf8 runner.py` in a fresh temp dir with a scrubbed
-environment. It reads one JSON job line on stdin and writes JSON lines on fd 3 (the Node
-runner's IPC messages: log, done, failed). Python has no permission model, so before user
+environment. It reads one JSON job line on stdin and writes JSON lines on fd 3 (the same
+messages as the Node runner: ready is left out, then log, done, failed). Python has no permission model, so before user
 code runs the runner confines itself with Linux Landlock (see landlock.py): read access to
 the interpreter and system libraries only, write access to its temp dir only, no exec, no
 signals to processes outside the sandbox. Where Landlock is missing it refuses the job.
@@ -87,6 +87,9 @@ class Log:
 
 class _LineWriter:
     """print() and library writes to stdout/stderr become log lines."""
+
+    encoding = "utf-8"
+    errors = "replace"
 
     def __init__(self, level):
         self.level = level
