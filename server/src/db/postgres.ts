@@ -1,14 +1,23 @@
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
-import { type Database, type Queryable, type Row, toWire } from './database'
+import { type Database, type Drizzle, type Queryable, type Row, toWire } from './database'
 import * as schema from './schema'
 
 export function openPostgres(url: string, max: number): Database {
   const sql = postgres(url, {
     max,
     onnotice: () => {},
-    // Ids of type int8 stay strings (the default), timestamps become Dates.
     connection: { application_name: 'switchyard' },
+    // json/jsonb parameters are always passed as JSON text (as PGlite takes them): send as is.
+    types: {
+      json: {
+        to: 3802,
+        from: [114, 3802],
+        serialize: (x: unknown) => (typeof x === 'string' ? x : JSON.stringify(x)),
+        parse: (x: string) => JSON.parse(x),
+      },
+    },
+
   })
   const asQueryable = (s: postgres.Sql | postgres.TransactionSql): Queryable => ({
     query: <T = Row>(text: string, params: readonly unknown[] = []) =>
@@ -17,9 +26,18 @@ export function openPostgres(url: string, max: number): Database {
       }) as unknown as Promise<T[]>,
   })
   const root = asQueryable(sql)
+  // drizzle rewires its client's type parsers (timestamps come back as strings), so it
+  // gets a small pool of its own, opened on first use; raw queries keep Dates, as on PGlite.
+  let orm: { sql: postgres.Sql; db: Drizzle } | undefined
   return {
     driver: 'postgres',
-    db: drizzle(sql, { schema }),
+    get db() {
+      if (!orm) {
+        const own = postgres(url, { max: 4, onnotice: () => {}, connection: { application_name: 'switchyard-orm' } })
+        orm = { sql: own, db: drizzle(own, { schema }) as unknown as Drizzle }
+      }
+      return orm.db
+    },
     query: root.query,
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
       sql.begin((tx) => fn(asQueryable(tx))) as Promise<T>,
@@ -27,6 +45,8 @@ export function openPostgres(url: string, max: number): Database {
       const sub = await sql.listen(channel, onPayload, onListen)
       return () => sub.unlisten()
     },
-    close: () => sql.end({ timeout: 5 }),
+    close: async () => {
+      await Promise.all([sql.end({ timeout: 5 }), orm?.sql.end({ timeout: 5 })])
+    },
   }
 }

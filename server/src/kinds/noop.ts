@@ -11,7 +11,8 @@ export const noop = defineKind({
     log: z.string().max(1000).optional(),
   }),
   async execute({ config, signal, log }) {
-    if (config.log) log('INFO', config.log)
+    // The pid tells which process executed the run (fault tests count executions per process).
+    if (config.log) log('INFO', `${config.log} (pid ${process.pid})`)
     if (config.sleepMs > 0) {
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(resolve, config.sleepMs)

@@ -1,0 +1,174 @@
+import postgres from 'postgres'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
+import { type TestDatabase, testDatabase } from '../helpers/db'
+import { type TestOrg, createOrg } from '../helpers/fixtures'
+import { type NodeProcess, killAllNodes, spawnNode } from '../helpers/processes'
+import { type TestServer, startTestServer } from '../helpers/server'
+
+// Several real processes against one PostgreSQL database: an api node in the
+// test process, worker nodes as child processes that we kill at bad moments.
+let database: TestDatabase
+let s: TestServer
+let org: TestOrg
+let token: string
+const LEASE = { SWITCHYARD_LEASE_MS: '1500', SWITCHYARD_POLL_MS: '500' }
+
+beforeAll(async () => {
+  database = await testDatabase()
+  s = await startTestServer({ database, env: { SWITCHYARD_ROLES: 'api' } })
+  org = await createOrg(s.db)
+  token = await s.login(org.users.editor!.email, org.users.editor!.password)
+})
+afterEach(() => killAllNodes())
+afterAll(async () => {
+  await s?.stop()
+  await database?.drop()
+})
+
+const worker = (env: Record<string, string> = {}) =>
+  spawnNode({ databaseUrl: database.url!, role: 'worker', env: { ...LEASE, ...env } })
+
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+const executions = (runId: string) =>
+  s.db.query<{ message: string }>("select message from run_logs where run_id = $1 and message like 'exec%' order by id", [runId])
+
+describe('a worker killed mid-run', () => {
+  it('is recovered: the run is retried on another worker, never running twice at once', async () => {
+    const w1 = await worker()
+    const id = await createAutomation(s, token, {
+      name: 'survivor',
+      kind: 'NOOP',
+      config: { sleepMs: 3000, log: 'exec' },
+      retry: { maxAttempts: 2, backoffMs: 0 },
+    })
+    const runId = await runAutomation(s, token, id)
+    await waitForRun(s, token, runId, ['RUNNING'])
+    await waitUntil('the first execution to log', async () => (await executions(runId)).length === 1)
+    await w1.kill9()
+    const killedAt = Date.now()
+    const w2 = await worker()
+    const run = await waitForRun(s, token, runId, ['SUCCEEDED', 'FAILED'], 60_000)
+    expect(run.state).toBe('SUCCEEDED')
+    expect(run.attempt).toBe(2)
+    expect(Date.parse(run.startedAt!)).toBeGreaterThanOrEqual(killedAt - 50)
+    const lines = (await executions(runId)).map((l) => l.message)
+    expect(lines).toEqual([`exec (pid ${w1.pid})`, `exec (pid ${w2.pid})`])
+  })
+
+  it('fails the run with "worker lost" when no attempts remain, and frees its mutex for the next', async () => {
+    const w1 = await worker()
+    const id = await createAutomation(s, token, {
+      name: 'doomed',
+      kind: 'NOOP',
+      config: { sleepMs: 3000, log: 'exec' },
+      mutex: { name: 'doom' },
+    })
+    const first = await runAutomation(s, token, id)
+    const second = await runAutomation(s, token, id)
+    await waitForRun(s, token, first, ['RUNNING'])
+    expect((await waitForRun(s, token, second, ['WAITING'])).position).toBe(1)
+    await w1.kill9()
+    await worker()
+    const lost = await waitForRun(s, token, first, ['FAILED', 'SUCCEEDED'], 60_000)
+    expect(lost.state).toBe('FAILED')
+    expect(lost.error).toMatch(/worker lost/)
+    expect((await waitForRun(s, token, second, undefined, 60_000)).state).toBe('SUCCEEDED')
+  })
+})
+
+describe('three worker processes', () => {
+  it('execute 2,000 runs exactly once each', async () => {
+    const workers = await Promise.all([worker(), worker(), worker()])
+    const id = await createAutomation(s, token, { name: 'bulk', kind: 'NOOP', config: { log: 'exec' } })
+    const [a] = await s.db.query<{ current_version_id: string }>('select current_version_id from automations where id = $1', [id])
+    await s.db.transaction(async (tx) => {
+      await tx.query(
+        `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as)
+         select $1, $2, $3, 1, 'NOOP', 'QUEUED', 'API', $4, $4 from generate_series(1, 2000)`,
+        [org.id, id, a!.current_version_id, org.users.editor!.id],
+      )
+      await tx.query("select pg_notify('sy_wake', '')")
+    })
+    await waitUntil(
+      'all 2,000 runs to finish',
+      async () => {
+        const [r] = await s.db.query<{ n: number }>("select count(*)::int as n from runs where automation_id = $1 and state = 'SUCCEEDED'", [id])
+        return r!.n === 2000
+      },
+      120_000,
+    )
+    const [stats] = await s.db.query<{ runs: number; attempts: number; logs: number; multi: number }>(
+      `select (select count(*)::int from runs where automation_id = $1) as runs,
+              (select max(attempt)::int from runs where automation_id = $1) as attempts,
+              (select count(*)::int from run_logs l join runs r on r.id = l.run_id where r.automation_id = $1) as logs,
+              (select count(*)::int from (select run_id from run_logs l join runs r on r.id = l.run_id
+                 where r.automation_id = $1 group by run_id having count(*) <> 1) x) as multi`,
+      [id],
+    )
+    expect(stats).toEqual({ runs: 2000, attempts: 1, logs: 2000, multi: 0 })
+    const pids = await s.db.query<{ pid: string }>(
+      `select distinct substring(l.message from 'pid ([0-9]+)') as pid from run_logs l join runs r on r.id = l.run_id where r.automation_id = $1`,
+      [id],
+    )
+    const known = new Set(workers.map((w) => String(w.pid)))
+    expect(pids.every((p) => known.has(p.pid))).toBe(true)
+    expect(pids.length).toBeGreaterThanOrEqual(2)
+  })
+
+  it('never let two runs hold one mutex, and serve waiters in FIFO order', async () => {
+    await Promise.all([worker(), worker(), worker()])
+    const ids = await Promise.all(
+      [1, 2, 3, 4].map((n) => createAutomation(s, token, { name: `shared-${n}`, kind: 'NOOP', config: { sleepMs: 5 }, mutex: { name: 'one-at-a-time' } })),
+    )
+    const runIds: string[] = []
+    for (let i = 0; i < 120; i++) runIds.push(await runAutomation(s, token, ids[i % 4]!))
+    await waitUntil('120 mutex runs to finish', async () => {
+      const [r] = await s.db.query<{ n: number }>("select count(*)::int as n from runs where mutex_name = 'one-at-a-time' and state = 'SUCCEEDED'")
+      return r!.n === 120
+    })
+    const rows = await s.db.query<{ id: string; started_at: Date; finished_at: Date }>(
+      "select id, started_at, finished_at from runs where mutex_name = 'one-at-a-time' order by started_at, id",
+    )
+    expect(rows.map((r) => r.id)).toEqual([...runIds].sort((x, y) => Number(x) - Number(y)))
+    for (let i = 1; i < rows.length; i++) {
+      expect(rows[i]!.started_at.getTime()).toBeGreaterThanOrEqual(rows[i - 1]!.finished_at.getTime())
+    }
+  })
+})
+
+describe('the database connection dropped and restored', () => {
+  it('nodes carry on without a restart', async () => {
+    const workers: NodeProcess[] = await Promise.all([worker(), worker()])
+    const id = await createAutomation(s, token, { name: 'resilient', kind: 'NOOP', config: { log: 'exec' } })
+    expect((await waitForRun(s, token, await runAutomation(s, token, id))).state).toBe('SUCCEEDED')
+    const admin = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} })
+    const dbName = new URL(database.url!).pathname.slice(1)
+    const killed = await admin.unsafe(
+      'select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+      [dbName],
+    )
+    await admin.end()
+    expect(killed.length).toBeGreaterThan(2)
+    // The api's own pool reconnects on the next query; workers and their LISTEN reconnect by themselves.
+    const after: string[] = []
+    for (let i = 0; i < 20; i++) {
+      const runId = await runAutomation(s, token, id).catch(async () => {
+        await new Promise((r) => setTimeout(r, 200))
+        return runAutomation(s, token, id)
+      })
+      after.push(runId)
+    }
+    const finished = await Promise.all(after.map((r) => waitForRun(s, token, r, undefined, 60_000)))
+    expect(finished.every((r) => r.state === 'SUCCEEDED')).toBe(true)
+    expect(workers.every((w) => w.child.exitCode === null)).toBe(true)
+  })
+})

@@ -1,0 +1,86 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { TEST_SECRET_KEY } from './server'
+
+const serverDir = fileURLToPath(new URL('../../server', import.meta.url))
+
+export interface NodeProcess {
+  readonly child: ChildProcess
+  readonly pid: number
+  /** Output so far (stdout and stderr), for failure messages. */
+  output(): string
+  /** SIGKILL: no drain, no goodbye. Resolves when the process is gone. */
+  kill9(): Promise<void>
+  /** SIGTERM and wait for a clean exit. */
+  stop(): Promise<number | null>
+}
+
+const live = new Set<NodeProcess>()
+
+/**
+ * Starts a real Switchyard node (`server/src/main.ts`) in its own process
+ * against a test database, and resolves once it prints SWITCHYARD_READY.
+ */
+export async function spawnNode(opts: { databaseUrl: string; role: string; env?: Record<string, string> }): Promise<NodeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', opts.role], {
+    cwd: serverDir,
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: opts.databaseUrl,
+      SWITCHYARD_SECRET_KEY: TEST_SECRET_KEY,
+      SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'sy-node-')),
+      SWITCHYARD_SEED_DEMO: 'false',
+      SWITCHYARD_ADMIN_PASSWORD: 'admin-password',
+      SWITCHYARD_ADMIN_EMAIL: 'admin@switchyard.test',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (out += d))
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node did not start in 60 s:\n${out}`)), 60_000)
+    const check = () => {
+      if (out.includes('SWITCHYARD_READY')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    child.stdout!.on('data', check)
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`node exited with ${code} before it was ready:\n${out}`))
+    })
+  })
+  const node: NodeProcess = {
+    child,
+    pid: child.pid!,
+    output: () => out,
+    async kill9() {
+      child.kill('SIGKILL')
+      await exited
+      live.delete(node)
+    },
+    async stop() {
+      child.kill('SIGTERM')
+      const code = await exited
+      live.delete(node)
+      return code
+    },
+  }
+  live.add(node)
+  return node
+}
+
+/** Kills every node a test left running (called from afterEach/afterAll). */
+export async function killAllNodes(): Promise<void> {
+  await Promise.all([...live].map((n) => n.kill9()))
+}
