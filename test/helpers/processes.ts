@@ -10,12 +10,17 @@ const serverDir = fileURLToPath(new URL('../../server', import.meta.url))
 export interface NodeProcess {
   readonly child: ChildProcess
   readonly pid: number
+  /** HTTP port when the node runs the api role. */
+  readonly port: number | undefined
   /** Output so far (stdout and stderr), for failure messages. */
   output(): string
   /** SIGKILL: no drain, no goodbye. Resolves when the process is gone. */
   kill9(): Promise<void>
   /** SIGTERM and wait for a clean exit. */
   stop(): Promise<number | null>
+  signal(sig: NodeJS.Signals): void
+  /** Resolves with the exit code when the process ends. */
+  readonly exited: Promise<number | null>
 }
 
 const live = new Set<NodeProcess>()
@@ -60,9 +65,11 @@ export async function spawnNode(opts: { databaseUrl: string; role: string; env?:
       reject(new Error(`node exited with ${code} before it was ready:\n${out}`))
     })
   })
+  const port = /SWITCHYARD_READY port=(\d+)/.exec(out)?.[1]
   const node: NodeProcess = {
     child,
     pid: child.pid!,
+    port: port ? Number(port) : undefined,
     output: () => out,
     async kill9() {
       child.kill('SIGKILL')
@@ -75,6 +82,10 @@ export async function spawnNode(opts: { databaseUrl: string; role: string; env?:
       live.delete(node)
       return code
     },
+    signal(sig: NodeJS.Signals) {
+      child.kill(sig)
+    },
+    exited,
   }
   live.add(node)
   return node
