@@ -77,7 +77,13 @@ describe('login and sessions', () => {
       client.subscribe({ query: ME }, { next: (r) => resolve(r.data), error: reject, complete: () => {} })
     })
     expect(result).toMatchObject({ me: { email: ADMIN_EMAIL, role: 'ADMIN' } })
-    void collect
+  })
+
+  it('closes a WebSocket with a revoked or unknown token at connect, saying why', async () => {
+    const client = s.wsClient('sys_unknown-session-token')
+    const closed = await collect(client, ME, {}, () => true, 5000).catch((e: unknown) => e)
+    expect(closed).toMatchObject({ code: 4403 })
+    expect(String((closed as { reason?: string }).reason)).toMatch(/not signed in/)
   })
 })
 

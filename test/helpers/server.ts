@@ -157,7 +157,10 @@ export function collect<T>(
         },
         error: (e) => {
           clearTimeout(timer)
-          reject(e instanceof Error ? e : new Error(JSON.stringify(e)))
+          if (e instanceof Error) return reject(e)
+          // A close event: keep its code and reason for the test to check.
+          const close = e as { code?: number; reason?: string }
+          reject(Object.assign(new Error(`socket closed ${close.code}: ${close.reason}`), { code: close.code, reason: close.reason }))
         },
         complete: () => {},
       },

@@ -6,6 +6,7 @@ import type { execute, subscribe } from 'graphql'
 import { useServer } from 'graphql-ws/use/ws'
 import { WebSocketServer } from 'ws'
 import { coerceError } from '../errors'
+import { buildContext, headersOf } from '../graphql/context-factory'
 import type { GraphQLServer } from '../graphql/yoga'
 import type { Services } from '../services'
 
@@ -59,6 +60,20 @@ export async function startHttpServer(
     {
       execute: (args) => (args.rootValue as { execute: typeof execute }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: typeof subscribe }).subscribe(args),
+      // Credentials and Origin are checked when the socket opens, so a revoked token or a
+      // foreign origin gets a clear close (4403 with the reason), not a failure per subscription.
+      onConnect: async (ctx) => {
+        try {
+          await buildContext(services, {
+            headers: headersOf(ctx.extra.request.headers),
+            connectionParams: ctx.connectionParams,
+          })
+          return true
+        } catch (err) {
+          ctx.extra.socket.close(4403, coerceError(err).message.slice(0, 120))
+          return false
+        }
+      },
       onSubscribe: async (ctx, _id, params) => {
         const enveloped = yoga.getEnveloped({
           ...ctx,
