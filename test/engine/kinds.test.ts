@@ -59,14 +59,22 @@ describe('HTTP_REQUEST', () => {
   })
 
   it('fails on an unexpected status with the status in the error', async () => {
-    const id = await createAutomation(s, token, { name: 'broken', kind: 'HTTP_REQUEST', config: { url: `${receiverUrl}/fail` } })
+    const id = await createAutomation(s, token, {
+      name: 'broken',
+      kind: 'HTTP_REQUEST',
+      config: { url: `${receiverUrl}/fail` },
+    })
     const run = await waitForRun(s, token, await runAutomation(s, token, id))
     expect(run.state).toBe('FAILED')
     expect(run.error).toContain('unexpected status 503')
   })
 
   it('fails clearly when the host is unreachable', async () => {
-    const id = await createAutomation(s, token, { name: 'nowhere', kind: 'HTTP_REQUEST', config: { url: 'http://127.0.0.1:1/x', timeoutMs: 2000 } })
+    const id = await createAutomation(s, token, {
+      name: 'nowhere',
+      kind: 'HTTP_REQUEST',
+      config: { url: 'http://127.0.0.1:1/x', timeoutMs: 2000 },
+    })
     const run = await waitForRun(s, token, await runAutomation(s, token, id))
     expect(run.state).toBe('FAILED')
     expect(run.error).toMatch(/request to http:\/\/127\.0\.0\.1:1\/x failed/)
@@ -84,7 +92,9 @@ describe('SQL', () => {
     const insert = await createAutomation(s, token, {
       name: 'insert',
       kind: 'SQL',
-      config: { statement: "insert into events (name) values (${name}) returning name, '${name}' as literal" },
+      config: {
+        statement: "insert into events (name) values (${name}) returning name, '${name}' as literal",
+      },
       parameters: [{ name: 'name', type: 'STRING', required: true }],
     })
     const hostile = "x'); drop table events; --"
@@ -103,13 +113,21 @@ describe('SQL', () => {
       'select 1; select 2',
     ]
     for (const statement of attempts) {
-      const id = await createAutomation(s, token, { name: `evil ${statement}`, kind: 'SQL', config: { statement } })
+      const id = await createAutomation(s, token, {
+        name: `evil ${statement}`,
+        kind: 'SQL',
+        config: { statement },
+      })
       const run = await waitForRun(s, token, await runAutomation(s, token, id))
       expect(run.state, statement).toBe('FAILED')
       expect(run.error, statement).toMatch(/SQL error|not allowed/)
     }
     // Organization B's warehouse has no `events` table of A's.
-    const peek = await createAutomation(s, otherToken, { name: 'peek', kind: 'SQL', config: { statement: 'select * from events' } })
+    const peek = await createAutomation(s, otherToken, {
+      name: 'peek',
+      kind: 'SQL',
+      config: { statement: 'select * from events' },
+    })
     const run = await waitForRun(s, otherToken, await runAutomation(s, otherToken, peek))
     expect(run.state).toBe('FAILED')
     expect(run.error).toMatch(/does not exist|permission denied/)
@@ -127,21 +145,31 @@ describe('run queries', () => {
     await waitForRun(s, token, r1)
     await waitForRun(s, token, r2)
     const q = async (args: string) => {
-      const r = await s.gql<{ runs: { edges: { node: { id: string } }[] } }>(`{ runs(${args}) { edges { node { id } } } }`, {}, { token })
+      const r = await s.gql<{ runs: { edges: { node: { id: string } }[] } }>(
+        `{ runs(${args}) { edges { node { id } } } }`,
+        {},
+        { token },
+      )
       return r.data!.runs.edges.map((e) => e.node.id)
     }
     expect(await q(`automationId: "${ok}"`)).toEqual([r1])
     expect(await q(`states: [FAILED], since: "${before}"`)).toEqual([r2])
-    expect(await q(`triggerSource: "MANUAL", triggeredBy: "${org.users.editor!.id}", since: "${before}"`)).toEqual([r2, r1])
+    expect(
+      await q(`triggerSource: "MANUAL", triggeredBy: "${org.users.editor!.id}", since: "${before}"`),
+    ).toEqual([r2, r1])
     expect(await q(`until: "${before}", automationId: "${ok}"`)).toEqual([])
-    const page = await s.gql<{ runs: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } }>(
+    const page = await s.gql<{
+      runs: { edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } }
+    }>(
       `{ runs(first: 1, since: "${before}") { edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
       {},
       { token },
     )
     expect(page.data!.runs.edges.map((e) => e.node.id)).toEqual([r2])
     expect(page.data!.runs.pageInfo.hasNextPage).toBe(true)
-    expect(await q(`first: 1, after: "${page.data!.runs.pageInfo.endCursor}", since: "${before}"`)).toEqual([r1])
+    expect(await q(`first: 1, after: "${page.data!.runs.pageInfo.endCursor}", since: "${before}"`)).toEqual([
+      r1,
+    ])
   })
 
   it('streams runUpdated over server-sent events too', async () => {
@@ -150,7 +178,11 @@ describe('run queries', () => {
     const res = await fetch(`${s.url}/graphql`, {
       method: 'POST',
       signal: controller.signal,
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${token}`,
+      },
       body: JSON.stringify({ query: `subscription { runUpdated(automationId: "${id}") { state } }` }),
     })
     expect(res.headers.get('content-type')).toContain('text/event-stream')

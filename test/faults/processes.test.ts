@@ -39,7 +39,10 @@ async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs 
 }
 
 const executions = (runId: string) =>
-  s.db.query<{ message: string }>("select message from run_logs where run_id = $1 and message like 'exec%' order by id", [runId])
+  s.db.query<{ message: string }>(
+    "select message from run_logs where run_id = $1 and message like 'exec%' order by id",
+    [runId],
+  )
 
 describe('a worker killed mid-run', () => {
   it('is recovered: the run is retried on another worker, never running twice at once', async () => {
@@ -89,7 +92,10 @@ describe('three worker processes', () => {
   it('execute 2,000 runs exactly once each', async () => {
     const workers = await Promise.all([worker(), worker(), worker()])
     const id = await createAutomation(s, token, { name: 'bulk', kind: 'NOOP', config: { log: 'exec' } })
-    const [a] = await s.db.query<{ current_version_id: string }>('select current_version_id from automations where id = $1', [id])
+    const [a] = await s.db.query<{ current_version_id: string }>(
+      'select current_version_id from automations where id = $1',
+      [id],
+    )
     await s.db.transaction(async (tx) => {
       await tx.query(
         `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as)
@@ -101,7 +107,10 @@ describe('three worker processes', () => {
     await waitUntil(
       'all 2,000 runs to finish',
       async () => {
-        const [r] = await s.db.query<{ n: number }>("select count(*)::int as n from runs where automation_id = $1 and state = 'SUCCEEDED'", [id])
+        const [r] = await s.db.query<{ n: number }>(
+          "select count(*)::int as n from runs where automation_id = $1 and state = 'SUCCEEDED'",
+          [id],
+        )
         return r!.n === 2000
       },
       120_000,
@@ -127,12 +136,21 @@ describe('three worker processes', () => {
   it('never let two runs hold one mutex, and serve waiters in FIFO order', async () => {
     await Promise.all([worker(), worker(), worker()])
     const ids = await Promise.all(
-      [1, 2, 3, 4].map((n) => createAutomation(s, token, { name: `shared-${n}`, kind: 'NOOP', config: { sleepMs: 5 }, mutex: { name: 'one-at-a-time' } })),
+      [1, 2, 3, 4].map((n) =>
+        createAutomation(s, token, {
+          name: `shared-${n}`,
+          kind: 'NOOP',
+          config: { sleepMs: 5 },
+          mutex: { name: 'one-at-a-time' },
+        }),
+      ),
     )
     const runIds: string[] = []
     for (let i = 0; i < 120; i++) runIds.push(await runAutomation(s, token, ids[i % 4]!))
     await waitUntil('120 mutex runs to finish', async () => {
-      const [r] = await s.db.query<{ n: number }>("select count(*)::int as n from runs where mutex_name = 'one-at-a-time' and state = 'SUCCEEDED'")
+      const [r] = await s.db.query<{ n: number }>(
+        "select count(*)::int as n from runs where mutex_name = 'one-at-a-time' and state = 'SUCCEEDED'",
+      )
       return r!.n === 120
     })
     const rows = await s.db.query<{ id: string; started_at: Date; finished_at: Date }>(

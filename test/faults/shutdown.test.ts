@@ -23,7 +23,11 @@ afterAll(async () => {
 })
 
 const node = (role: string) =>
-  spawnNode({ databaseUrl: database.url!, role, env: { SWITCHYARD_LEASE_MS: '1500', SWITCHYARD_POLL_MS: '500' } })
+  spawnNode({
+    databaseUrl: database.url!,
+    role,
+    env: { SWITCHYARD_LEASE_MS: '1500', SWITCHYARD_POLL_MS: '500' },
+  })
 
 describe('shutdown', () => {
   it('the first signal drains: the node stops taking work, lets its run finish, then exits 0', async () => {
@@ -65,7 +69,10 @@ describe('shutdown', () => {
     const deadline = Date.now() + 30_000
     let row: { state: string; attempt: number } | undefined
     while (Date.now() < deadline) {
-      ;[row] = await s.db.query<{ state: string; attempt: number }>('select state, attempt from runs where id = $1', [runId])
+      ;[row] = await s.db.query<{ state: string; attempt: number }>(
+        'select state, attempt from runs where id = $1',
+        [runId],
+      )
       if (row?.attempt === 2 && row.state === 'RUNNING') break
       await new Promise((r) => setTimeout(r, 100))
     }

@@ -29,7 +29,11 @@ const live = new Set<NodeProcess>()
  * Starts a real Switchyard node (`server/src/main.ts`) in its own process
  * against a test database, and resolves once it prints SWITCHYARD_READY.
  */
-export async function spawnNode(opts: { databaseUrl: string; role: string; env?: Record<string, string> }): Promise<NodeProcess> {
+export async function spawnNode(opts: {
+  databaseUrl: string
+  role: string
+  env?: Record<string, string>
+}): Promise<NodeProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', opts.role], {
     cwd: serverDir,
     env: {

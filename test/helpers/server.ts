@@ -160,7 +160,12 @@ export function collect<T>(
           if (e instanceof Error) return reject(e)
           // A close event: keep its code and reason for the test to check.
           const close = e as { code?: number; reason?: string }
-          reject(Object.assign(new Error(`socket closed ${close.code}: ${close.reason}`), { code: close.code, reason: close.reason }))
+          reject(
+            Object.assign(new Error(`socket closed ${close.code}: ${close.reason}`), {
+              code: close.code,
+              reason: close.reason,
+            }),
+          )
         },
         complete: () => {},
       },
