@@ -44,7 +44,8 @@ function buildIfNeeded(force = false) {
   }
   const web = join(root, 'web', 'build', 'handler.js')
   if (existsSync(join(root, 'web', 'svelte.config.js')) && (force || !existsSync(web))) {
-    pnpm(['--filter', '@switchyard/web', 'run', 'build'])
+    // A production build whatever NODE_ENV the caller has (vitest sets "test").
+    pnpm(['--filter', '@switchyard/web', 'run', 'build'], { env: { NODE_ENV: 'production' } })
   }
 }
 

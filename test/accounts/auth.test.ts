@@ -63,6 +63,16 @@ describe('login and sessions', () => {
     expect(expired.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED')
   })
 
+  it('treats a stale session cookie as signed out and clears it, so the sign-in page still works', async () => {
+    const res = await fetch(`${s.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: 'sy_session=sys_long-gone' },
+      body: JSON.stringify({ query: ME }),
+    })
+    expect(await res.json()).toEqual({ data: { me: null } })
+    expect(res.headers.get('set-cookie')).toMatch(/^sy_session=; .*Max-Age=0/)
+  })
+
   it('logout ends the session', async () => {
     const token = await s.login(a.users.editor!.email, a.users.editor!.password)
     expect((await s.gql<{ me: { role: string } }>(ME, {}, { token })).data?.me.role).toBe('EDITOR')

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { GraphQLError } from 'graphql'
-import { authenticate, credentialFrom } from '../auth/authenticate'
+import { SESSION_COOKIE, authenticate, credentialFrom } from '../auth/authenticate'
 import { originAllowed } from '../embed/tokens'
 import type { Services } from '../services'
 import type { Context } from './context'
@@ -22,15 +22,17 @@ export async function buildContext(
   responseCookies: string[] = [],
 ): Promise<Context> {
   const fromParams = src.connectionParams?.authorization
-  const credential =
+  const bearer =
     typeof fromParams === 'string' && fromParams.startsWith('Bearer ')
       ? fromParams.slice(7).trim()
-      : credentialFrom({
-          authorization: src.headers.authorization ?? null,
-          cookie: src.headers.cookie ?? null,
-        })
+      : credentialFrom({ authorization: src.headers.authorization ?? null, cookie: null })
+  const credential = bearer ?? credentialFrom({ authorization: null, cookie: src.headers.cookie ?? null })
   const viewer = await authenticate(services.db, credential)
-  if (credential && !viewer) {
+  if (credential && !viewer && !bearer) {
+    // A stale session cookie: the browser cannot drop an httpOnly cookie itself, so the
+    // request goes on anonymously (the sign-in page must work) and the cookie is cleared.
+    responseCookies.push(`${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`)
+  } else if (credential && !viewer) {
     throw new GraphQLError('not signed in: the session expired or the token is unknown, expired or revoked', {
       extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
     })

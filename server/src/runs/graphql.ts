@@ -9,6 +9,7 @@ import { RUN_COLUMNS, type RunRow } from '../queue/run-row'
 import { isRunId } from '../validation'
 import { cancelRun, getVisibleRun, retryRun, runAutomation } from './service'
 import { listRuns } from './list'
+import { canViewRun } from './visibility'
 
 export const RunStateEnum = builder.enumType('RunState', {
   values: [
@@ -179,5 +180,20 @@ builder.mutationField('retryRun', (t) =>
     errors: { types: [...COMMON_ERRORS, MutexBusyError], dataField: { name: 'run' } },
     args: { id: t.arg.id() },
     resolve: (_root, { id }, ctx) => retryRun(ctx, String(id)),
+  }),
+)
+
+builder.objectField(AutomationType, 'lastRun', (t) =>
+  t.field({
+    type: RunType,
+    nullable: true,
+    description: 'The newest run of this automation (chain steps excluded), if you may see it',
+    resolve: async (a, _args, ctx) => {
+      const [run] = await ctx.services.db.query<RunRow>(
+        `select ${RUN_COLUMNS} from runs where automation_id = $1 and parent_run_id is null order by id desc limit 1`,
+        [a.id],
+      )
+      return run && (await canViewRun(ctx, run)) ? run : null
+    },
   }),
 )

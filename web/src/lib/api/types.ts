@@ -1,0 +1,180 @@
+// Shapes of the server's GraphQL types as the dashboard selects them
+// (server/src/graphql; print the schema with `node --import tsx src/graphql/print-schema.ts`).
+
+export const RUN_STATES = [
+  'QUEUED',
+  'WAITING',
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+  'TIMED_OUT',
+  'SKIPPED',
+] as const
+export type RunState = (typeof RUN_STATES)[number]
+
+/** States after which a run never changes again. */
+export const FINAL_STATES: ReadonlySet<RunState> = new Set([
+  'SUCCEEDED',
+  'FAILED',
+  'CANCELLED',
+  'TIMED_OUT',
+  'SKIPPED',
+])
+
+export const ROLES = ['ADMIN', 'EDITOR', 'VIEWER'] as const
+export type Role = (typeof ROLES)[number]
+
+export const PERMISSIONS = ['VIEW', 'RUN', 'EDIT'] as const
+export type Permission = (typeof PERMISSIONS)[number]
+
+export const PARAMETER_TYPES = ['STRING', 'NUMBER', 'BOOLEAN', 'DATE', 'JSON'] as const
+export type ParameterType = (typeof PARAMETER_TYPES)[number]
+
+export const MUTEX_POLICIES = ['QUEUE', 'SKIP', 'REPLACE_QUEUED', 'CANCEL_RUNNING'] as const
+export type MutexPolicy = (typeof MUTEX_POLICIES)[number]
+
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json }
+export type JsonObject = { [key: string]: Json }
+
+export interface User {
+  id: string
+  email: string
+  name: string
+  role: Role
+  deleted?: boolean
+  createdAt?: string
+}
+
+export interface UserRef {
+  id?: string
+  email: string
+}
+
+export interface KindInfo {
+  name: string
+  description: string
+}
+
+export interface ParameterDeclaration {
+  name: string
+  type: ParameterType
+  required: boolean
+  default: Json | null
+  description: string
+}
+
+export interface AutomationSummary {
+  id: string
+  name: string
+  description: string
+  kind: string
+  folderId: string | null
+  viewerCanEdit: boolean
+  viewerCanRun: boolean
+  allowAllUsersToRun: boolean
+  updatedAt: string
+}
+
+export interface Automation extends AutomationSummary {
+  config: JsonObject
+  parameters: ParameterDeclaration[]
+  timeoutMs: number | null
+  retry: { maxAttempts: number; backoffMs: number }
+  mutex: { name: string; policy: MutexPolicy } | null
+  runAsUser: UserRef | null
+  version: number
+  createdAt: string
+  createdBy: UserRef | null
+  versions: { version: number; createdAt: string }[]
+}
+
+export interface Run {
+  id: string
+  state: RunState
+  automationId: string
+  automation: { id: string; name: string; kind: string; viewerCanRun: boolean } | null
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+  durationMs: number | null
+  triggerSource: string
+  triggeredBy: UserRef | null
+  runAs: UserRef | null
+  attempt: number
+  maxAttempts: number
+  parentRunId: string | null
+  step: number | null
+  mutexName: string | null
+  position: number | null
+  error: string | null
+  version: number
+}
+
+export interface RunDetail extends Run {
+  parameters: Json
+  outputs: Json | null
+  children: Run[]
+}
+
+export interface RunLogLine {
+  id: string
+  at: string
+  level: string
+  message: string
+}
+
+export interface Mutex {
+  name: string
+  holder: Run | null
+  waiting: Run[]
+}
+
+export interface FolderGrant {
+  id: string
+  folderId: string
+  permission: Permission
+  role: Role | null
+  userId: string | null
+}
+
+export interface Folder {
+  id: string
+  name: string
+  grants?: FolderGrant[]
+}
+
+export interface ApiToken {
+  id: string
+  name: string
+  prefix: string
+  createdAt: string
+  expiresAt: string | null
+  lastUsedAt: string | null
+  revoked: boolean
+}
+
+export interface EmbedToken {
+  id: string
+  name: string
+  automationIds: string[]
+  allowedOrigins: string[]
+  createdAt: string
+  expiresAt: string | null
+  revoked: boolean
+}
+
+export interface PageInfo {
+  hasNextPage: boolean
+  endCursor: string | null
+}
+
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[]
+  pageInfo: PageInfo
+}
+
+export interface ValidationIssue {
+  path: string
+  message: string
+}

@@ -1,0 +1,145 @@
+import { AUTOMATION_FIELDS, AUTOMATION_SUMMARY_FIELDS } from '$lib/api/fragments'
+import { RESULT_ERRORS, mutate, type Outcome, request } from '$lib/api/graphql'
+import type {
+  Automation,
+  AutomationSummary,
+  Connection,
+  Json,
+  JsonObject,
+  KindInfo,
+  MutexPolicy,
+  ParameterType,
+} from '$lib/api/types'
+
+type Fetch = typeof fetch
+
+/** What createAutomation/updateAutomation take; an update replaces the whole definition. */
+export interface AutomationInput {
+  name: string
+  description: string
+  kind: string
+  folderId: string | null
+  config: JsonObject
+  parameters: { name: string; type: ParameterType; required: boolean; default?: Json; description: string }[]
+  timeoutMs: number | null
+  retry: { maxAttempts: number; backoffMs: number } | null
+  mutex: { name: string; policy: MutexPolicy } | null
+  runAsUserId: string | null
+  allowAllUsersToRun: boolean
+}
+
+export function toInput(a: Automation): AutomationInput {
+  return {
+    name: a.name,
+    description: a.description,
+    kind: a.kind,
+    folderId: a.folderId,
+    config: structuredClone(a.config),
+    parameters: a.parameters.map((p) => ({
+      name: p.name,
+      type: p.type,
+      required: p.required,
+      description: p.description,
+      ...(p.default === null ? {} : { default: p.default }),
+    })),
+    timeoutMs: a.timeoutMs,
+    retry: { ...a.retry },
+    mutex: a.mutex ? { ...a.mutex } : null,
+    runAsUserId: a.runAsUser?.id ?? null,
+    allowAllUsersToRun: a.allowAllUsersToRun,
+  }
+}
+
+export function emptyInput(kind = 'SCRIPT', folderId: string | null = null): AutomationInput {
+  return {
+    name: '',
+    description: '',
+    kind,
+    folderId,
+    config: defaultConfig(kind),
+    parameters: [],
+    timeoutMs: null,
+    retry: null,
+    mutex: null,
+    runAsUserId: null,
+    allowAllUsersToRun: false,
+  }
+}
+
+/** A starting config per kind, so a new automation is one edit away from valid. */
+export function defaultConfig(kind: string): JsonObject {
+  switch (kind) {
+    case 'SCRIPT':
+      return { language: 'javascript', code: "console.log('hello from Switchyard')\n" }
+    case 'SQL':
+      return { statement: 'select 1 as one' }
+    case 'HTTP_REQUEST':
+      return { method: 'GET', url: 'https://example.com/' }
+    case 'CHAIN':
+      return { children: [] }
+    default:
+      return {}
+  }
+}
+
+export async function listAutomations(
+  opts: { search?: string; folderId?: string; kind?: string; first?: number; after?: string },
+  fetchFn?: Fetch,
+): Promise<Connection<AutomationSummary>> {
+  const data = await request<{ automations: Connection<AutomationSummary> }>(
+    `query Automations($search: String, $folderId: ID, $kind: String, $first: Int, $after: String) {
+      automations(search: $search, folderId: $folderId, kind: $kind, first: $first, after: $after) {
+        edges { cursor node { ${AUTOMATION_SUMMARY_FIELDS} } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }`,
+    { first: 50, ...opts },
+    fetchFn,
+  )
+  return data.automations
+}
+
+export async function getAutomation(id: string, fetchFn?: Fetch): Promise<Automation | null> {
+  const data = await request<{ automation: Automation | null }>(
+    `query Automation($id: ID!) { automation(id: $id) { ${AUTOMATION_FIELDS} } }`,
+    { id },
+    fetchFn,
+  )
+  return data.automation
+}
+
+export async function listKinds(fetchFn?: Fetch): Promise<KindInfo[]> {
+  return (await request<{ kinds: KindInfo[] }>('query Kinds { kinds { name description } }', {}, fetchFn))
+    .kinds
+}
+
+export function createAutomation(input: AutomationInput): Promise<Outcome<Automation>> {
+  return mutate<Automation>({
+    query: `mutation Create($input: AutomationInput!) {
+      createAutomation(input: $input) { ${RESULT_ERRORS} ... on CreateAutomationSuccess { automation { ${AUTOMATION_FIELDS} } } }
+    }`,
+    variables: { input },
+    field: 'createAutomation',
+    key: 'automation',
+  })
+}
+
+export function updateAutomation(id: string, input: AutomationInput): Promise<Outcome<Automation>> {
+  return mutate<Automation>({
+    query: `mutation Update($id: ID!, $input: AutomationInput!) {
+      updateAutomation(id: $id, input: $input) { ${RESULT_ERRORS} ... on UpdateAutomationSuccess { automation { ${AUTOMATION_FIELDS} } } }
+    }`,
+    variables: { id, input },
+    field: 'updateAutomation',
+    key: 'automation',
+  })
+}
+
+export function deleteAutomation(id: string): Promise<Outcome<{ id: string }>> {
+  return mutate<{ id: string }>({
+    query: `mutation Delete($id: ID!) { deleteAutomation(id: $id) { ${RESULT_ERRORS} ... on DeleteAutomationSuccess { automation { id } } } }`,
+    variables: { id },
+    field: 'deleteAutomation',
+    key: 'automation',
+  })
+}

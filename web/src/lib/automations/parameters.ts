@@ -1,0 +1,42 @@
+import type { Json, JsonObject, ParameterDeclaration, ParameterType } from '$lib/api/types'
+
+/** A default as text in a form field: strings stay as typed, other values as JSON. */
+export function valueToText(value: Json | undefined | null): string {
+  if (value === undefined || value === null) return ''
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
+
+/**
+ * Text from a form field to a value of the declared type, or undefined when
+ * empty. Text that does not parse is kept as is: the server names the problem.
+ */
+export function textToValue(type: ParameterType, text: string): Json | undefined {
+  if (text.trim() === '') return undefined
+  switch (type) {
+    case 'NUMBER':
+      return Number.isNaN(Number(text)) ? text : Number(text)
+    case 'BOOLEAN':
+      return text === 'true' ? true : text === 'false' ? false : text
+    case 'JSON':
+      try {
+        return JSON.parse(text) as Json
+      } catch {
+        return text
+      }
+    default:
+      return text
+  }
+}
+
+/** Values typed in the run form, converted to each parameter's type; empty fields are left out. */
+export function runParameters(
+  declared: readonly ParameterDeclaration[],
+  texts: Record<string, string>,
+): JsonObject {
+  const out: JsonObject = {}
+  for (const p of declared) {
+    const value = textToValue(p.type, texts[p.name] ?? '')
+    if (value !== undefined) out[p.name] = value
+  }
+  return out
+}
