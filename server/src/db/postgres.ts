@@ -17,7 +17,6 @@ export function openPostgres(url: string, max: number): Database {
         parse: (x: string) => JSON.parse(x),
       },
     },
-
   })
   const asQueryable = (s: postgres.Sql | postgres.TransactionSql): Queryable => ({
     query: <T = Row>(text: string, params: readonly unknown[] = []) =>
@@ -33,7 +32,11 @@ export function openPostgres(url: string, max: number): Database {
     driver: 'postgres',
     get db() {
       if (!orm) {
-        const own = postgres(url, { max: 4, onnotice: () => {}, connection: { application_name: 'switchyard-orm' } })
+        const own = postgres(url, {
+          max: 4,
+          onnotice: () => {},
+          connection: { application_name: 'switchyard-orm' },
+        })
         orm = { sql: own, db: drizzle(own, { schema }) as unknown as Drizzle }
       }
       return orm.db

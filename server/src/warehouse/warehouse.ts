@@ -99,7 +99,11 @@ export function createWarehouse(opts: {
           await tx.unsafe(`set local statement_timeout = ${timeout}`)
           await tx.unsafe(`set local search_path = ${schema}`)
           // Extended protocol (prepare, not simple) accepts exactly one statement, even without parameters.
-          const q = tx.unsafe(text, params as never[], { prepare: true, simple: false } as { prepare: boolean })
+          const q = tx.unsafe(
+            text,
+            params as never[],
+            { prepare: true, simple: false } as { prepare: boolean },
+          )
           const onAbort = () => void q.cancel()
           req.signal?.addEventListener('abort', onAbort, { once: true })
           try {
