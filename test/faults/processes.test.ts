@@ -89,7 +89,7 @@ describe('a worker killed mid-run', () => {
 })
 
 describe('three worker processes', () => {
-  it('execute 2,000 runs exactly once each', async () => {
+  it('execute 2,000 runs exactly once each', { timeout: 180_000 }, async () => {
     const workers = await Promise.all([worker(), worker(), worker()])
     const id = await createAutomation(s, token, { name: 'bulk', kind: 'NOOP', config: { log: 'exec' } })
     const [a] = await s.db.query<{ current_version_id: string }>(
@@ -133,7 +133,7 @@ describe('three worker processes', () => {
     expect(pids.length).toBeGreaterThanOrEqual(2)
   })
 
-  it('never let two runs hold one mutex, and serve waiters in FIFO order', async () => {
+  it('never let two runs hold one mutex, and serve waiters in FIFO order', { timeout: 120_000 }, async () => {
     await Promise.all([worker(), worker(), worker()])
     const ids = await Promise.all(
       [1, 2, 3, 4].map((n) =>

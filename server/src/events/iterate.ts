@@ -47,3 +47,73 @@ export function iterate<T>(
     },
   }
 }
+
+/**
+ * Like iterate(), for state changes keyed by run: a subscriber that falls behind
+ * gets the latest state of each run instead of every step in between (past
+ * `softLimit` queued events), so a final state is never dropped behind a queue
+ * of stale ones. Past `hardLimit` distinct runs the stream ends with an error,
+ * telling the client to resubscribe and reload rather than miss changes silently.
+ */
+export function iterateLatest<T>(
+  subscribe: (push: (value: T) => void) => () => void,
+  keyOf: (value: T) => string,
+  { softLimit = 100, hardLimit = 10_000 } = {},
+): AsyncIterableIterator<T> {
+  let queue: T[] = []
+  let waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void } | undefined
+  let done = false
+  let failure: Error | undefined
+  const unsubscribe = subscribe((value) => {
+    if (done) return
+    if (waiting) {
+      const w = waiting
+      waiting = undefined
+      w.resolve({ value, done: false })
+      return
+    }
+    queue.push(value)
+    if (queue.length > softLimit) {
+      // Keep each run's newest event, in the order of its newest arrival.
+      const newest = new Map<string, T>()
+      for (const v of queue) {
+        const k = keyOf(v)
+        newest.delete(k)
+        newest.set(k, v)
+      }
+      queue = [...newest.values()]
+      if (queue.length > hardLimit) {
+        failure = new Error('subscriber too slow: resubscribe and reload')
+        finish()
+      }
+    }
+  })
+  const finish = (): Promise<IteratorResult<T>> => {
+    if (!done) {
+      done = true
+      unsubscribe()
+      if (waiting && failure) waiting.reject(failure)
+      else waiting?.resolve({ value: undefined, done: true })
+      waiting = undefined
+    }
+    return Promise.resolve({ value: undefined, done: true })
+  }
+  return {
+    next: () => {
+      if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false })
+      if (failure) return Promise.reject(failure)
+      if (done) return Promise.resolve({ value: undefined, done: true })
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject }
+      })
+    },
+    return: finish,
+    throw: (err) => {
+      void finish()
+      return Promise.reject(err)
+    },
+    [Symbol.asyncIterator]() {
+      return this
+    },
+  }
+}

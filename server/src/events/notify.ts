@@ -12,10 +12,14 @@ export interface RunChange {
 
 /**
  * Announces run changes inside the caller's transaction: PostgreSQL delivers
- * them at commit, so a listener never sees a state that was rolled back.
+ * them at commit, so a listener never sees a state that was rolled back. A run
+ * that became QUEUED also wakes the workers, in the same round trip.
  */
-export async function notifyRunChanges(tx: Queryable, changes: readonly RunChange[]): Promise<void> {
-  if (changes.length === 0) return
+export async function notifyRunChanges(
+  tx: Queryable,
+  changes: readonly RunChange[],
+  alsoWake = changes.some((c) => c.state === 'QUEUED'),
+): Promise<void> {
   const tuples: RunEventTuple[] = changes.map((c) => [
     c.id,
     c.org_id,
@@ -23,9 +27,22 @@ export async function notifyRunChanges(tx: Queryable, changes: readonly RunChang
     c.state,
     c.parent_run_id,
   ])
-  for (const payload of packPayloads(tuples)) {
-    await tx.query('select pg_notify($1, $2)', [Channel.RUN, payload])
+  const messages: [string, string][] = packPayloads(tuples).map((p) => [Channel.RUN, p])
+  if (alsoWake) messages.push([Channel.WAKE, ''])
+  await notifyMany(tx, messages)
+}
+
+/** Sends several notifications in one round trip, in order. */
+export async function notifyMany(tx: Queryable, messages: readonly [string, string][]): Promise<void> {
+  if (messages.length === 0) return
+  if (messages.length === 1) {
+    await tx.query('select pg_notify($1, $2)', messages[0]!)
+    return
   }
+  await tx.query(
+    'select pg_notify(m.c, m.p) from unnest($1::text[], $2::text[]) with ordinality as m(c, p, i) order by m.i',
+    [messages.map((m) => m[0]), messages.map((m) => m[1])],
+  )
 }
 
 export async function notifyWake(tx: Queryable): Promise<void> {

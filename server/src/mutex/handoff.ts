@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/database'
-import { notifyWake } from '../events/notify'
 import { RUN_COLUMNS, type RunRow } from '../queue/run-row'
 import { lockMutex } from './lock'
 
@@ -19,7 +18,10 @@ export async function releaseMutex(
   return promoteNext(tx, orgId, name)
 }
 
-/** Gives a locked, free mutex to its first waiter, if any. The caller holds the mutex row lock. */
+/**
+ * Gives a locked, free mutex to its first waiter, if any. The caller holds the mutex
+ * row lock and announces the returned run (its QUEUED state wakes the workers).
+ */
 export async function promoteNext(tx: Queryable, orgId: string, name: string): Promise<RunRow | null> {
   const [next] = await tx.query<RunRow>(
     `update runs set state = 'QUEUED' where id = (
@@ -31,6 +33,5 @@ export async function promoteNext(tx: Queryable, orgId: string, name: string): P
     'update mutexes set holder_run_id = $3, acquired_at = case when $3::int8 is null then null else now() end where org_id = $1 and name = $2',
     [orgId, name, next?.id ?? null],
   )
-  if (next) await notifyWake(tx)
   return next ?? null
 }

@@ -13,12 +13,16 @@ export async function claimRuns(
   leaseMs: number,
 ): Promise<RunRow[]> {
   return db.transaction(async (tx) => {
+    // A claim lost in a database crash only puts the run back in the queue (its lease
+    // never existed), so the claim need not wait for its WAL flush.
+    await tx.query('set local synchronous_commit = off')
     const rows = await tx.query<RunRow>(
       `with c as (
          select id from runs where state = 'QUEUED' and run_at <= now()
          order by run_at, id limit $2 for update skip locked
        )
-       update runs r set state = 'RUNNING', started_at = now(), lease_owner = $1,
+       -- started_at is the moment of the claim (clock_timestamp), not of BEGIN
+       update runs r set state = 'RUNNING', started_at = clock_timestamp(), lease_owner = $1,
          lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
          deadline_at = case when r.timeout_ms is null then null else now() + make_interval(secs => r.timeout_ms::float8 / 1000) end
        from c where r.id = c.id

@@ -1,6 +1,6 @@
 import { backoffMs } from '../automations/definition'
 import type { Database, Queryable } from '../db/database'
-import { notifyRunChanges, notifyWake } from '../events/notify'
+import { notifyRunChanges } from '../events/notify'
 import { afterFinished, advanceParent, enqueueChild } from './finalize'
 import { type RunRow, runColumnsOf } from './run-row'
 import { loadDefinition } from './versions'
@@ -25,6 +25,10 @@ export async function completeRuns(
 ): Promise<void> {
   if (outcomes.length === 0) return
   await db.transaction(async (tx) => {
+    // Asynchronous commit: if the database crashes before this reaches disk, the run is
+    // still RUNNING under an expiring lease and recovery retries it. Runs are executed at
+    // least once either way; what must never be lost, enqueues, still commits synchronously.
+    await tx.query('set local synchronous_commit = off')
     const final: Extract<Outcome, { state: FinalOutcome }>[] = []
     const retry: Extract<Outcome, { state: FinalOutcome }>[] = []
     const detach: Extract<Outcome, { detach: unknown }>[] = []
@@ -36,7 +40,7 @@ export async function completeRuns(
     }
     if (final.length > 0) {
       const rows = await tx.query<RunRow>(
-        `update runs r set state = c.state, outputs = c.outputs::jsonb, error = c.error, finished_at = now(),
+        `update runs r set state = c.state, outputs = c.outputs::jsonb, error = c.error, finished_at = clock_timestamp(),
            lease_owner = null, lease_expires_at = null
          from (select unnest($2::int8[]) as id, unnest($3::text[]) as state, unnest($4::text[]) as outputs,
                       unnest($5::text[]) as error) c
@@ -76,7 +80,6 @@ async function requeue(
     [workerId, retry.map((o) => o.run.id), retry.map((o) => o.error ?? null), delays],
   )
   await notifyRunChanges(tx, rows)
-  await notifyWake(tx)
 }
 
 /** A CHAIN gives up its lease and starts its first child; its children move it on from here. */

@@ -1,7 +1,7 @@
 import type { Definition } from '../automations/definition'
 import type { Queryable } from '../db/database'
 import type { TriggerSource } from '../domain'
-import { notifyRunChanges, notifyWake } from '../events/notify'
+import { notifyRunChanges } from '../events/notify'
 import { promoteNext } from '../mutex/handoff'
 import { lockMutex } from '../mutex/lock'
 import { requestCancel } from './cancel'
@@ -38,7 +38,6 @@ export async function enqueueRun(tx: Queryable, r: NewRun): Promise<Enqueued> {
   if (!mutex) {
     const run = await insertRun(tx, r, 'QUEUED', null)
     await notifyRunChanges(tx, [run])
-    await notifyWake(tx)
     return { run, skipped: false }
   }
   const state = await lockMutex(tx, r.orgId, mutex.name)
@@ -52,7 +51,7 @@ export async function enqueueRun(tx: Queryable, r: NewRun): Promise<Enqueued> {
   if (busy && mutex.policy === 'REPLACE_QUEUED') {
     changed.push(
       ...(await tx.query<RunRow>(
-        `update runs set state = 'CANCELLED', finished_at = now(), error = 'replaced by a newer run (mutex policy REPLACE_QUEUED)'
+        `update runs set state = 'CANCELLED', finished_at = clock_timestamp(), error = 'replaced by a newer run (mutex policy REPLACE_QUEUED)'
          where org_id = $1 and mutex_name = $2 and state = 'WAITING' returning ${RUN_COLUMNS}`,
         [r.orgId, mutex.name],
       )),
@@ -76,7 +75,6 @@ export async function enqueueRun(tx: Queryable, r: NewRun): Promise<Enqueued> {
       'update mutexes set holder_run_id = $3, acquired_at = now() where org_id = $1 and name = $2',
       [r.orgId, mutex.name, run.id],
     )
-    await notifyWake(tx)
   }
   await notifyRunChanges(tx, [...changed, run])
   return { run, skipped: false }
@@ -88,7 +86,7 @@ async function insertRun(tx: Queryable, r: NewRun, state: string, error: string 
     `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
        embed_token_id, parent_run_id, step, max_attempts, parameters, mutex_name, timeout_ms, error, finished_at)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17,
-       case when $18::boolean then now() end)
+       case when $18::boolean then clock_timestamp() end)
      returning ${RUN_COLUMNS}`,
     [
       r.orgId,

@@ -52,7 +52,7 @@ export async function finishRuns(
   if (ids.length === 0) return []
   const rows = await tx.query<RunRow>(
     `update runs set state = $2, error = coalesce($3, error), outputs = coalesce($4::jsonb, outputs),
-       finished_at = now(), lease_owner = null, lease_expires_at = null
+       finished_at = clock_timestamp(), lease_owner = null, lease_expires_at = null
      where id = any($1::int8[]) and state not in ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED')
      returning ${RUN_COLUMNS}`,
     [ids, state, error, outputs ? JSON.stringify(outputs) : null],
@@ -147,7 +147,7 @@ async function endChain(
     const [row] = await tx.query<RunRow>(
       `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
          parent_run_id, step, error, finished_at)
-       values ($1, $2, $3, $4, $5, 'SKIPPED', 'CHAIN', $6, $7, $8, $9, 'an earlier step did not succeed', now())
+       values ($1, $2, $3, $4, $5, 'SKIPPED', 'CHAIN', $6, $7, $8, $9, 'an earlier step did not succeed', clock_timestamp())
        returning ${RUN_COLUMNS}`,
       [
         parent.org_id,
@@ -164,7 +164,7 @@ async function endChain(
     skipped.push(row!)
   }
   const [ended] = await tx.query<RunRow>(
-    `update runs set state = $2, error = $3, finished_at = now(), outputs = $4::jsonb where id = $1 returning ${RUN_COLUMNS}`,
+    `update runs set state = $2, error = $3, finished_at = clock_timestamp(), outputs = $4::jsonb where id = $1 returning ${RUN_COLUMNS}`,
     [
       parent.id,
       state,

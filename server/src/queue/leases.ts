@@ -1,6 +1,6 @@
 import { backoffMs } from '../automations/definition'
 import type { Database } from '../db/database'
-import { notifyRunChanges, notifyWake } from '../events/notify'
+import { notifyRunChanges } from '../events/notify'
 import { requestCancel } from './cancel'
 import { TIMEOUT_REASON, finishRuns } from './finalize'
 import { RUN_COLUMNS, type RunRow } from './run-row'
@@ -67,7 +67,6 @@ export async function recoverExpiredLeases(db: Database, limit = 100): Promise<n
       )
       await notifyRunChanges(tx, rows)
     }
-    if (retry.length > 0) await notifyWake(tx)
     return lost.length
   })
 }

@@ -2,9 +2,8 @@ import { getVisibleAutomation } from '../automations/service'
 import { GraphQLError } from 'graphql'
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors'
 import type { LogEvent, RunEvent } from '../events/channels'
-import { iterate } from '../events/iterate'
+import { iterate, iterateLatest } from '../events/iterate'
 import { builder } from '../graphql/builder'
-import type { RunRow } from '../queue/run-row'
 import { type LogLine, LogLineType, RunType } from './graphql'
 import { getVisibleRun } from './service'
 import { loadRunShared } from './shared-load'
@@ -49,24 +48,23 @@ builder.subscriptionField('runUpdated', (t) =>
           key = `org:${viewer.orgId}`
         }
         const { bus, db } = ctx.services
-        const rows = iterate<Promise<RunRow | undefined>>((push) =>
-          bus.onRun(key, (e: RunEvent) => {
-            if (e.orgId !== viewer.orgId) return
-            push(
-              loadRunShared(db, e.runId, e.state).then(async (row) =>
-                row && (await canViewRun(ctx, row)) ? row : undefined,
-              ),
-            )
-          }),
+        // Rows are loaded when the subscriber is ready for them (once per change per node,
+        // shared by every subscriber), so a slow one coalesces to the latest state per run.
+        const events = iterateLatest<RunEvent>(
+          (push) =>
+            bus.onRun(key, (e: RunEvent) => {
+              if (e.orgId === viewer.orgId) push(e)
+            }),
+          (e) => e.runId,
         )
         return (async function* () {
           try {
-            for await (const p of rows) {
-              const row = await p
-              if (row) yield row
+            for await (const e of events) {
+              const row = await loadRunShared(db, e.runId, e.state)
+              if (row && (await canViewRun(ctx, row))) yield row
             }
           } finally {
-            await rows.return?.()
+            await events.return?.()
           }
         })()
       }),

@@ -52,6 +52,9 @@ export function startWorker(opts: WorkerOptions): Worker {
   let stopping = false
   let wake: (() => void) | undefined
   let woken = false
+  // True while the loop waits for a free slot: only then must a finished run wake it
+  // (otherwise the NOTIFY of new work does, and an extra claim would come back empty).
+  let starved = false
 
   const poke = () => {
     woken = true
@@ -85,7 +88,7 @@ export function startWorker(opts: WorkerOptions): Worker {
       }
     })().finally(() => {
       flushing = undefined
-      poke()
+      if (starved) poke()
     })
     return flushing
   }
@@ -98,6 +101,7 @@ export function startWorker(opts: WorkerOptions): Worker {
       })
       .finally(() => {
         active.delete(run.id)
+        if (starved && pending.length === 0) poke()
         void flush()
       })
     active.set(run.id, { run, controller, done })
@@ -126,6 +130,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         const due = await nextDueInMs(opts.db).catch(() => null)
         if (due !== null) waitMs = Math.min(waitMs, Math.max(1, due))
       }
+      starved = free <= 0
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, waitMs)
         wake = () => {
@@ -134,6 +139,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         }
       })
       wake = undefined
+      starved = false
     }
   })()
 

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest'
+import { iterateLatest } from '../../server/src/events/iterate'
+
+type E = { run: string; state: string }
+
+function source() {
+  let push: (e: E) => void = () => {}
+  let unsubscribed = false
+  const subscribe = (p: (e: E) => void) => {
+    push = p
+    return () => {
+      unsubscribed = true
+    }
+  }
+  return { subscribe, push: (e: E) => push(e), unsubscribed: () => unsubscribed }
+}
+
+describe('iterateLatest (subscriber queues)', () => {
+  it('delivers every event in order while the subscriber keeps up', async () => {
+    const src = source()
+    const it = iterateLatest<E>(src.subscribe, (e) => e.run, { softLimit: 10 })
+    for (const state of ['QUEUED', 'RUNNING', 'SUCCEEDED']) src.push({ run: '1', state })
+    const got = [await it.next(), await it.next(), await it.next()].map((r) => r.value?.state)
+    expect(got).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED'])
+  })
+
+  it('coalesces a slow subscriber to the latest state per run, never losing a final one', async () => {
+    const src = source()
+    const it = iterateLatest<E>(src.subscribe, (e) => e.run, { softLimit: 5 })
+    for (let i = 0; i < 50; i++) src.push({ run: String(i % 3), state: `S${i}` })
+    src.push({ run: '0', state: 'SUCCEEDED' })
+    const drained: E[] = []
+    for (let i = 0; i < 3; i++) drained.push((await it.next()).value as E)
+    expect(drained.find((e) => e.run === '0')?.state).toBe('SUCCEEDED')
+    expect(new Set(drained.map((e) => e.run))).toEqual(new Set(['0', '1', '2']))
+  })
+
+  it('ends with an error past the hard limit instead of dropping silently, and unsubscribes', async () => {
+    const src = source()
+    const it = iterateLatest<E>(src.subscribe, (e) => e.run, { softLimit: 2, hardLimit: 4 })
+    for (let i = 0; i < 10; i++) src.push({ run: String(i), state: 'QUEUED' })
+    expect(src.unsubscribed()).toBe(true)
+    const seen: string[] = []
+    await expect(
+      (async () => {
+        for (;;) {
+          const r = await it.next()
+          if (r.done) return
+          seen.push(r.value.run)
+        }
+      })(),
+    ).rejects.toThrow(/too slow/)
+  })
+})
