@@ -101,7 +101,8 @@ export function startWorker(opts: WorkerOptions): Worker {
       })
       .finally(() => {
         active.delete(run.id)
-        if (starved && pending.length === 0) poke()
+        // A freed slot lets the loop claim the next batch while this one's outcomes commit.
+        if (starved) poke()
         void flush()
       })
     active.set(run.id, { run, controller, done })
