@@ -1,5 +1,7 @@
 import { join } from 'node:path'
 import type { Config } from './config'
+import { uploadHandler } from './data/files/upload-route'
+import { createDataServices } from './data/services'
 import { type Database, openDatabase } from './db/database'
 import { migrate } from './db/migrate'
 import { type EventBus, startEventBus } from './events/bus'
@@ -12,8 +14,11 @@ import type { Engine } from './runs/engine'
 import { startSweeper } from './runs/sweeper'
 import { type Worker, startWorker } from './runs/worker'
 import { createSandboxPool } from './sandbox'
+import { startScheduler } from './scheduler/scheduler'
 import { type SeedResult, seedFirstStart } from './seed'
 import type { Services } from './services'
+import { installTriggerHooks } from './triggers/after-automation'
+import { createWebhookHandler } from './triggers/webhook'
 import { createWarehouse } from './warehouse/warehouse'
 
 export interface App {
@@ -42,10 +47,12 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     enqueue: (r) => db.transaction((tx) => enqueueRun(tx, r)),
     cancel: (runId, reason) => db.transaction((tx) => requestCancel(tx, runId, reason)),
   }
-  const services: Services = { db, config, log, engine, bus }
-  const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0 })
   const warehouse = createWarehouse({ db, secretKey: config.secretKey, databaseUrl: config.databaseUrl })
+  const data = createDataServices({ db, warehouse, secretKey: config.secretKey })
+  const services: Services = { db, config, log, engine, bus, data }
+  const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0 })
   const stops: (() => Promise<void>)[] = []
+  const triggerHooks = await installTriggerHooks(db, log)
 
   let http: HttpServer | undefined
   if (config.roles.includes('api')) {
@@ -55,6 +62,8 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
       port: config.port,
       host: config.host,
       dashboard: await dashboardHandler(log),
+      uploads: uploadHandler(services),
+      hooks: createWebhookHandler(services),
     })
     stops.push(() => http!.stop())
   }
@@ -64,7 +73,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
       db,
       bus,
       log,
-      services: { db, log, sandbox, warehouse },
+      services: { db, log, sandbox, warehouse, data },
       concurrency: config.workerConcurrency,
       leaseMs: config.leaseMs,
       pollMs: config.pollMs,
@@ -74,6 +83,11 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
       await sweeper.stop()
     })
   }
+  if (config.roles.includes('scheduler')) {
+    const scheduler = await startScheduler({ db, log, settings: config.triggers, warehouse, sandbox })
+    stops.push(() => scheduler.stop())
+  }
+  stops.push(() => triggerHooks.stop())
   const url = http ? config.publicUrl.replace(`:${config.port}`, `:${http.port}`) : undefined
   let stopping: Promise<void> | undefined
   return {

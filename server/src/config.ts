@@ -22,6 +22,23 @@ export interface Config {
   readonly seedDemo: boolean
   readonly leaseMs: number
   readonly pollMs: number
+  readonly triggers: TriggerSettings
+}
+
+/** Scheduler and trigger limits (SWITCHYARD_SCHEDULER_*, SWITCHYARD_TRIGGER_*, SWITCHYARD_WEBHOOK_*). */
+export interface TriggerSettings {
+  /** Longest sleep between two scheduler passes. */
+  readonly tickMs: number
+  /** CRON ticks (overlap ALLOW, no mutex) are queued this far ahead, due at their time. */
+  readonly lookaheadMs: number
+  /** A tick older than this when handled counts as missed (no scheduler ran). */
+  readonly misfireMs: number
+  /** A tick handled later than this is recorded as LATE. */
+  readonly lateMs: number
+  readonly minIntervalSeconds: number
+  readonly webhookMaxBodyBytes: number
+  readonly webhookRatePerMinute: number
+  readonly webhookMaxWaitSeconds: number
 }
 
 const bool = z
@@ -49,6 +66,14 @@ const envSchema = z.object({
   SWITCHYARD_SEED_DEMO: bool.default(true),
   SWITCHYARD_LEASE_MS: z.coerce.number().int().min(1000).max(3_600_000).default(30_000),
   SWITCHYARD_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(2_000),
+  SWITCHYARD_SCHEDULER_TICK_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  SWITCHYARD_SCHEDULER_LOOKAHEAD_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  SWITCHYARD_SCHEDULER_MISFIRE_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(60_000),
+  SWITCHYARD_SCHEDULER_LATE_MS: z.coerce.number().int().min(1).max(3_600_000).default(1_000),
+  SWITCHYARD_TRIGGER_MIN_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(10),
+  SWITCHYARD_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100_000_000).default(262_144),
+  SWITCHYARD_WEBHOOK_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
+  SWITCHYARD_WEBHOOK_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120),
 })
 
 /** Thrown when the environment is invalid; main() prints it and exits. */
@@ -110,6 +135,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
     seedDemo: e.SWITCHYARD_SEED_DEMO,
     leaseMs: e.SWITCHYARD_LEASE_MS,
     pollMs: e.SWITCHYARD_POLL_MS,
+    triggers: Object.freeze({
+      tickMs: e.SWITCHYARD_SCHEDULER_TICK_MS,
+      lookaheadMs: e.SWITCHYARD_SCHEDULER_LOOKAHEAD_MS,
+      misfireMs: e.SWITCHYARD_SCHEDULER_MISFIRE_MS,
+      lateMs: e.SWITCHYARD_SCHEDULER_LATE_MS,
+      minIntervalSeconds: e.SWITCHYARD_TRIGGER_MIN_INTERVAL_SECONDS,
+      webhookMaxBodyBytes: e.SWITCHYARD_WEBHOOK_MAX_BODY_BYTES,
+      webhookRatePerMinute: e.SWITCHYARD_WEBHOOK_RATE_PER_MINUTE,
+      webhookMaxWaitSeconds: e.SWITCHYARD_WEBHOOK_MAX_WAIT_SECONDS,
+    }),
   })
 }
 

@@ -68,6 +68,16 @@ export const Kind = {
   SQL: 'SQL',
   CHAIN: 'CHAIN',
   NOOP: 'NOOP',
+  SQL_TO_STORAGE: 'SQL_TO_STORAGE',
+  SYNC_SOURCE: 'SYNC_SOURCE',
+  FILE_IMPORT: 'FILE_IMPORT',
+  ETL_STEP: 'ETL_STEP',
+  PIVOT: 'PIVOT',
+  CONCATENATE: 'CONCATENATE',
+  COMPUTE_METRICS: 'COMPUTE_METRICS',
+  RUN_CHECKS: 'RUN_CHECKS',
+  ALARM: 'ALARM',
+  SET_VARIABLES: 'SET_VARIABLES',
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
 

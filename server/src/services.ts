@@ -1,4 +1,5 @@
 import type { Config } from './config'
+import type { DataServices } from './data/services'
 import type { Database } from './db/database'
 import type { Logger } from './log'
 import type { Engine } from './runs/engine'
@@ -11,4 +12,5 @@ export interface Services {
   readonly log: Logger
   readonly engine: Engine
   readonly bus: EventBus
+  readonly data: DataServices
 }

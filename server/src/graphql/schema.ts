@@ -6,6 +6,8 @@ import '../runs/graphql'
 import '../runs/subscriptions'
 import '../mutex/graphql'
 import '../embed/graphql'
+import '../triggers/graphql'
+import '../data/graphql'
 
 /** The whole API: every feature registers its types on the shared builder by being imported above. */
 export const schema = builder.toSchema({ sortSchema: true })

@@ -26,6 +26,8 @@ export interface RouteExtras {
   hooks?: Handler
   /** The SvelteKit dashboard, when built. */
   dashboard?: Handler
+  /** POST /uploads (files streamed into FILE datasources), when that feature is loaded. */
+  uploads?: Handler
 }
 
 /** One port serves GraphQL over HTTP and WebSocket, health, the run button and the dashboard. */
@@ -46,6 +48,7 @@ export async function startHttpServer(
         return await yoga.handle(req, res)
       }
       if (path.startsWith('/hooks/') && opts.hooks) return await opts.hooks(req, res)
+      if (path === '/uploads' && opts.uploads) return await opts.uploads(req, res)
       if (path === '/embed/run-button.js') return runButton(res)
       if (opts.dashboard) return await opts.dashboard(req, res)
       send(res, 404, { error: 'not found; the API is at /graphql' })

@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import type { DataServices } from '../data/services'
 import type { Database } from '../db/database'
 import type { LogLevel } from '../domain'
 import type { Logger } from '../log'
@@ -21,6 +22,7 @@ export interface KindServices {
   log: Logger
   sandbox: SandboxPool
   warehouse: Warehouse
+  data: DataServices
 }
 
 export interface RunContext<C> {

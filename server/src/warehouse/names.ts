@@ -22,8 +22,10 @@ export function warehouseNames(
 export function bindParameters(
   statement: string,
   values: Record<string, unknown>,
+  /** Parameters of the statement this one is embedded in: numbering continues after them. */
+  into: unknown[] = [],
 ): { text: string; params: unknown[] } {
-  const params: unknown[] = []
+  const params = into
   const index = new Map<string, number>()
   let out = ''
   let i = 0
@@ -39,7 +41,7 @@ export function bindParameters(
       const close = statement.indexOf('}', i)
       const name = close > 0 ? statement.slice(i + 2, close) : ''
       if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-        if (!(name in values)) throw new Error(`\${${name}} is not a parameter of this run`)
+        if (!(name in values)) throw new Error(`\${${name}} is not a variable or parameter of this run`)
         if (!index.has(name)) {
           const v = values[name]
           params.push(v !== null && typeof v === 'object' ? JSON.stringify(v) : v)

@@ -1,7 +1,8 @@
 import postgres from 'postgres'
-import type { Database } from '../db/database'
+import type { Database, Queryable } from '../db/database'
 import { RunFailure } from '../kinds/kind'
 import { bindParameters, warehouseNames } from './names'
+import { type SessionOptions, type WarehouseSession, embeddedSession, serverSession } from './session'
 
 export interface WarehouseResult {
   rows: Record<string, unknown>[]
@@ -25,6 +26,10 @@ export interface Warehouse {
   /** Creates the organization's schema and role if missing; returns the schema name. */
   ensure(orgId: string): Promise<string>
   execute(req: ExecuteRequest): Promise<WarehouseResult>
+  /** Runs fn with a session as the organization's role (see session.ts for transaction scope). */
+  session<T>(orgId: string, opts: SessionOptions, fn: (s: WarehouseSession) => Promise<T>): Promise<T>
+  /** Refuses user SQL that could leave the role on the embedded database; a no-op on a server. */
+  assertUserSql(statement: string): void
   stop(): Promise<void>
 }
 
@@ -66,6 +71,8 @@ export function createWarehouse(opts: {
       await tx.query(`create schema if not exists ${schema} authorization ${role}`)
       await tx.query(`revoke all on schema ${schema} from public`)
       await tx.query(`alter role ${role} set search_path = ${schema}`)
+      // Embedded: one process owns the database, so stages left by a crash are garbage now.
+      if (!databaseUrl) await dropStages(tx, schema)
     })
     return schema
   }
@@ -78,7 +85,8 @@ export function createWarehouse(opts: {
       url.username = role
       url.password = password
       sql = postgres(url.toString(), {
-        max: 2,
+        // Loads hold a connection for their whole transaction; leave room for previews.
+        max: 4,
         idle_timeout: 60,
         onnotice: () => {},
         connection: { application_name: 'switchyard-warehouse' },
@@ -98,7 +106,7 @@ export function createWarehouse(opts: {
         return await sql.begin(async (tx) => {
           await tx.unsafe(`set local statement_timeout = ${timeout}`)
           await tx.unsafe(`set local search_path = ${schema}`)
-          // Extended protocol (prepare, not simple) accepts exactly one statement, even without parameters.
+          // prepare: the extended protocol takes exactly one statement, even without parameters.
           const q = tx.unsafe(
             text,
             params as never[],
@@ -118,11 +126,7 @@ export function createWarehouse(opts: {
           }
         })
       }
-      if (EMBEDDED_DENY.test(text)) {
-        throw new RunFailure(
-          'this statement is not allowed on the warehouse (it changes roles, settings or reads files)',
-        )
-      }
+      assertUserSql(text)
       const { role } = warehouseNames(req.orgId, secretKey)
       return await db.transaction(async (tx) => {
         await tx.query(`set local role ${role}`)
@@ -138,12 +142,41 @@ export function createWarehouse(opts: {
     }
   }
 
+  const assertUserSql = (statement: string) => {
+    if (!databaseUrl && EMBEDDED_DENY.test(statement)) {
+      throw new RunFailure(
+        'this statement is not allowed on the warehouse (it changes roles, settings or reads files)',
+      )
+    }
+  }
+
+  const session = async <T>(
+    orgId: string,
+    opts: SessionOptions,
+    fn: (s: WarehouseSession) => Promise<T>,
+  ): Promise<T> => {
+    const schema = await ensure(orgId)
+    if (databaseUrl) return serverSession(poolFor(orgId), schema, opts, fn)
+    return embeddedSession(db, warehouseNames(orgId, secretKey).role, schema, opts, fn)
+  }
+
   return {
     ensure,
     execute,
+    session,
+    assertUserSql,
     async stop() {
       await Promise.all([...pools.values()].map((p) => p.end({ timeout: 2 })))
       pools.clear()
     },
   }
+}
+
+async function dropStages(tx: Queryable, schema: string) {
+  const stages = await tx.query<{ tablename: string }>(
+    `select tablename from pg_tables where schemaname = $1 and tablename like '\\_sy\\_%'`,
+    [schema],
+  )
+  for (const t of stages)
+    await tx.query(`drop table if exists ${schema}."${t.tablename.replace(/"/g, '""')}"`)
 }

@@ -1,3 +1,5 @@
 export * from './accounts'
 export * from './automations'
 export * from './runs'
+export * from './triggers'
+export * from './data'

@@ -1,0 +1,247 @@
+import type { Readable } from 'node:stream'
+import postgres from 'postgres'
+import { z } from 'zod'
+import { RunFailure } from '../../kinds/kind'
+import type { Column, RowStream, TextRow } from '../rows'
+
+export const ConnectionString = z
+  .string()
+  .trim()
+  .max(2000)
+  .refine((s) => /^postgres(ql)?:\/\//.test(s), 'must start with postgres:// or postgresql://')
+  .refine((s) => {
+    try {
+      return new URL(s).hostname.length > 0
+    } catch {
+      return false
+    }
+  }, 'is not a valid connection URL (postgres://user:password@host:5432/database)')
+
+/** What may be shown of a connection string: everything but the password. */
+export function describeConnection(url: string): {
+  host: string
+  port: number
+  database: string
+  user: string
+  sslmode: string | null
+} {
+  const u = new URL(url)
+  return {
+    host: u.hostname,
+    port: Number(u.port || 5432),
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || decodeURIComponent(u.username),
+    user: decodeURIComponent(u.username),
+    sslmode: u.searchParams.get('sslmode'),
+  }
+}
+
+/** One short-lived connection for one run or one test; the caller ends it. */
+export function connect(url: string, connectTimeoutS = 10): postgres.Sql {
+  return postgres(url, {
+    max: 1,
+    connect_timeout: connectTimeoutS,
+    idle_timeout: 10,
+    prepare: false,
+    onnotice: () => {},
+    connection: { application_name: 'switchyard-datasource' },
+  })
+}
+
+/** Says why a datasource could not be reached, without the password. */
+export function connectionFailure(name: string, url: string, err: unknown): RunFailure {
+  const d = describeConnection(url)
+  const e = err as { code?: string; message?: string }
+  const why =
+    e.code === 'ECONNREFUSED'
+      ? 'connection refused (is the server running and the port right?)'
+      : e.code === 'CONNECT_TIMEOUT'
+        ? 'connection timed out'
+        : e.code === 'ENOTFOUND'
+          ? 'host not found'
+          : e.code === '28P01' || e.code === '28000'
+            ? 'authentication failed (check user and password)'
+            : e.code === '3D000'
+              ? 'database does not exist'
+              : (e.message ?? String(err))
+  return new RunFailure(
+    `could not connect to datasource "${name}" (${d.host}:${d.port}/${d.database}): ${why}`,
+  )
+}
+
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'CONNECT_TIMEOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  '28P01',
+  '28000',
+  '3D000',
+])
+export const isConnectFailure = (err: unknown): boolean =>
+  CONNECT_CODES.has((err as { code?: string }).code ?? '')
+
+/** Connects, asks the server's version, disconnects. */
+export async function testConnection(
+  name: string,
+  url: string,
+): Promise<{ ok: boolean; message: string; latencyMs: number | null; serverVersion: string | null }> {
+  const sql = connect(url, 10)
+  const started = Date.now()
+  try {
+    const [row] = await sql<{ v: string }[]>`select current_setting('server_version') as v`
+    return { ok: true, message: 'connected', latencyMs: Date.now() - started, serverVersion: row?.v ?? null }
+  } catch (err) {
+    return {
+      ok: false,
+      message: connectionFailure(name, url, err).message,
+      latencyMs: null,
+      serverVersion: null,
+    }
+  } finally {
+    await sql.end({ timeout: 2 }).catch(() => {})
+  }
+}
+
+// Types that only make sense where they were defined (pseudo and catalog types) land as text.
+const AS_TEXT = new Set([
+  'unknown',
+  'record',
+  'name',
+  'void',
+  '"char"',
+  'aclitem[]',
+  'pg_node_tree',
+  'oid',
+  'regclass',
+])
+
+/** Warehouse column types for the OIDs a source returned; custom types (enums, domains) become text. */
+async function typeNames(tx: postgres.TransactionSql, oids: number[]): Promise<Map<number, string>> {
+  const rows = await tx.unsafe<{ oid: number; name: string; builtin: boolean }[]>(
+    `select t.oid::int as oid, format_type(t.oid, null) as name, n.nspname = 'pg_catalog' as builtin
+     from pg_type t join pg_namespace n on n.oid = t.typnamespace where t.oid = any($1::oid[])`,
+    [`{${[...new Set(oids)].join(',')}}`],
+  )
+  return new Map(rows.map((r) => [r.oid, r.builtin && !AS_TEXT.has(r.name) ? r.name : 'text']))
+}
+
+export interface StreamOptions {
+  name: string
+  timeoutMs: number
+  batchRows: number
+  signal: AbortSignal
+}
+
+/**
+ * Reads a whole table as COPY text, handed to `consume` as a byte stream with
+ * backpressure: nothing is parsed on the way, so a sync into a warehouse on a
+ * server is one COPY piped into another.
+ */
+export async function copyTable<T>(
+  url: string,
+  table: string,
+  opts: StreamOptions,
+  consume: (columns: Column[], data: Readable) => Promise<T>,
+): Promise<T> {
+  return inReadOnly(url, opts, async (tx) => {
+    const select = `select * from ${table}`
+    const described = await tx.unsafe(select).describe()
+    const types = await typeNames(
+      tx,
+      described.columns.map((c) => c.type),
+    )
+    const columns: Column[] = described.columns.map((c) => ({
+      name: c.name,
+      type: types.get(c.type) ?? 'text',
+    }))
+    const data = (await tx.unsafe(`copy (${select}) to stdout`).readable()) as unknown as Readable
+    try {
+      return await consume(columns, data)
+    } finally {
+      // postgres.js pauses its socket when this stream's buffer is full and resumes it only
+      // from _read(); if that happens on the last chunk, the stream ends with the socket
+      // paused and the transaction's COMMIT reply is never read. Resume it once more.
+      data._read(0)
+    }
+  })
+}
+
+/**
+ * Runs a query on a PostgreSQL datasource in a read-only transaction and
+ * hands its rows, as text and in batches from a cursor, to `consume`. Memory
+ * stays bounded by one batch whatever the result size.
+ */
+export async function streamQuery<T>(
+  url: string,
+  text: string,
+  params: unknown[],
+  opts: StreamOptions,
+  consume: (rows: RowStream) => Promise<T>,
+): Promise<T> {
+  return inReadOnly(url, opts, async (tx) => {
+    const described = await tx.unsafe(text, params as never[]).describe()
+    const types = await typeNames(
+      tx,
+      described.columns.map((c) => c.type),
+    )
+    const columns: Column[] = described.columns.map((c) => ({
+      name: c.name,
+      type: types.get(c.type) ?? 'text',
+    }))
+    const cursor = tx
+      .unsafe(text, params as never[])
+      .raw()
+      .cursor(opts.batchRows)
+    async function* batches(): AsyncGenerator<TextRow[]> {
+      for await (const rows of cursor) {
+        yield (rows as unknown as (Buffer | null)[][]).map((r) =>
+          r.map((b) => (b === null ? null : b.toString('utf8'))),
+        )
+      }
+    }
+    return consume({ columns, batches: batches() })
+  })
+}
+
+/** Runs a small query (a metric, a check, an alarm) on a datasource, read-only; values parsed by the driver. */
+export function queryRows<R = Record<string, unknown>>(
+  url: string,
+  text: string,
+  params: unknown[],
+  opts: Omit<StreamOptions, 'batchRows'>,
+): Promise<R[]> {
+  return inReadOnly(
+    url,
+    { ...opts, batchRows: 0 },
+    async (tx) => [...(await tx.unsafe(text, params as never[]))] as R[],
+  )
+}
+
+/** One read-only transaction on a short-lived connection, with errors that name the datasource. */
+async function inReadOnly<T>(
+  url: string,
+  opts: StreamOptions,
+  fn: (tx: postgres.TransactionSql) => Promise<T>,
+): Promise<T> {
+  const sql = connect(url)
+  const onAbort = () => void sql.end({ timeout: 0 })
+  opts.signal.addEventListener('abort', onAbort, { once: true })
+  let connected = false
+  try {
+    return (await sql.begin('read only', async (tx) => {
+      connected = true
+      await tx.unsafe(`set local statement_timeout = ${Math.max(100, Math.floor(opts.timeoutMs))}`)
+      return fn(tx)
+    })) as T
+  } catch (err) {
+    if (!connected || isConnectFailure(err)) throw connectionFailure(opts.name, url, err)
+    if (err instanceof RunFailure) throw err
+    const e = err as { code?: string; message?: string }
+    throw new RunFailure(
+      `SQL error on datasource "${opts.name}"${e.code ? ` ${e.code}` : ''}: ${e.message ?? String(err)}`,
+    )
+  } finally {
+    opts.signal.removeEventListener('abort', onAbort)
+    await sql.end({ timeout: 5 }).catch(() => {})
+  }
+}

@@ -1,0 +1,27 @@
+import type { Database } from '../db/database'
+import type { Warehouse } from '../warehouse/warehouse'
+import { deriveKey } from './crypto'
+
+/**
+ * What data features need beyond the database: the warehouse (user SQL as
+ * the organization's role) and the key that seals datasource secrets. Shared
+ * by kinds (KindServices.data) and GraphQL (Services.data).
+ */
+export interface DataServices {
+  readonly db: Database
+  readonly warehouse: Warehouse
+  /** AES-256-GCM key for connection strings, derived from SWITCHYARD_SECRET_KEY. */
+  readonly secretsKey: Buffer
+}
+
+export function createDataServices(opts: {
+  db: Database
+  warehouse: Warehouse
+  secretKey: Buffer
+}): DataServices {
+  return Object.freeze({
+    db: opts.db,
+    warehouse: opts.warehouse,
+    secretsKey: deriveKey(opts.secretKey, 'datasource-secrets'),
+  })
+}

@@ -1,0 +1,124 @@
+import type { Database, Queryable } from '../db/database'
+import type { RunState } from '../domain'
+import { coerceError } from '../errors'
+import type { Logger } from '../log'
+import { onRunFinished } from '../queue/finalize'
+import type { RunRow } from '../queue/run-row'
+import { releaseAfter } from '../scheduler/overlap'
+import type { AfterAutomationConfig } from './config'
+import { TRIGGER_CHANNEL, type TriggerRow, triggerColumnsOf } from './domain'
+import { recordEvents } from './events'
+import { fireTrigger, loadTarget } from './fire'
+
+const MATCHES: Record<AfterAutomationConfig['on'], readonly RunState[]> = {
+  SUCCESS: ['SUCCEEDED'],
+  FAILURE: ['FAILED', 'TIMED_OUT'],
+  // A SKIPPED run never ran, so it is no outcome to follow.
+  ANY: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED'],
+}
+
+// Every completion transaction runs the hook (W3 does ten thousand a second), so the
+// question "does anyone follow this automation?" is answered from memory: each app
+// keeps the set of watched automations, reloaded when triggers change (NOTIFY).
+// Keys: `after:<id>` (followed by an AFTER_AUTOMATION trigger), `queue:<id>` (a CRON trigger
+// with overlap QUEUE, whose waiting tick may fire when a run of it ends).
+const watchSets = new Set<Set<string>>()
+let installed = false
+
+const watched = (key: string): boolean => {
+  for (const s of watchSets) if (s.has(key)) return true
+  return false
+}
+
+/**
+ * Registers the run-finished hook (once per process) and keeps this app's
+ * list of watched automations fresh. A trigger saved a moment before its
+ * upstream ends may miss that one end (the NOTIFY is still on its way).
+ */
+export async function installTriggerHooks(db: Database, log: Logger): Promise<{ stop(): Promise<void> }> {
+  const mine = new Set<string>()
+  const reload = async () => {
+    const rows = await db.query<{ key: string }>(
+      `select distinct 'after:' || watch_automation_id as key from triggers
+       where type = 'AFTER_AUTOMATION' and watch_automation_id is not null
+       union select distinct 'queue:' || automation_id from triggers
+       where type = 'CRON' and config->>'overlapPolicy' = 'QUEUE'`,
+    )
+    const fresh = new Set(rows.map((r) => r.key))
+    for (const id of mine) if (!fresh.has(id)) mine.delete(id)
+    for (const id of fresh) mine.add(id)
+  }
+  const safeReload = () =>
+    void reload().catch((err) => log.warn({ err: coerceError(err) }, 'reloading watched automations failed'))
+  await reload()
+  watchSets.add(mine)
+  if (!installed) {
+    installed = true
+    onRunFinished(onFinished)
+  }
+  const unlisten = await db.listen(TRIGGER_CHANNEL, safeReload, safeReload)
+  // Belt and braces for a NOTIFY lost while the listening connection was down.
+  const timer = setInterval(safeReload, 60_000)
+  timer.unref()
+  return {
+    // The set stays registered: runs still finishing while the worker drains must fire their
+    // followers. It only stops being refreshed.
+    async stop() {
+      clearInterval(timer)
+      await unlisten().catch(() => {})
+    },
+  }
+}
+
+async function onFinished(tx: Queryable, run: RunRow): Promise<void> {
+  if (run.trigger_source === 'SCHEDULE' && watched(`queue:${run.automation_id}`))
+    await releaseAfter(tx, run.id)
+  // Chain steps do not count: the chain's own end does (a chain may contain what it follows).
+  if (run.parent_run_id === null && watched(`after:${run.automation_id}`)) await fireFollowers(tx, run)
+}
+
+/**
+ * Fires the AFTER_AUTOMATION triggers following `run`'s automation, in the
+ * transaction that ended the run: the end and the follow-up run commit
+ * together. The key is the upstream run id, so it fires once per end.
+ */
+export async function fireFollowers(tx: Queryable, run: RunRow): Promise<void> {
+  const followers = await tx.query<TriggerRow & { upstream: string }>(
+    `select ${triggerColumnsOf('t')}, u.name as upstream from triggers t
+     join automations a on a.id = t.automation_id and a.deleted_at is null
+     join automations u on u.id = t.watch_automation_id
+     left join trigger_settings s on s.automation_id = t.automation_id
+     where t.watch_automation_id = $1 and t.org_id = $2 and t.type = 'AFTER_AUTOMATION' and t.enabled
+       and coalesce(s.auto_triggers, true)`,
+    [run.automation_id, run.org_id],
+  )
+  const at = new Date()
+  for (const t of followers) {
+    const on = (t.config as AfterAutomationConfig).on
+    const target = MATCHES[on].includes(run.state)
+      ? await loadTarget(tx, t.org_id, t.automation_id)
+      : undefined
+    const r = target
+      ? await fireTrigger(tx, {
+          triggerId: t.id,
+          target,
+          key: `run:${run.id}`,
+          source: 'AFTER_AUTOMATION',
+          parameters: t.parameters,
+          at,
+        })
+      : null
+    const runId = r?.kind === 'FIRED' ? r.run.id : null
+    await tx.query(
+      `update triggers set last_evaluated_at = $2, last_fired_at = coalesce($4, last_fired_at),
+         last_run_id = coalesce($3, last_run_id) where id = $1`,
+      [t.id, at, runId, runId ? at : null],
+    )
+    const base = { orgId: t.org_id, automationId: t.automation_id, triggerId: t.id, at }
+    const ended = `"${t.upstream}" run #${run.id} ended ${run.state}`
+    if (runId) await recordEvents(tx, [{ ...base, kind: 'FIRED', runId, message: ended }])
+    if (r?.kind === 'INVALID') {
+      await recordEvents(tx, [{ ...base, kind: 'ERROR', message: `${ended}; not fired: ${r.message}` }])
+    }
+  }
+}

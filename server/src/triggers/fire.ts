@@ -1,0 +1,114 @@
+import type { Definition } from '../automations/definition'
+import { resolveParameters } from '../automations/parameters'
+import type { Queryable } from '../db/database'
+import type { TriggerSource } from '../domain'
+import { coerceError } from '../errors'
+import { enqueueRun } from '../queue/enqueue'
+import type { RunRow } from '../queue/run-row'
+import { resolveRunAs } from '../runs/run-as'
+
+/** What a trigger starts: the automation's current version and whose grants it runs with. */
+export interface Target {
+  orgId: string
+  automationId: string
+  versionId: string
+  version: number
+  definition: Definition
+  runAs: string | null
+}
+
+/** The live automation's current version and run-as user, or undefined when it is gone. */
+export async function loadTarget(
+  q: Queryable,
+  orgId: string,
+  automationId: string,
+): Promise<Target | undefined> {
+  const [row] = await q.query<{
+    version_id: string
+    version: number
+    definition: Definition
+    run_as_user_id: string | null
+    created_by: string | null
+  }>(
+    `select v.id as version_id, v.version, v.definition, a.run_as_user_id, a.created_by from automations a
+     join automation_versions v on v.id = a.current_version_id
+     where a.id = $1 and a.org_id = $2 and a.deleted_at is null`,
+    [automationId, orgId],
+  )
+  if (!row) return undefined
+  return {
+    orgId,
+    automationId,
+    versionId: row.version_id,
+    version: row.version,
+    definition: row.definition,
+    runAs: await resolveRunAs(q, orgId, row),
+  }
+}
+
+export interface FireRequest {
+  triggerId: string
+  target: Target
+  /** Unique per trigger: a tick's time, an upstream run id, an evaluation time. */
+  key: string
+  source: TriggerSource
+  parameters: Record<string, unknown>
+  /** The scheduler's clock. */
+  at: Date
+  scheduledAt?: Date | null
+  /** A tick queued ahead of its time waits until then (the worker claims it when due). */
+  runAt?: Date | null
+}
+
+export type FireResult =
+  | { kind: 'FIRED'; run: RunRow; skipped: boolean }
+  /** Another scheduler (or node) fired this key already. */
+  | { kind: 'DUPLICATE' }
+  /** The parameters no longer match the automation's declarations. */
+  | { kind: 'INVALID'; message: string }
+
+/**
+ * Fires one trigger key inside the caller's transaction: claims the key
+ * (ON CONFLICT DO NOTHING), then queues the run as the run-as user. The key
+ * and the run commit together or not at all, so a key is fired exactly once.
+ */
+export async function fireTrigger(tx: Queryable, r: FireRequest): Promise<FireResult> {
+  const claimed = await tx.query(
+    `insert into trigger_fires (trigger_id, fire_key, org_id, scheduled_at, fired_at) values ($1, $2, $3, $4, $5)
+     on conflict do nothing returning trigger_id`,
+    [r.triggerId, r.key, r.target.orgId, r.scheduledAt ?? null, r.at],
+  )
+  if (claimed.length === 0) return { kind: 'DUPLICATE' }
+  let parameters: Record<string, unknown>
+  try {
+    parameters = resolveParameters(r.target.definition.parameters, r.parameters)
+  } catch (err) {
+    return { kind: 'INVALID', message: coerceError(err).message }
+  }
+  const t = r.target
+  const { run, skipped } = await enqueueRun(tx, {
+    orgId: t.orgId,
+    automationId: t.automationId,
+    versionId: t.versionId,
+    version: t.version,
+    definition: t.definition,
+    triggerSource: r.source,
+    triggeredBy: null,
+    runAs: t.runAs,
+    parameters,
+  })
+  let queued = run
+  if (r.runAt && run.state === 'QUEUED') {
+    const [moved] = await tx.query<RunRow>(
+      'update runs set run_at = $2 where id = $1 and state = $3 returning id, state, run_at',
+      [run.id, r.runAt, 'QUEUED'],
+    )
+    if (moved) queued = { ...run, run_at: moved.run_at }
+  }
+  await tx.query('update trigger_fires set run_id = $3 where trigger_id = $1 and fire_key = $2', [
+    r.triggerId,
+    r.key,
+    run.id,
+  ])
+  return { kind: 'FIRED', run: queued, skipped }
+}
