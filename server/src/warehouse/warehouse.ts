@@ -36,8 +36,34 @@ export interface Warehouse {
 // Escape hatches out of SET ROLE on the embedded database, where user SQL shares
 // the superuser's session (PGlite has one connection). A real server needs none
 // of this: there the statement runs on a connection logged in as the role itself.
+// The check runs on the statement with comments blanked and identifier quotes
+// removed, so `set/**/"role"` reads as `set role`.
 const EMBEDDED_DENY =
-  /\b(set_config|session_authorization|reset|set\s+(local\s+|session\s+)?(role|session)|dblink|lo_import|lo_export|pg_read_file|pg_read_binary_file|pg_ls_dir|copy)\b|u&/i
+  /\b(set_config|session_authorization|reset|discard|set\s+(local\s+|session\s+)?(role|session)|dblink|lo_import|lo_export|pg_read_file|pg_read_binary_file|pg_ls_dir|copy|query_to_xml\w*)\b|u&/i
+
+/**
+ * Text can be assembled at run time (`'rese' || 't role'`) and run by dynamic SQL,
+ * which no pattern can see. So on the embedded database the routes to dynamic SQL
+ * are closed by privilege instead: no procedural or SQL language for PUBLIC (no DO
+ * blocks, no new functions), and no set_config or query_to_xml. The platform runs
+ * as the superuser and keeps them; an embedded database has no other users.
+ */
+const EMBEDDED_REVOKES = [
+  'revoke usage on language plpgsql from public',
+  'revoke usage on language sql from public',
+  'revoke execute on function set_config(text, text, boolean) from public',
+  'revoke execute on function query_to_xml(text, boolean, boolean, text) from public',
+  'revoke execute on function query_to_xmlschema(text, boolean, boolean, text) from public',
+  'revoke execute on function query_to_xml_and_xmlschema(text, boolean, boolean, text) from public',
+]
+
+/** The statement as the deny check reads it: comments blanked, identifier quotes dropped. */
+function normalizeForCheck(statement: string): string {
+  return statement
+    .replace(/\/\*[\s\S]*?(\*\/|$)/g, ' ')
+    .replace(/--[^\n]*/g, ' ')
+    .replace(/"/g, '')
+}
 
 export function createWarehouse(opts: {
   db: Database
@@ -72,7 +98,10 @@ export function createWarehouse(opts: {
       await tx.query(`revoke all on schema ${schema} from public`)
       await tx.query(`alter role ${role} set search_path = ${schema}`)
       // Embedded: one process owns the database, so stages left by a crash are garbage now.
-      if (!databaseUrl) await dropStages(tx, schema)
+      if (!databaseUrl) {
+        await dropStages(tx, schema)
+        for (const revoke of EMBEDDED_REVOKES) await tx.query(revoke)
+      }
     })
     return schema
   }
@@ -143,7 +172,7 @@ export function createWarehouse(opts: {
   }
 
   const assertUserSql = (statement: string) => {
-    if (!databaseUrl && EMBEDDED_DENY.test(statement)) {
+    if (!databaseUrl && (EMBEDDED_DENY.test(statement) || EMBEDDED_DENY.test(normalizeForCheck(statement)))) {
       throw new RunFailure(
         'this statement is not allowed on the warehouse (it changes roles, settings or reads files)',
       )
