@@ -25,8 +25,7 @@ describe('embedded warehouse: user SQL cannot leave its role', () => {
     await db.close()
   })
 
-  const run = (statement: string) =>
-    warehouse.execute({ orgId, statement, parameters: {}, timeoutMs: 5_000 })
+  const run = (statement: string) => warehouse.execute({ orgId, statement, parameters: {}, timeoutMs: 5_000 })
 
   it('still runs ordinary statements as the organization role', async () => {
     await run('create table sales (id int, region text)')
@@ -41,12 +40,18 @@ describe('embedded warehouse: user SQL cannot leave its role', () => {
       'dynamic SQL in a DO block, assembled so no word matches',
       "do $$ begin execute 'rese'||'t role'; execute 'create table stolen as select * from public.users'; end $$",
     ],
-    ['a SQL function whose body hides RESET ROLE in an escape string', "create function f() returns void language sql as E'rese\\x74 role'"],
+    [
+      'a SQL function whose body hides RESET ROLE in an escape string',
+      "create function f() returns void language sql as E'rese\\x74 role'",
+    ],
     ['a quoted GUC name', `set "role" = 'postgres'`],
     ['a comment between the words', 'set/**/role postgres'],
     ['RESET ALL', 'reset all'],
     ['DISCARD ALL', 'discard all'],
-    ['set_config behind query_to_xml', "select query_to_xml('select set_con'||'fig(''role'',''postgres'',false)', true, false, '')"],
+    [
+      'set_config behind query_to_xml',
+      "select query_to_xml('select set_con'||'fig(''role'',''postgres'',false)', true, false, '')",
+    ],
     ['session authorization', 'set session authorization postgres'],
   ]
 

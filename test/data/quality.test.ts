@@ -2,6 +2,7 @@
 import { type Server, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
 import { type DataFixture, dataFixture } from './helpers'
 
 let f: DataFixture
@@ -173,6 +174,13 @@ describe('RUN_CHECKS', () => {
     })
     expect(blocking.state).toBe('FAILED')
     expect(blocking.error).toBe('1 blocking check(s) failed: cap ERROR (45 is above the maximum 40)')
+    // A failed run still lists every check, not only the one that failed it.
+    const failedOut = blocking.outputs as { summary: unknown; checks: { name: string; outcome: string }[] }
+    expect(failedOut.checks.map((c) => [c.name, c.outcome])).toEqual([
+      ['cap', 'ERROR'],
+      ['missing', 'ERROR'],
+    ])
+    expect(failedOut.summary).toEqual({ OK: 0, WARNING: 0, ERROR: 2 })
     const d = await f.gql<{
       checks: { name: string; outcome: string; message: string; history: unknown[] }[]
     }>(CHECKS, {})
@@ -206,18 +214,31 @@ describe('RUN_CHECKS', () => {
     const run = await f.run('RUN_CHECKS', cfg)
     expect(run.state).toBe('FAILED')
     expect(run.error).toMatch(/soft WARNING \(100 is above the soft maximum 60\)/)
-    const changed = await f.run('RUN_CHECKS', {
-      checks: [
-        {
-          name: 'sum_change',
-          sql: { query: 'select sum(amount) from events' },
-          rule: { type: 'CHANGE', maxPct: 50, softMaxPct: 5 },
-        },
-      ],
+    const changedChecks = [
+      {
+        name: 'sum_change',
+        sql: { query: 'select sum(amount) from events' },
+        rule: { type: 'CHANGE', maxPct: 50, softMaxPct: 5 },
+      },
+    ]
+    const id = await createAutomation(f.s, f.editor, {
+      name: 'sum change',
+      kind: 'RUN_CHECKS',
+      config: { checks: changedChecks },
     })
+    const changed = await waitForRun(f.s, f.editor, await runAutomation(f.s, f.editor, id))
     expect((changed.outputs as { checks: { message: string }[] }).checks[0]!.message).toMatch(
       /no previous value/,
     )
+    // The second run of the same automation compares with the first: the sum has not moved.
+    const again = await waitForRun(f.s, f.editor, await runAutomation(f.s, f.editor, id))
+    const second = (again.outputs as { checks: { outcome: string; message: string }[] }).checks[0]!
+    expect(second.outcome).toBe('OK')
+    expect(second.message).not.toMatch(/no previous value/)
+    const h = await f.gql<{ checks: { name: string; history: { outcome: string }[] }[] }>(CHECKS, { a: id })
+    expect(h.checks.map((c) => c.name)).toEqual(['sum_change'])
+    expect(h.checks[0]!.history.length).toBeGreaterThanOrEqual(2)
+    expect(h.checks[0]!.history.every((x) => x.outcome === 'OK')).toBe(true)
   })
 })
 

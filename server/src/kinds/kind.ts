@@ -64,7 +64,17 @@ export function defineKind<S extends z.ZodType>(mod: KindModule<S>): KindModule<
   return mod
 }
 
-/** Thrown by execute() for an expected failure: the message reaches the run's error as is. */
+/**
+ * Thrown by execute() for an expected failure: the message reaches the run's error as is.
+ * Outputs, when given, are kept on the failed run (e.g. every check's outcome, not only
+ * the ones that failed it).
+ */
 export class RunFailure extends Error {
   override name = 'RunFailure'
+  constructor(
+    message: string,
+    readonly outputs?: Record<string, unknown>,
+  ) {
+    super(message)
+  }
 }

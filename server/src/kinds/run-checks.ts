@@ -44,6 +44,9 @@ export const runChecks = defineKind({
       { orgId: run.orgId, automationId: run.automationId, runId: run.id },
       results,
     )
+    const summary = { OK: 0, WARNING: 0, ERROR: 0 }
+    for (const r of results) summary[r.outcome]++
+    const outputs = { summary, checks: results }
     const failing = results.filter(
       (r) =>
         r.blocking && (r.outcome === 'ERROR' || (config.failOn === 'WARNING' && r.outcome === 'WARNING')),
@@ -51,11 +54,10 @@ export const runChecks = defineKind({
     if (failing.length > 0) {
       throw new RunFailure(
         `${failing.length} blocking check(s) failed: ${failing.map((r) => `${r.name} ${r.outcome} (${r.message})`).join('; ')}`,
+        outputs,
       )
     }
-    const summary = { OK: 0, WARNING: 0, ERROR: 0 }
-    for (const r of results) summary[r.outcome]++
-    return { outputs: { summary, checks: results } }
+    return { outputs }
   },
   async checkSave(config) {
     const names = config.checks.map((c) => c.name)

@@ -1,6 +1,6 @@
 import type { Database } from '../db/database'
 import { coerceError } from '../errors'
-import type { KindServices } from '../kinds/kind'
+import { type KindServices, RunFailure } from '../kinds/kind'
 import { getKind } from '../kinds/registry'
 import type { Outcome } from '../queue/complete'
 import type { RunRow } from '../queue/run-row'
@@ -85,7 +85,8 @@ export async function executeRun({
     }
     const e = coerceError(err)
     logs.write(run.id, run.org_id, 'ERROR', e.message)
-    return { run, state: 'FAILED', error: e.message }
+    const outputs = err instanceof RunFailure ? err.outputs : undefined
+    return { run, state: 'FAILED', error: e.message, ...(outputs ? { outputs } : {}) }
   } finally {
     if (timer) clearTimeout(timer)
   }
