@@ -146,9 +146,9 @@ describe('missed and late ticks', () => {
 })
 
 describe('overlap policy', () => {
-  async function setup(policy: string) {
+  async function setup(policy: string, name = 'a') {
     const clock = createManualClock(T0)
-    const a = await automation(ctx, { name: `overlap-${policy}`, kind: 'NOOP', config: {} })
+    const a = await automation(ctx, { name: `overlap-${policy}-${name}`, kind: 'NOOP', config: {} })
     const t = await trigger(
       ctx,
       a,
@@ -189,6 +189,31 @@ describe('overlap policy', () => {
     expect(await firedTicks(tdb.db, t)).toEqual(
       [T0 + 10_000, T0 + 20_000].map((n) => new Date(n).toISOString()),
     )
+  })
+
+  it('QUEUE fires a tick left waiting by a missed release before the newer tick, each once', async () => {
+    const { a, t, step } = await setup('QUEUE', 'missed-release')
+    await step(10_000)
+    await step(20_000)
+    const [first] = await runsOf(tdb.db, a)
+    // The run ends without its finish hook (as when the hook could not lock the trigger).
+    await tdb.db.query(`update runs set state = 'SUCCEEDED', finished_at = now() where id = $1`, [first!.id])
+    await step(30_000)
+    const tick = (s: number) => new Date(T0 + s * 1000).toISOString()
+    // The waiting tick of :20 fires now; :30 waits behind it.
+    expect(await firedTicks(tdb.db, t)).toEqual([tick(10), tick(20)])
+    const [, second] = await runsOf(tdb.db, a)
+    const [row] = await tdb.db.query<{ pending_fire_at: Date | null; last_run_id: string }>(
+      'select pending_fire_at, last_run_id from triggers where id = $1',
+      [t],
+    )
+    expect(new Date(row!.pending_fire_at!).toISOString()).toBe(tick(30))
+    expect(row!.last_run_id).toBe(second!.id)
+    await finish(tdb.db, [second!.id])
+    await step(40_000)
+    expect(await firedTicks(tdb.db, t)).toEqual([tick(10), tick(20), tick(30)])
+    const fired = (await eventsOf(tdb.db, a)).filter((e) => e.kind === 'FIRED')
+    expect(fired.map((e) => new Date(e.scheduled_at!).toISOString())).toEqual([tick(20), tick(30)])
   })
 
   it('ALLOW fires regardless', async () => {

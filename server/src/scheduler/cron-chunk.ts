@@ -34,6 +34,7 @@ interface Fire {
   t: DueRow
   at: Date
   catchUp: boolean
+  waited: boolean
   key: string
   runAs: string | null
 }
@@ -111,7 +112,14 @@ export async function handleChunk(
     cursor.set(t.id, { next: plan.next, early, pending: d.pending })
     const runAs = d.fire.length > 0 ? await runAsOf(t) : null
     for (const tick of d.fire)
-      fires.push({ t, at: tick.at, catchUp: tick.catchUp, key: tick.at.toISOString(), runAs })
+      fires.push({
+        t,
+        at: tick.at,
+        catchUp: tick.catchUp,
+        waited: tick.waited === true,
+        key: tick.at.toISOString(),
+        runAs,
+      })
   }
 
   const claimed = new Set(
@@ -182,7 +190,10 @@ export async function handleChunk(
     }
     if (skipped) events.push({ ...base, kind: 'SKIPPED', message: run.error ?? 'mutex busy' })
     if (f.catchUp) events.push({ ...base, kind: 'CAUGHT_UP', message: 'missed tick fired now' })
-    else if (now - f.at.getTime() > timing.lateMs) late.set(f.t.id, [...(late.get(f.t.id) ?? []), f.at])
+    else if (f.waited) {
+      const message = `tick waited for run #${f.t.last_run_id} to end; fired by the scheduler's pass after it ended`
+      events.push({ ...base, kind: 'FIRED', message })
+    } else if (now - f.at.getTime() > timing.lateMs) late.set(f.t.id, [...(late.get(f.t.id) ?? []), f.at])
   })
   for (const t of due) {
     const ticks = late.get(t.id)

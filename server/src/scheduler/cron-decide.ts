@@ -24,6 +24,14 @@ export function decide(
   if (plan.missed) events.push({ kind: 'MISSED', message: missedMessage(plan.missed, cfg) })
   const fire: PlannedTick[] = []
   let { active, pending } = state
+  if (pending && !active) {
+    // The release that should have fired the waiting tick when its run ended never came
+    // (the finish hook could not lock the trigger). Fire it first, before the newer
+    // ticks, so ticks keep their order; its key stops it from ever firing twice.
+    fire.push({ at: pending, catchUp: false, waited: true })
+    pending = null
+    active = true
+  }
   for (const tick of plan.fire) {
     if (cfg.overlapPolicy !== 'ALLOW' && active) {
       const previous = fire.length > 0 ? 'the run fired just before' : `run #${state.lastRunId}`

@@ -12,6 +12,8 @@ export interface PlannedTick {
   at: Date
   /** A missed tick fired anyway by policy ONCE or ALL. */
   catchUp: boolean
+  /** A tick that waited for the previous run (overlap QUEUE) and fires now that it ended. */
+  waited?: boolean
 }
 
 export interface TickPlan {
