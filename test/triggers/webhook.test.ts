@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fireTrigger, loadTarget } from '../../server/src/triggers/fire'
 import { createAutomation } from '../helpers/automations'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import { type TestServer, startTestServer } from '../helpers/server'
@@ -127,6 +128,31 @@ describe('WEBHOOK', () => {
     const first = (await (await post(hook.token, '{"n":1}', { headers })).json()) as { runId: string }
     const again = (await (await post(hook.token, '{"n":1}', { headers })).json()) as { runId: string }
     expect(again.runId).toBe(first.runId)
+  })
+
+  it('a rejected request leaves its Idempotency-Key unused, so the corrected retry runs', async () => {
+    const headers = { 'idempotency-key': 'fix-and-retry' }
+    expect((await post(hook.token, '{"n":"one"}', { headers })).status).toBe(422)
+    const fixed = await post(hook.token, '{"n":1}', { headers })
+    expect(fixed.status).toBe(202)
+    expect(((await fixed.json()) as { runId: string }).runId).toMatch(/^\d+$/)
+  })
+
+  it('fireTrigger claims no key for parameters it refuses (INVALID)', async () => {
+    const target = (await loadTarget(s.db, org.id, hook.automationId))!
+    const fire = (parameters: Record<string, unknown>) =>
+      s.db.transaction((tx) =>
+        fireTrigger(tx, {
+          triggerId: hook.id,
+          target,
+          key: 'idem:invalid-then-valid',
+          source: 'WEBHOOK',
+          parameters,
+          at: new Date(),
+        }),
+      )
+    expect((await fire({ n: 'one' })).kind).toBe('INVALID')
+    expect((await fire({ n: 1 })).kind).toBe('FIRED')
   })
 
   it('is rate-limited per token', async () => {

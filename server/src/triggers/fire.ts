@@ -68,23 +68,26 @@ export type FireResult =
   | { kind: 'INVALID'; message: string }
 
 /**
- * Fires one trigger key inside the caller's transaction: claims the key
- * (ON CONFLICT DO NOTHING), then queues the run as the run-as user. The key
+ * Fires one trigger key inside the caller's transaction: checks the
+ * parameters, claims the key (ON CONFLICT DO NOTHING), then queues the run as
+ * the run-as user. INVALID leaves the key unclaimed. The key
  * and the run commit together or not at all, so a key is fired exactly once.
  */
 export async function fireTrigger(tx: Queryable, r: FireRequest): Promise<FireResult> {
-  const claimed = await tx.query(
-    `insert into trigger_fires (trigger_id, fire_key, org_id, scheduled_at, fired_at) values ($1, $2, $3, $4, $5)
-     on conflict do nothing returning trigger_id`,
-    [r.triggerId, r.key, r.target.orgId, r.scheduledAt ?? null, r.at],
-  )
-  if (claimed.length === 0) return { kind: 'DUPLICATE' }
+  // Checked before the key is claimed: a rejected request must not use up its key, or a
+  // corrected retry with the same Idempotency-Key would be refused as a duplicate.
   let parameters: Record<string, unknown>
   try {
     parameters = resolveParameters(r.target.definition.parameters, r.parameters)
   } catch (err) {
     return { kind: 'INVALID', message: coerceError(err).message }
   }
+  const claimed = await tx.query(
+    `insert into trigger_fires (trigger_id, fire_key, org_id, scheduled_at, fired_at) values ($1, $2, $3, $4, $5)
+     on conflict do nothing returning trigger_id`,
+    [r.triggerId, r.key, r.target.orgId, r.scheduledAt ?? null, r.at],
+  )
+  if (claimed.length === 0) return { kind: 'DUPLICATE' }
   const t = r.target
   const { run, skipped } = await enqueueRun(tx, {
     orgId: t.orgId,

@@ -108,6 +108,7 @@ export function createWebhookHandler(services: Services) {
       )
       return r
     })
+    // Nothing was claimed: a corrected retry may use the same Idempotency-Key.
     if (fired.kind === 'INVALID') return json(res, 422, { error: fired.message })
     const runId = fired.kind === 'FIRED' ? fired.run.id : await firstRun(hook.id, key)
     if (!runId)
