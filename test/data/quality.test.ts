@@ -6,7 +6,7 @@ import { createAutomation, runAutomation, waitForRun } from '../helpers/automati
 import { type DataFixture, dataFixture } from './helpers'
 
 let f: DataFixture
-let hook: { url: string; bodies: unknown[]; status: number; server: Server }
+let hook: { url: string; bodies: unknown[]; deliveries: string[]; status: number; server: Server }
 
 const rowsOf = async (sql: string) => ((await f.sql(sql)).outputs as { rows: unknown[] }).rows
 const METRICS = `query($t: String) { metrics(table: $t) { datasourceId table name value history { value } } }`
@@ -18,7 +18,9 @@ beforeAll(async () => {
   await f.sql(`insert into events values (1, 10, 'a', now() - interval '2 hours'), (2, 45, 'b', now() - interval '1 hour'),
     (3, null, 'a', now() - interval '3 hours'), (4, 5, null, now() - interval '10 minutes')`)
   const bodies: unknown[] = []
+  const deliveries: string[] = []
   const server = createServer((req, res) => {
+    deliveries.push(String(req.headers['x-switchyard-delivery']))
     let body = ''
     req.on('data', (c) => {
       body += c
@@ -32,6 +34,7 @@ beforeAll(async () => {
   hook = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
     bodies,
+    deliveries,
     status: 200,
     server,
   }
@@ -305,6 +308,42 @@ describe('ALARM', () => {
     expect(run.state).toBe('FAILED')
     expect(run.attempt).toBe(2)
     expect(run.error).toBe(`1 of 2 reporter(s) failed: webhook ${hook.url}: HTTP 500 (sent: STORAGE alarms)`)
+    expect(hook.bodies.length).toBe(before + 2)
+    // Both attempts carry the run's delivery id, and the storage got one row, not one per attempt.
+    expect(hook.deliveries.slice(-2)).toEqual([`run-${run.id}`, `run-${run.id}`])
+    expect(await rowsOf(`select count(*)::int as n from alarms where run_id = ${Number(run.id)}`)).toEqual([
+      { n: 1 },
+    ])
+  })
+
+  it('with notifyOn CROSSING, notifies only when the threshold is crossed, not on every run past it', async () => {
+    await f.sql('create table level (v int)')
+    await f.sql('insert into level values (5)')
+    const id = await createAutomation(f.s, f.editor, {
+      name: 'level alarm',
+      kind: 'ALARM',
+      config: {
+        source: { query: 'select max(v) from level' },
+        operator: '>',
+        threshold: 3,
+        notifyOn: 'CROSSING',
+        reporters: [{ type: 'WEBHOOK', url: hook.url }],
+      },
+    })
+    const runOnce = async () => {
+      const r = await waitForRun(f.s, f.editor, await runAutomation(f.s, f.editor, id))
+      expect(r.state).toBe('SUCCEEDED')
+      return r.outputs as { triggered: boolean; notified: string[] }
+    }
+    const before = hook.bodies.length
+    expect(await runOnce()).toMatchObject({ triggered: true, notified: [`WEBHOOK ${hook.url}`] })
+    // Still past the threshold: the condition holds, but nobody is told again.
+    expect(await runOnce()).toMatchObject({ triggered: true, notified: [] })
+    expect(hook.bodies.length).toBe(before + 1)
+    await f.sql('update level set v = 1')
+    expect(await runOnce()).toMatchObject({ triggered: false, notified: [] })
+    await f.sql('update level set v = 9')
+    expect(await runOnce()).toMatchObject({ triggered: true, notified: [`WEBHOOK ${hook.url}`] })
     expect(hook.bodies.length).toBe(before + 2)
   })
 })

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { Queryable } from '../db/database'
 import { dataContext } from '../data/kind-context'
 import { asNumber, firstValue, readQuery } from '../data/load/query'
 import { DatasourceRef, StatementTimeout, UserQuery } from '../data/load/spec'
@@ -36,6 +37,8 @@ export const alarm = defineKind({
     message: z.string().max(4000).default('alarm: ${value} ${operator} ${threshold}'),
     reporters: z.array(ReporterSpec).min(1, 'an alarm needs a reporter').max(20),
     failWhenTriggered: z.boolean().default(false),
+    /** EVERY_RUN: notify on each run where the condition holds; CROSSING: only when the previous run's did not. */
+    notifyOn: z.enum(['EVERY_RUN', 'CROSSING']).default('EVERY_RUN'),
     timeoutMs: StatementTimeout,
   }),
   async execute(ctx) {
@@ -50,10 +53,12 @@ export const alarm = defineKind({
       triggered ? 'WARN' : 'INFO',
       `value ${value ?? 'null'} ${config.operator} ${config.threshold}: ${triggered ? 'triggered' : 'not triggered'}`,
     )
-    if (!triggered)
-      return {
-        outputs: { value, threshold: config.threshold, operator: config.operator, triggered, notified: [] },
-      }
+    const quiet = { value, threshold: config.threshold, operator: config.operator, triggered, notified: [] }
+    if (!triggered) return { outputs: quiet }
+    if (config.notifyOn === 'CROSSING' && (await wasTriggered(d.data.db, run.automationId, run.id))) {
+      log('INFO', 'the previous run was already past the threshold: not notifying again (notifyOn CROSSING)')
+      return { outputs: quiet }
+    }
     const [a] = await d.data.db.query<{ name: string }>('select name from automations where id = $1', [
       run.automationId,
     ])
@@ -87,16 +92,26 @@ export const alarm = defineKind({
       ctx.signal,
     )
     log('INFO', `notified ${notified.join(', ')}`)
-    if (config.failWhenTriggered) throw new RunFailure(message)
-    return {
-      outputs: {
-        value,
-        threshold: config.threshold,
-        operator: config.operator,
-        triggered,
-        message,
-        notified,
-      },
+    const outputs = {
+      value,
+      threshold: config.threshold,
+      operator: config.operator,
+      triggered,
+      message,
+      notified,
     }
+    if (config.failWhenTriggered) throw new RunFailure(message, outputs)
+    return { outputs }
   },
 })
+
+/** Whether the last finished run of this alarm before this one found its condition holding. */
+async function wasTriggered(db: Queryable, automationId: string, runId: string): Promise<boolean> {
+  const [prev] = await db.query<{ triggered: boolean | null }>(
+    `select (outputs->>'triggered')::boolean as triggered from runs
+      where automation_id = $1 and id < $2 and state in ('SUCCEEDED', 'FAILED') and outputs ? 'triggered'
+      order by id desc limit 1`,
+    [automationId, runId],
+  )
+  return prev?.triggered === true
+}

@@ -9,7 +9,10 @@ const shown = (url: string) => {
   return u.toString()
 }
 
-/** POSTs the message as JSON; anything but a 2xx is a failure. */
+/**
+ * POSTs the message as JSON; anything but a 2xx is a failure. A retried run sends
+ * again (at least once), with the same X-Switchyard-Delivery so receivers can dedupe.
+ */
 export async function sendWebhook(
   spec: Extract<ReporterSpec, { type: 'WEBHOOK' }>,
   message: ReportMessage,
@@ -17,7 +20,12 @@ export async function sendWebhook(
 ): Promise<string> {
   const res = await fetch(spec.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': 'switchyard', ...spec.headers },
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'switchyard',
+      'x-switchyard-delivery': `run-${message.runId}`,
+      ...spec.headers,
+    },
     body: JSON.stringify(message),
     signal: AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]),
   }).catch((err: Error) => {
