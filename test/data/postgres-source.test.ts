@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: SQL and configs here hold Switchyard ${variables} on purpose
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
 import { type DataFixture, dataFixture } from './helpers'
 import { type SourceDb, createSourceDb, sourceServerUp } from './source-db'
 
@@ -189,6 +190,29 @@ describe.skipIf(!up)('PostgreSQL datasources', () => {
     )
     expect(checks.state).toBe('SUCCEEDED')
     expect((checks.outputs as { summary: unknown }).summary).toEqual({ OK: 2, WARNING: 0, ERROR: 0 })
+
+    // The stored metric values are the table's data: a run as a user without the grant cannot read them.
+    const ungrantedId = await createAutomation(f.s, f.admin, {
+      name: 'checks as viewer',
+      kind: 'RUN_CHECKS',
+      runAsUserId: f.org.users.viewer!.id,
+      // A manual run uses the caller's grants unless every user may run it: then it runs as the run-as user.
+      allowAllUsersToRun: true,
+      config: {
+        checks: [
+          {
+            name: 'rows',
+            metric: { datasource: dsId, table: 'public.customers', name: 'row_count' },
+            rule: { type: 'MIN', min: 1000 },
+          },
+        ],
+      },
+    })
+    const ungranted = await waitForRun(f.s, f.admin, await runAutomation(f.s, f.admin, ungrantedId))
+    expect(ungranted.state).toBe('FAILED')
+    const out = ungranted.outputs as { checks: { outcome: string; message: string; value: unknown }[] }
+    expect(out.checks[0]).toMatchObject({ outcome: 'ERROR', value: null })
+    expect(out.checks[0]!.message).toMatch(/not granted to the user this run runs as/)
   })
 
   it('fails clearly on an unreachable datasource, retried per policy', async () => {

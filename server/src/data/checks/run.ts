@@ -1,5 +1,5 @@
 import { firstValue, asNumber, readQuery } from '../load/query'
-import type { DataRunContext } from '../load/sources'
+import { type DataRunContext, resolveDatasource } from '../load/sources'
 import { metricHistory } from '../metrics/store'
 import { evaluateRule } from './evaluate'
 import type { CheckSpec } from './spec'
@@ -11,6 +11,8 @@ export async function runCheck(d: DataRunContext, c: CheckSpec): Promise<NewChec
   let value: unknown
   let previous: number | null | undefined
   if (c.metric) {
+    // Stored metric values are data of their table: reading them needs the same grant as the table.
+    await resolveDatasource(d, c.metric.datasource)
     const [latest, before] = await metricHistory(
       d.data.db,
       { orgId, datasourceId: c.metric.datasource, table: c.metric.table, name: c.metric.name },
