@@ -64,7 +64,13 @@ export interface Check {
   value: number | null
   blocking: boolean
   checkedAt: string
-  history: { checkedAt: string; outcome: CheckOutcome; value: number | null; message: string; runId: string | null }[]
+  history: {
+    checkedAt: string
+    outcome: CheckOutcome
+    value: number | null
+    message: string
+    runId: string | null
+  }[]
 }
 
 /** Rows per page of a storage preview. */
@@ -75,7 +81,11 @@ const STORAGE_FIELDS = 'name kind columns { name type nullable } modifiedAt last
 /** Storages of the warehouse; `rowCount` is exact (the server counts each table). */
 export async function listStorages(fetchFn?: Fetch): Promise<Storage[]> {
   return (
-    await request<{ storages: Storage[] }>(`query Storages { storages { ${STORAGE_FIELDS} rowCount } }`, {}, fetchFn)
+    await request<{ storages: Storage[] }>(
+      `query Storages { storages { ${STORAGE_FIELDS} rowCount } }`,
+      {},
+      fetchFn,
+    )
   ).storages
 }
 
@@ -101,7 +111,9 @@ export async function storageRows(
     fetchFn,
   )
   const r = data.storageRows as { page?: StoragePage; message?: string; issues?: [] }
-  return r.page ? { ok: true, value: r.page } : { ok: false, failure: { message: r.message ?? '', issues: r.issues ?? [] } }
+  return r.page
+    ? { ok: true, value: r.page }
+    : { ok: false, failure: { message: r.message ?? '', issues: r.issues ?? [] } }
 }
 
 const DATASOURCE_FIELDS = `id name type description viewerPermission createdAt
@@ -109,7 +121,11 @@ const DATASOURCE_FIELDS = `id name type description viewerPermission createdAt
 
 export async function listDatasources(fetchFn?: Fetch): Promise<Datasource[]> {
   return (
-    await request<{ datasources: Datasource[] }>(`query Datasources { datasources { ${DATASOURCE_FIELDS} } }`, {}, fetchFn)
+    await request<{ datasources: Datasource[] }>(
+      `query Datasources { datasources { ${DATASOURCE_FIELDS} } }`,
+      {},
+      fetchFn,
+    )
   ).datasources
 }
 
@@ -128,7 +144,9 @@ export function createPostgresDatasource(input: {
 }
 
 /** Tests a saved datasource (id) or, for admins, a connection string before saving it. */
-export function testDatasource(target: { id: string } | { connectionString: string }): Promise<Outcome<DatasourceTest>> {
+export function testDatasource(
+  target: { id: string } | { connectionString: string },
+): Promise<Outcome<DatasourceTest>> {
   return mutate<DatasourceTest>({
     query: `mutation TestDatasource($id: ID, $cs: String) { testDatasource(id: $id, connectionString: $cs) {
       ${RESULT_ERRORS} ... on TestDatasourceSuccess { result { ok message latencyMs serverVersion } } } }`,
@@ -147,7 +165,10 @@ export function deleteDatasource(id: string): Promise<Outcome<unknown>> {
 }
 
 /** Metrics with their last `depth` values, and checks with their last `depth` outcomes. */
-export async function listQuality(depth: number, fetchFn?: Fetch): Promise<{ metrics: Metric[]; checks: Check[] }> {
+export async function listQuality(
+  depth: number,
+  fetchFn?: Fetch,
+): Promise<{ metrics: Metric[]; checks: Check[] }> {
   return request<{ metrics: Metric[]; checks: Check[] }>(
     `query Quality($d: Int) {
       metrics { datasourceId table name value computedAt automationId history(first: $d) { computedAt value runId } }

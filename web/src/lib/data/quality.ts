@@ -1,7 +1,11 @@
 import type { TimeSeries } from '$lib/components/TimeChart.svelte'
 import { CHECK_OUTCOMES, type Check, type CheckOutcome, type Metric } from './api'
 
-export const OUTCOME_COLORS: Record<CheckOutcome, string> = { OK: '#16794a', WARNING: '#c98a00', ERROR: '#c62a2a' }
+export const OUTCOME_COLORS: Record<CheckOutcome, string> = {
+  OK: '#16794a',
+  WARNING: '#c98a00',
+  ERROR: '#c62a2a',
+}
 
 const seconds = (iso: string) => new Date(iso).getTime() / 1000
 
@@ -17,7 +21,9 @@ export function metricSeries(m: Metric): TimeSeries[] {
 }
 
 /** Metrics grouped by the table they measure ("warehouse" or a datasource id, then the table). */
-export function byTable(metrics: Metric[]): { key: string; datasourceId: string; table: string; metrics: Metric[] }[] {
+export function byTable(
+  metrics: Metric[],
+): { key: string; datasourceId: string; table: string; metrics: Metric[] }[] {
   const groups = new Map<string, { key: string; datasourceId: string; table: string; metrics: Metric[] }>()
   for (const m of metrics) {
     const key = `${m.datasourceId}/${m.table}`

@@ -143,7 +143,13 @@ export async function triggersWatching(
 ): Promise<{ automation: { id: string; name: string }; on: string; enabled: boolean }[]> {
   const data = await request<{
     automations: {
-      edges: { node: { id: string; name: string; triggers: Pick<Trigger, 'type' | 'config' | 'enabled' | 'watchedAutomation'>[] } }[]
+      edges: {
+        node: {
+          id: string
+          name: string
+          triggers: Pick<Trigger, 'type' | 'config' | 'enabled' | 'watchedAutomation'>[]
+        }
+      }[]
     }
   }>(
     `query Watchers { automations(first: 200) { edges { node { id name

@@ -5,13 +5,24 @@ import type { TriggerType } from './api'
 export function defaultTriggerConfig(type: TriggerType): JsonObject {
   switch (type) {
     case 'CRON':
-      return { cron: '0 6 * * *', timezone: browserTimezone(), missedTickPolicy: 'ONCE', overlapPolicy: 'SKIP' }
+      return {
+        cron: '0 6 * * *',
+        timezone: browserTimezone(),
+        missedTickPolicy: 'ONCE',
+        overlapPolicy: 'SKIP',
+      }
     case 'WEBHOOK':
       return {}
     case 'AFTER_AUTOMATION':
       return { automationId: '', on: 'SUCCESS' }
     case 'DATASET_CHANGE':
-      return { table: '', fingerprint: 'ROW_COUNT_AND_MAX', intervalSeconds: 300, graceSeconds: 0, recheck: false }
+      return {
+        table: '',
+        fingerprint: 'ROW_COUNT_AND_MAX',
+        intervalSeconds: 300,
+        graceSeconds: 0,
+        recheck: false,
+      }
     case 'SQL_CHANGE':
       return { query: 'select max(updated_at) from orders', intervalSeconds: 300 }
     case 'CODE':
@@ -37,7 +48,11 @@ export function browserTimezone(): string {
 }
 
 /** One line that says what a trigger does, for the list. */
-export function describeTrigger(t: { type: TriggerType; config: JsonObject; watchedAutomation: { name: string } | null }): string {
+export function describeTrigger(t: {
+  type: TriggerType
+  config: JsonObject
+  watchedAutomation: { name: string } | null
+}): string {
   const c = t.config
   switch (t.type) {
     case 'CRON':
