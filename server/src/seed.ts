@@ -1,3 +1,4 @@
+import { freshSchedule, insertTrigger } from './triggers/store'
 import { randomBytes } from 'node:crypto'
 import { hashPassword } from './auth/password'
 import type { Config } from './config'
@@ -78,6 +79,52 @@ async function seedAutomations(
       parameters: [],
       mutex: { name: 'warehouse-load', policy: 'QUEUE' },
     },
+    {
+      name: 'Record a heartbeat',
+      folder: loads,
+      kind: 'SQL_TO_STORAGE',
+      config: {
+        source: { datasource: 'warehouse', query: "select now() as at, 'demo' as source" },
+        target: { storage: 'heartbeats', mode: 'APPEND', key: [] },
+      },
+      parameters: [],
+      mutex: { name: 'warehouse-load', policy: 'QUEUE' },
+    },
+    {
+      name: 'Heartbeat metrics',
+      folder: reports,
+      kind: 'COMPUTE_METRICS',
+      config: {
+        target: { datasource: 'warehouse', table: 'heartbeats' },
+        metrics: [{ type: 'ROW_COUNT' }, { type: 'FRESHNESS', column: 'at' }],
+      },
+      parameters: [],
+      mutex: null,
+    },
+    {
+      name: 'Heartbeat checks',
+      folder: reports,
+      kind: 'RUN_CHECKS',
+      config: {
+        checks: [
+          {
+            name: 'has_heartbeats',
+            metric: { datasource: 'warehouse', table: 'heartbeats', name: 'row_count' },
+            rule: { type: 'MIN', min: 1 },
+            blocking: true,
+          },
+          {
+            name: 'fresh',
+            metric: { datasource: 'warehouse', table: 'heartbeats', name: 'freshness_at' },
+            rule: { type: 'MAX', max: 172800, softMax: 90000 },
+            blocking: true,
+          },
+        ],
+        failOn: 'ERROR',
+      },
+      parameters: [],
+      mutex: null,
+    },
   ]
   const ids: string[] = []
   for (const s of samples) {
@@ -125,4 +172,19 @@ async function seedAutomations(
     [orgId, c!.id, JSON.stringify(chainDef), adminId],
   )
   await tx.query('update automations set current_version_id = $2 where id = $1', [c!.id, cv!.id])
+  // The pipeline runs every night at two, in the server's zone, so the demo shows a schedule.
+  const cron = { cron: '0 0 2 * * *', timezone: 'UTC', missedTickPolicy: 'ONCE', overlapPolicy: 'SKIP' }
+  await insertTrigger(tx, {
+    orgId,
+    automationId: c!.id,
+    type: 'CRON',
+    enabled: true,
+    config: cron,
+    parameters: {},
+    tokenHash: null,
+    tokenPrefix: null,
+    watchAutomationId: null,
+    createdBy: adminId,
+    schedule: freshSchedule('CRON', cron, new Date()),
+  })
 }

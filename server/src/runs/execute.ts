@@ -54,7 +54,15 @@ export async function executeRun({
     const def = await loadDefinition(db, run.version_id)
     const kind = getKind(def.kind)
     if (!kind) return { run, state: 'FAILED', error: `unknown kind ${def.kind}` }
-    const config = kind.configSchema.parse(def.config)
+    const parsed = kind.configSchema.safeParse(def.config)
+    if (!parsed.success) {
+      // Saved configs are validated, so this means the kind's schema changed since: say what to fix.
+      const issues = parsed.error.issues.map((i) => `config.${i.path.join('.')}: ${i.message}`)
+      const error = `invalid config (edit and save the automation): ${issues.join('; ')}`
+      logs.write(run.id, run.org_id, 'ERROR', error)
+      return { run, state: 'FAILED', error }
+    }
+    const config = parsed.data
     const result = await Promise.race([
       kind.execute({
         run: {
