@@ -170,10 +170,10 @@ describe('triggers in Chromium', () => {
       )
       .toBeGreaterThan(0)
     expect(await page.locator('[data-trigger-event=SKIPPED]').first().textContent()).toContain('CRON')
+    await screenshot(page, 'web-automation-trigger-events')
     await page.locator('[data-trigger-type=CRON] button', { hasText: 'Delete' }).click()
     await page.getByText('No trigger: runs start only by hand').waitFor()
     expect((await triggersOf(slow)).triggers).toEqual([])
-    await screenshot(page, 'web-automation-trigger-events')
   })
 
   it('creates and rotates the webhook, and the shown URL starts a run', async () => {
