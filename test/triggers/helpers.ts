@@ -1,6 +1,7 @@
 import type { AutomationInput } from '../../server/src/automations/input'
 import { createAutomation } from '../../server/src/automations/service'
 import { loadConfig } from '../../server/src/config'
+import type { DataServices } from '../../server/src/data/services'
 import type { Database } from '../../server/src/db/database'
 import type { Context } from '../../server/src/graphql/context'
 import { createLogger } from '../../server/src/log'
@@ -52,7 +53,7 @@ export async function trigger(
 export async function fakeScheduler(
   db: Database,
   clock: ManualClock,
-  deps: { warehouse?: Warehouse; sandbox?: SandboxPool } = {},
+  deps: { warehouse?: Warehouse; sandbox?: SandboxPool; data?: DataServices } = {},
   settings: Partial<typeof config.triggers> = {},
 ): Promise<Scheduler> {
   return startScheduler({
@@ -63,6 +64,7 @@ export async function fakeScheduler(
     settings: { ...config.triggers, lookaheadMs: 0, ...settings },
     warehouse: deps.warehouse ?? ({} as Warehouse),
     sandbox: deps.sandbox ?? ({} as SandboxPool),
+    ...(deps.data ? { data: deps.data } : {}),
   })
 }
 

@@ -105,6 +105,35 @@ describe('DATASET_CHANGE', () => {
     expect(await runsOf(tdb.db, a)).toHaveLength(1)
   })
 
+  it('with a grace delay and no recheck fires once when the delay ends, even if the table still changes', async () => {
+    await sql('create table shipments (id int)')
+    const a = await automation(ctx, { name: 'on-shipments', kind: 'NOOP', config: {} })
+    await trigger(
+      ctx,
+      a,
+      { type: 'DATASET_CHANGE', config: { table: 'shipments', intervalSeconds: 10, graceSeconds: 40 } },
+      clock.now(),
+    )
+    await passAfter(0)
+    await sql('insert into shipments values (1)')
+    await passAfter(10)
+    expect(await kinds(a)).toEqual(['RECORDED', 'CHANGED'])
+    // Changes during the delay neither restart it (no recheck) nor fire early.
+    await sql('insert into shipments values (2)')
+    await passAfter(20)
+    expect(await runsOf(tdb.db, a)).toHaveLength(0)
+    await passAfter(20)
+    expect(await runsOf(tdb.db, a)).toHaveLength(1)
+    const fired = (await eventsOf(tdb.db, a)).at(-1)!
+    expect(fired.kind).toBe('FIRED')
+    expect(fired.message).toBe('shipments changed and the grace delay passed')
+    // The table as it was when it fired is the new baseline: quiet until it changes again.
+    await passAfter(10)
+    await passAfter(10)
+    expect(await runsOf(tdb.db, a)).toHaveLength(1)
+    expect(await kinds(a)).toEqual(['RECORDED', 'CHANGED', 'FIRED'])
+  })
+
   it('a missing table is one ERROR event, not one per evaluation', async () => {
     const a = await automation(ctx, { name: 'on-nothing', kind: 'NOOP', config: {} })
     await trigger(
@@ -161,6 +190,27 @@ describe('SQL_CHANGE', () => {
     const events = await eventsOf(tdb.db, a)
     expect(events.map((e) => e.kind)).toEqual(['ERROR'])
     expect(events[0]!.message).toMatch(/permission denied/)
+  })
+  it('runs the query read-only: a query that writes fails and writes nothing', async () => {
+    await sql('create table audit (n int)')
+    const a = await automation(ctx, { name: 'writer', kind: 'NOOP', config: {} })
+    await trigger(
+      ctx,
+      a,
+      {
+        type: 'SQL_CHANGE',
+        config: {
+          query: 'with w as (insert into audit values (1) returning n) select count(*) from w',
+          intervalSeconds: 15,
+        },
+      },
+      clock.now(),
+    )
+    await passAfter(0)
+    const events = await eventsOf(tdb.db, a)
+    expect(events.map((e) => e.kind)).toEqual(['ERROR'])
+    expect(events[0]!.message).toMatch(/read-only transaction/)
+    expect((await sql('select count(*)::int as n from audit')).rows).toEqual([{ n: 0 }])
   })
 })
 

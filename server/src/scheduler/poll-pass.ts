@@ -1,3 +1,4 @@
+import type { DataServices } from '../data/services'
 import type { Database } from '../db/database'
 import type { TriggerSource } from '../domain'
 import { coerceError } from '../errors'
@@ -18,8 +19,11 @@ export interface Evaluation {
 
 export interface EvalContext {
   now: number
+  db: Database
   warehouse: Warehouse
   sandbox: SandboxPool
+  /** Opens datasources (their sealed connection strings); without it, triggers watch only the warehouse. */
+  data: DataServices | undefined
 }
 
 export type Evaluator = (t: TriggerRow, ctx: EvalContext) => Promise<Evaluation>

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { TriggerSettings } from '../config'
+import type { DataServices } from '../data/services'
 import type { Database } from '../db/database'
 import { coerceError } from '../errors'
 import type { Logger } from '../log'
@@ -22,6 +23,8 @@ export interface SchedulerOptions {
   settings: Pick<TriggerSettings, 'tickMs' | 'lookaheadMs' | 'misfireMs' | 'lateMs'>
   warehouse: Warehouse
   sandbox: SandboxPool
+  /** Lets DATASET_CHANGE and SQL_CHANGE triggers read PostgreSQL datasources; without it, only the warehouse. */
+  data?: DataServices
   clock?: Clock
   /** false: no background loops, the caller drives it with pass() (fake-time tests). */
   loop?: boolean
@@ -53,7 +56,7 @@ export async function startScheduler(o: SchedulerOptions): Promise<Scheduler> {
     db: o.db,
     owner: id,
     evaluators: { DATASET_CHANGE: evaluateDataset, SQL_CHANGE: evaluateSqlChange, CODE: evaluateCode },
-    ctx: { warehouse: o.warehouse, sandbox: o.sandbox },
+    ctx: { db: o.db, warehouse: o.warehouse, sandbox: o.sandbox, data: o.data },
     leaseMs: POLL_LEASE_MS,
     batch: 4,
   }

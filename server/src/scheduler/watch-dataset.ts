@@ -1,7 +1,9 @@
+import { WAREHOUSE_ID } from '../data/domain'
+import { quoteIdent, quoteQualified } from '../data/identifiers'
 import type { DatasetChangeConfig } from '../triggers/config'
 import type { TriggerRow } from '../triggers/domain'
-import type { Warehouse } from '../warehouse/warehouse'
 import type { EvalContext, Evaluation } from './poll-pass'
+import { readForTrigger } from './watch-source'
 
 interface DatasetState {
   fingerprint?: string
@@ -9,32 +11,31 @@ interface DatasetState {
   pending?: { since: number; fingerprint: string }
 }
 
-const quote = (name: string) => `"${name}"`
-
 /**
- * A cheap fingerprint of a warehouse table, read as the organization's
- * restricted role: row count plus the max of a column, or the table's
- * statistics counters (no scan at all; PostgreSQL updates them within a second or so).
+ * A cheap fingerprint of a warehouse storage or a datasource table, read as
+ * the automation's run-as user would: row count plus the max of a column, or
+ * the table's statistics counters (no scan at all; PostgreSQL updates them
+ * within a second or so). The same statements on both, so the same fingerprint.
  */
-export async function fingerprint(w: Warehouse, orgId: string, c: DatasetChangeConfig): Promise<string> {
+export async function fingerprint(ctx: EvalContext, t: TriggerRow, c: DatasetChangeConfig): Promise<string> {
+  const datasource = c.datasource ?? WAREHOUSE_ID
+  const where = datasource === WAREHOUSE_ID ? 'the warehouse' : 'the datasource'
+  const read = (statement: string, values: Record<string, unknown> = {}) =>
+    readForTrigger(ctx, t, { datasource, statement, values, userSql: false })
   if (c.fingerprint === 'TABLE_STATS') {
-    const { rows } = await w.execute({
-      orgId,
-      statement: `select n_live_tup::text as live, n_tup_ins::text as ins, n_tup_upd::text as upd,
-        n_tup_del::text as del from pg_stat_user_tables where schemaname = current_schema() and relname = \${t}`,
-      parameters: { t: c.table },
-      timeoutMs: 30_000,
-    })
-    if (!rows[0]) throw new Error(`table "${c.table}" does not exist in the warehouse`)
+    const dot = c.table.indexOf('.')
+    const [schema, table] = dot < 0 ? [null, c.table] : [c.table.slice(0, dot), c.table.slice(dot + 1)]
+    const rows = await read(
+      `select n_live_tup::text as live, n_tup_ins::text as ins, n_tup_upd::text as upd,
+        n_tup_del::text as del from pg_stat_user_tables
+       where schemaname = coalesce(\${schema}::text, current_schema()) and relname = \${t}`,
+      { schema, t: table },
+    )
+    if (!rows[0]) throw new Error(`table "${c.table}" does not exist in ${where}`)
     return JSON.stringify(rows[0])
   }
-  const max = c.column ? `, max(${quote(c.column)})::text as max` : ''
-  const { rows } = await w.execute({
-    orgId,
-    statement: `select count(*)::text as count${max} from ${quote(c.table)}`,
-    parameters: {},
-    timeoutMs: 30_000,
-  })
+  const max = c.column ? `, max(${quoteIdent(c.column)})::text as max` : ''
+  const rows = await read(`select count(*)::text as count${max} from ${quoteQualified(c.table)}`)
   return JSON.stringify(rows[0] ?? {})
 }
 
@@ -48,7 +49,7 @@ export async function evaluateDataset(t: TriggerRow, ctx: EvalContext): Promise<
   const s = (t.state ?? {}) as DatasetState
   const interval = c.intervalSeconds * 1000
   const grace = c.graceSeconds * 1000
-  const fp = await fingerprint(ctx.warehouse, t.org_id, c)
+  const fp = await fingerprint(ctx, t, c)
   const idle = (state: DatasetState, nextInMs = interval): Evaluation => ({
     state: { ...state },
     nextInMs,

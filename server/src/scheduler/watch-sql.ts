@@ -1,23 +1,26 @@
 import { createHash } from 'node:crypto'
+import { WAREHOUSE_ID } from '../data/domain'
 import type { SqlChangeConfig } from '../triggers/config'
 import type { TriggerRow } from '../triggers/domain'
 import type { EvalContext, Evaluation } from './poll-pass'
+import { readForTrigger } from './watch-source'
 
 const MAX_ROWS = 1000
 
 /**
- * SQL_CHANGE: runs the query on the warehouse (as the organization's
- * restricted role, `${name}` bound from the trigger's parameters) and fires
- * when its result differs from the previous evaluation's. The first
- * evaluation only records, so saving a trigger never fires it.
+ * SQL_CHANGE: runs the query every interval, read-only, as the automation's
+ * run-as user would (the warehouse as the organization's restricted role, or
+ * a PostgreSQL datasource that user was granted; `${name}` bound from the
+ * trigger's parameters), and fires when its result differs from the previous
+ * evaluation's. The first evaluation only records, so saving a trigger never fires it.
  */
 export async function evaluateSqlChange(t: TriggerRow, ctx: EvalContext): Promise<Evaluation> {
   const c = t.config as SqlChangeConfig
-  const { rows } = await ctx.warehouse.execute({
-    orgId: t.org_id,
+  const rows = await readForTrigger(ctx, t, {
+    datasource: c.datasource ?? WAREHOUSE_ID,
     statement: c.query,
-    parameters: t.parameters,
-    timeoutMs: 30_000,
+    values: t.parameters,
+    userSql: true,
   })
   if (rows.length > MAX_ROWS) {
     throw new Error(

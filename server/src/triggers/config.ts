@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { WAREHOUSE_ID } from '../data/domain'
+import { DatasourceRef } from '../data/load/spec'
 import { ValidationError } from '../errors'
 import { parseInput } from '../validation'
 import { cronProblem, timezoneProblem } from './cron'
@@ -45,7 +47,15 @@ export type AfterAutomationConfig = z.output<typeof AfterAutomationConfig>
 const datasetConfig = (min: number) =>
   z
     .object({
-      table: ident('the table'),
+      /** The warehouse (a storage) or a PostgreSQL datasource, read with the run-as user's grants. */
+      datasource: DatasourceRef.default(WAREHOUSE_ID),
+      /** A storage name; on a datasource `table` or `schema.table`. */
+      table: z
+        .string()
+        .regex(
+          /^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/,
+          'the table must be table or schema.table: letters, digits and _, not starting with a digit',
+        ),
       fingerprint: z.enum(values(FingerprintMode)).default('ROW_COUNT_AND_MAX'),
       /** With ROW_COUNT_AND_MAX: the column whose maximum joins the row count (e.g. updated_at). */
       column: ident('the column').optional(),
@@ -57,10 +67,17 @@ const datasetConfig = (min: number) =>
       path: ['column'],
       message: 'only used with fingerprint ROW_COUNT_AND_MAX',
     })
+    // A storage lives in the organization's own schema; naming another schema would reach out of it.
+    .refine((c) => c.datasource !== WAREHOUSE_ID || !c.table.includes('.'), {
+      path: ['table'],
+      message: 'a warehouse storage is a plain name, without a schema',
+    })
 export type DatasetChangeConfig = z.output<ReturnType<typeof datasetConfig>>
 
 const sqlChangeConfig = (min: number) =>
   z.object({
+    /** The warehouse or a PostgreSQL datasource the run-as user was granted. */
+    datasource: DatasourceRef.default(WAREHOUSE_ID),
     query: z.string().trim().min(1, 'the query is empty').max(20_000),
     intervalSeconds: interval(min),
   })

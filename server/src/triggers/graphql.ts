@@ -63,7 +63,7 @@ const TriggerInput = builder.inputType('TriggerInput', {
       type: 'JSON',
       required: false,
       description:
-        'CRON {cron, timezone, missedTickPolicy, overlapPolicy}; WEBHOOK {bodyParameter, rateLimitPerMinute}; AFTER_AUTOMATION {automationId, on}; DATASET_CHANGE {table, fingerprint, column, intervalSeconds, graceSeconds, recheck}; SQL_CHANGE {query, intervalSeconds}; CODE {language, code, intervalSeconds, timeoutMs}',
+        'CRON {cron, timezone, missedTickPolicy, overlapPolicy}; WEBHOOK {bodyParameter, rateLimitPerMinute}; AFTER_AUTOMATION {automationId, on}; DATASET_CHANGE {datasource, table, fingerprint, column, intervalSeconds, graceSeconds, recheck}; SQL_CHANGE {datasource, query, intervalSeconds} (datasource: "warehouse", the default, or a PostgreSQL datasource id, read with the run-as user\'s grants); CODE {language, code, intervalSeconds, timeoutMs}',
     }),
     parameters: t.field({ type: 'JSON', required: false }),
   }),
