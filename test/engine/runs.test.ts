@@ -222,6 +222,69 @@ describe('mutexes', () => {
     expect((await waitForRun(s, editor, r1)).state).toBe('SUCCEEDED')
     expect((await waitForRun(s, editor, r3)).state).toBe('SUCCEEDED')
   })
+
+  it('CANCEL_RUNNING cancels the holder and runs the newcomer', async () => {
+    const id = await createAutomation(s, editor, {
+      name: 'canceller',
+      kind: 'NOOP',
+      config: { sleepMs: 5000 },
+      mutex: { name: 'cr', policy: 'CANCEL_RUNNING' },
+    })
+    const first = await runAutomation(s, editor, id)
+    await waitForRun(s, editor, first, ['RUNNING'])
+    const second = await runAutomation(s, editor, id)
+    const cancelled = await waitForRun(s, editor, first)
+    expect(cancelled.state).toBe('CANCELLED')
+    expect(cancelled.error).toMatch(/CANCEL_RUNNING/)
+    const next = await waitForRun(s, editor, second, ['RUNNING', 'SUCCEEDED'])
+    expect(Date.parse(next.startedAt!)).toBeGreaterThanOrEqual(Date.parse(cancelled.finishedAt!))
+  })
+})
+
+describe('retryRun', () => {
+  const RETRY = `mutation($id: ID!) { retryRun(id: $id) { __typename
+    ... on RetryRunSuccess { run { id } } ... on Error { message } } }`
+
+  it('runs a failed run again as a new run with the same version and parameters', async () => {
+    const id = await createAutomation(s, editor, {
+      name: 'retry me',
+      kind: 'SCRIPT',
+      config: { code: "if (params.n > 1) fail('too big')\nsetOutput('n', params.n)" },
+      parameters: [{ name: 'n', type: 'NUMBER', required: true }],
+    })
+    const failed = await waitForRun(s, editor, await runAutomation(s, editor, id, { n: 2 }))
+    expect(failed.state).toBe('FAILED')
+    const r = await s.gql<{ retryRun: { __typename: string; run?: { id: string } } }>(
+      RETRY,
+      { id: failed.id },
+      { token: editor },
+    )
+    expect(r.data!.retryRun.__typename).toBe('RetryRunSuccess')
+    const again = await waitForRun(s, editor, r.data!.retryRun.run!.id)
+    expect(again.id).not.toBe(failed.id)
+    expect(again.triggerSource).toBe('RETRY')
+    expect(again.version).toBe(failed.version)
+    expect(again.parameters).toEqual({ n: 2 })
+    expect(again.state).toBe('FAILED')
+
+    // Only ended runs that did not succeed, and never another organization's.
+    const ok = await waitForRun(s, editor, await runAutomation(s, editor, id, { n: 1 }))
+    const refused = await s.gql<{ retryRun: { __typename: string } }>(RETRY, { id: ok.id }, { token: editor })
+    expect(refused.data!.retryRun.__typename).toBe('ValidationError')
+    const stranger = await s.login(other.users.editor!.email, other.users.editor!.password)
+    const hidden = await s.gql<{ retryRun: { __typename: string } }>(
+      RETRY,
+      { id: failed.id },
+      { token: stranger },
+    )
+    expect(hidden.data!.retryRun.__typename).toBe('NotFoundError')
+    const byViewer = await s.gql<{ retryRun: { __typename: string } }>(
+      RETRY,
+      { id: failed.id },
+      { token: viewer },
+    )
+    expect(byViewer.data!.retryRun.__typename).toBe('ForbiddenError')
+  })
 })
 
 describe('run-as and permissions', () => {

@@ -40,7 +40,9 @@ export async function completeRuns(
     }
     if (final.length > 0) {
       const rows = await tx.query<RunRow>(
-        `update runs r set state = c.state, outputs = c.outputs::jsonb, error = c.error, finished_at = clock_timestamp(),
+        // A cancel reaches the worker as a bare NOTIFY; the reason (who or which policy) is in cancel_requested.
+        `update runs r set state = c.state, outputs = c.outputs::jsonb, finished_at = clock_timestamp(),
+           error = case when c.state = 'CANCELLED' then coalesce(r.cancel_requested, c.error) else c.error end,
            lease_owner = null, lease_expires_at = null
          from (select unnest($2::int8[]) as id, unnest($3::text[]) as state, unnest($4::text[]) as outputs,
                       unnest($5::text[]) as error) c
