@@ -4,7 +4,7 @@ import { createAutomation, runAutomation, waitForRun } from '../helpers/automati
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import { type NodeProcess, killAllNodes, spawnNode } from '../helpers/processes'
-import { type TestServer, startTestServer } from '../helpers/server'
+import { type TestServer, collect, startTestServer } from '../helpers/server'
 
 // Several real processes against one PostgreSQL database: an api node in the
 // test process, worker nodes as child processes that we kill at bad moments.
@@ -188,5 +188,36 @@ describe('the database connection dropped and restored', () => {
     const finished = await Promise.all(after.map((r) => waitForRun(s, token, r, undefined, 60_000)))
     expect(finished.every((r) => r.state === 'SUCCEEDED')).toBe(true)
     expect(workers.every((w) => w.child.exitCode === null)).toBe(true)
+  })
+})
+
+describe('live status across nodes', () => {
+  it('a subscriber on the api node sees the states and log lines of a run executed by a worker process', async () => {
+    const w = await worker()
+    const id = await createAutomation(s, token, {
+      name: 'watched elsewhere',
+      kind: 'NOOP',
+      config: { sleepMs: 300, log: 'exec' },
+    })
+    const client = s.wsClient(token)
+    const states = collect<{ runUpdated: { state: string } }>(
+      client,
+      'subscription($a: ID!) { runUpdated(automationId: $a) { id state } }',
+      { a: id },
+      (items) => items.some((i) => i.runUpdated.state === 'SUCCEEDED'),
+    )
+    // The subscription is registered once the server has answered anything on this socket.
+    await new Promise((r) => setTimeout(r, 200))
+    const runId = await runAutomation(s, token, id)
+    const lines = collect<{ runLog: { message: string } }>(
+      client,
+      'subscription($r: ID!) { runLog(runId: $r, afterId: "0") { message } }',
+      { r: runId },
+      (items) => items.length >= 1,
+    )
+    expect((await states).map((i) => i.runUpdated.state)).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED'])
+    // The line names the process that wrote it: the worker, not this api node.
+    expect((await lines).map((l) => l.runLog.message)).toEqual([`exec (pid ${w.pid})`])
+    expect(w.pid).not.toBe(process.pid)
   })
 })
