@@ -84,11 +84,15 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     })
   }
   if (config.roles.includes('scheduler')) {
-    const scheduler = await startScheduler({ db, log, settings: config.triggers, warehouse, sandbox })
+    const scheduler = await startScheduler({ db, log, settings: config.triggers, warehouse, sandbox, data })
     stops.push(() => scheduler.stop())
   }
   stops.push(() => triggerHooks.stop())
   const url = http ? config.publicUrl.replace(`:${config.port}`, `:${http.port}`) : undefined
+  if (url && url !== config.publicUrl) {
+    // PORT=0 binds any free port: URLs the API hands out (webhooks) must name the one bound.
+    ;(services as { config: Config }).config = Object.freeze({ ...config, publicUrl: url })
+  }
   let stopping: Promise<void> | undefined
   return {
     services,

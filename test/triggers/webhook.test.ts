@@ -13,13 +13,11 @@ const CREATE = `mutation($a: ID!, $i: TriggerInput!) { createTrigger(automationI
   __typename ... on TriggerPayload { webhookToken webhookUrl trigger { id webhookTokenPrefix } } ... on Error { message } } }`
 
 async function webhook(automationId: string, config: Record<string, unknown> = {}) {
-  const r = await s.gql<{ createTrigger: { webhookToken: string; trigger: { id: string } } }>(
-    CREATE,
-    { a: automationId, i: { type: 'WEBHOOK', config } },
-    { token: editor },
-  )
+  const r = await s.gql<{
+    createTrigger: { webhookToken: string; webhookUrl: string; trigger: { id: string } }
+  }>(CREATE, { a: automationId, i: { type: 'WEBHOOK', config } }, { token: editor })
   const p = r.data!.createTrigger
-  return { id: p.trigger.id, token: p.webhookToken, automationId }
+  return { id: p.trigger.id, token: p.webhookToken, url: p.webhookUrl, automationId }
 }
 
 const post = (
@@ -53,6 +51,8 @@ afterAll(() => s?.stop())
 describe('WEBHOOK', () => {
   it('answers at once with the run id; the run has trigger source WEBHOOK and the run-as user', async () => {
     expect(hook.token).toMatch(/^syw_/)
+    // The URL handed out names the port really bound (the test server listens on port 0).
+    expect(hook.url).toBe(`${s.url.replace('127.0.0.1', 'localhost')}/hooks/${hook.token}`)
     const res = await post(hook.token, JSON.stringify({ n: 4 }))
     expect(res.status).toBe(202)
     const body = (await res.json()) as { runId: string; state: string }
