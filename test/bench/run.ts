@@ -13,6 +13,7 @@ const WORKLOADS: Record<string, { title: string; run: () => Promise<WorkloadResu
   W3: { title: 'burn-down of 100,000 runs', run: async () => (await import('./workloads/w3-burndown')).w3() },
   W4: { title: 'trigger to start', run: async () => (await import('./workloads/w4-trigger')).w4() },
   W5: { title: 'live status fan-out', run: async () => (await import('./workloads/w5-fanout')).w5() },
+  W6: { title: 'cron under load', run: async () => (await import('./workloads/w6-cron')).w6() },
   W7: { title: 'mutex hand-off', run: async () => (await import('./workloads/w7-mutex')).w7() },
   W8: { title: 'footprint', run: async () => (await import('./workloads/w8-footprint')).w8() },
 }

@@ -13,7 +13,12 @@ import type { NewRun } from '../../../server/src/queue/enqueue'
 import { seedFirstStart } from '../../../server/src/seed'
 import { type Counts, countingDatabase } from './counting'
 
-export const SERVER_DIR = fileURLToPath(new URL('../../../server', import.meta.url))
+/**
+ * Where spawned nodes run `src/main.ts` from: this checkout's server/, or BENCH_SERVER_DIR (another
+ * copy of server/ with its node_modules, e.g. a patched one, to compare two versions on one database).
+ */
+export const SERVER_DIR =
+  process.env.BENCH_SERVER_DIR ?? fileURLToPath(new URL('../../../server', import.meta.url))
 export const BENCH_SECRET_KEY = 'bench-secret-key-bench-secret-key-0123456789'
 export const ADMIN_EMAIL = 'admin@bench.test'
 export const ADMIN_PASSWORD = 'bench-admin-password'
@@ -172,14 +177,21 @@ export interface Node {
   readonly port: number | undefined
   /** Resident set size of the node process itself (not its sandboxes), from /proc. */
   rss(): number
-  /** SIGTERM (drain), then SIGKILL after graceMs. */
-  stop(graceMs?: number): Promise<void>
+  /** SIGTERM (drain), then SIGKILL after graceMs; true when it had to be killed (it did not drain in time). */
+  stop(graceMs?: number): Promise<boolean>
 }
 
 /** Starts `node --import tsx server/src/main.ts --role <roles>` and waits for SWITCHYARD_READY. */
 export async function spawnNode(
   p: { url: string; dataDir: string },
-  opts: { roles: string; concurrency?: number; extraEnv?: Record<string, string>; nodeArgs?: string[] },
+  opts: {
+    roles: string
+    concurrency?: number
+    extraEnv?: Record<string, string>
+    nodeArgs?: string[]
+    /** Sees everything the node writes (stdout and stderr), e.g. to echo it while debugging. */
+    onOutput?: (chunk: string) => void
+  },
 ): Promise<Node> {
   const env = {
     ...process.env,
@@ -202,6 +214,7 @@ export async function spawnNode(
     }, 60_000)
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString()
+      opts.onOutput?.(chunk.toString())
       const m = /SWITCHYARD_READY(?: port=(\d+))?/.exec(output)
       if (m) {
         clearTimeout(timer)
@@ -210,6 +223,7 @@ export async function spawnNode(
     })
     child.stderr!.on('data', (chunk: Buffer) => {
       output += chunk.toString()
+      opts.onOutput?.(chunk.toString())
     })
     child.once('exit', (code) => {
       clearTimeout(timer)
@@ -221,11 +235,16 @@ export async function spawnNode(
     port,
     rss: () => rssOf(child.pid!),
     async stop(graceMs = 10_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return
+      if (child.exitCode !== null || child.signalCode !== null) return false
       child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      let killed = false
+      const timer = setTimeout(() => {
+        killed = true
+        child.kill('SIGKILL')
+      }, graceMs)
       await exited
       clearTimeout(timer)
+      return killed
     },
   }
 }
