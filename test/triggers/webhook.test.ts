@@ -7,7 +7,7 @@ import { type TestServer, startTestServer } from '../helpers/server'
 let s: TestServer
 let org: TestOrg
 let editor: string
-let hook: { id: string; token: string; automationId: string }
+let hook: { id: string; token: string; url: string; automationId: string }
 
 const CREATE = `mutation($a: ID!, $i: TriggerInput!) { createTrigger(automationId: $a, input: $i) {
   __typename ... on TriggerPayload { webhookToken webhookUrl trigger { id webhookTokenPrefix } } ... on Error { message } } }`
