@@ -4,6 +4,7 @@ import type { UserViewer } from '../auth/viewer'
 import { Role } from '../domain'
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors'
 import { builder } from '../graphql/builder'
+import type { Context } from '../graphql/context'
 import { COMMON_ERRORS, ErrorInterface } from '../graphql/errors'
 import { isUuid } from '../validation'
 import { type ApiTokenRow, createApiToken, listApiTokens, revokeApiToken } from './api-tokens'
@@ -77,7 +78,7 @@ export function userOf(ctx: { viewer: unknown }): UserViewer {
   return v
 }
 
-const LoginPayload = builder
+export const LoginPayload = builder
   .objectRef<{ token: string; user: UserRow; expiresAt: Date }>('LoginPayload')
   .implement({
     fields: (t) => ({
@@ -86,6 +87,15 @@ const LoginPayload = builder
       user: t.field({ type: UserType, resolve: (p) => p.user }),
     }),
   })
+
+/** The httpOnly session cookie for a session just opened (login, accepted invitation). */
+export function setSessionCookie(ctx: Context, session: { token: string; expiresAt: Date }): void {
+  const secure = ctx.services.config.publicUrl.startsWith('https:') ? '; Secure' : ''
+  const maxAge = Math.floor((session.expiresAt.getTime() - Date.now()) / 1000)
+  ctx.responseCookies.push(
+    `${SESSION_COOKIE}=${session.token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure}`,
+  )
+}
 
 class InvalidCredentialsError extends Error {
   override name = 'InvalidCredentialsError'
@@ -105,11 +115,7 @@ builder.mutationField('login', (t) =>
         throw new InvalidCredentialsError('wrong email or password')
       const result = await login(ctx.services.db, email, password)
       if (!result) throw new InvalidCredentialsError('wrong email or password')
-      const secure = ctx.services.config.publicUrl.startsWith('https:') ? '; Secure' : ''
-      const maxAge = Math.floor((result.expiresAt.getTime() - Date.now()) / 1000)
-      ctx.responseCookies.push(
-        `${SESSION_COOKIE}=${result.token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure}`,
-      )
+      setSessionCookie(ctx, result)
       return result
     },
   }),

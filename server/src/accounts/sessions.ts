@@ -1,7 +1,7 @@
 import { SESSION_TTL_MS } from '../auth/authenticate'
 import { verifyPassword } from '../auth/password'
 import { TokenPrefix, hashToken, newToken } from '../auth/tokens'
-import type { Database } from '../db/database'
+import type { Database, Queryable } from '../db/database'
 import type { UserRow } from './users'
 
 export interface LoginResult {
@@ -22,6 +22,12 @@ export async function login(db: Database, email: string, password: string): Prom
   )
   const ok = await verifyPassword(password, user?.password_hash)
   if (!ok || !user) return null
+  const { password_hash: _, ...publicUser } = user
+  return openSession(db, publicUser)
+}
+
+/** A new session for a user whose credentials were just proven (password, or an invitation). */
+export async function openSession(db: Queryable, user: UserRow): Promise<LoginResult> {
   const token = newToken(TokenPrefix.SESSION)
   const expiresAt = new Date(Date.now() + SESSION_TTL_MS)
   await db.query('insert into sessions (token_hash, user_id, expires_at) values ($1, $2, $3)', [
@@ -31,8 +37,7 @@ export async function login(db: Database, email: string, password: string): Prom
   ])
   // Expired sessions are swept opportunistically at login instead of by a timer.
   await db.query('delete from sessions where user_id = $1 and expires_at < now()', [user.id])
-  const { password_hash: _, ...publicUser } = user
-  return { token, expiresAt, user: publicUser }
+  return { token, expiresAt, user }
 }
 
 export async function logout(db: Database, sessionHash: string): Promise<void> {

@@ -6,6 +6,7 @@ export const TokenPrefix = {
   API: 'syp_',
   EMBED: 'sye_',
   WEBHOOK: 'syw_',
+  INVITE: 'syi_',
 } as const
 export type TokenPrefix = (typeof TokenPrefix)[keyof typeof TokenPrefix]
 

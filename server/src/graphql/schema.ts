@@ -1,6 +1,7 @@
 import { builder } from './builder'
 import './errors'
 import '../accounts/graphql'
+import '../accounts/invites-graphql'
 import '../automations/graphql'
 import '../runs/graphql'
 import '../runs/subscriptions'

@@ -20,7 +20,8 @@ export const load: LayoutLoad = async ({ fetch, url, depends, untrack }) => {
   } catch (err) {
     if (!(err instanceof UnauthenticatedError)) throw err
   }
-  if (!me && path !== '/login') {
+  // The sign-in page and invitation links are the only pages for people not signed in.
+  if (!me && path !== '/login' && !path.startsWith('/invite/')) {
     const next = untrack(() => url.pathname + url.search)
     redirect(307, `/login?next=${encodeURIComponent(next)}`)
   }

@@ -18,6 +18,9 @@ export const users = pgTable(
     name: text('name').notNull(),
     role: text('role').notNull().$type<'ADMIN' | 'EDITOR' | 'VIEWER'>(),
     passwordHash: text('password_hash'),
+    // A pending invitation: the hash of the one-time link's secret, until the user picks a password.
+    inviteTokenHash: text('invite_token_hash'),
+    inviteExpiresAt: timestamptz('invite_expires_at'),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     // Soft delete: runs keep pointing at who triggered them; a deleted user cannot log in.
     deletedAt: timestamptz('deleted_at'),
@@ -25,6 +28,7 @@ export const users = pgTable(
   (t) => [
     uniqueIndex('users_email_live').on(sql`lower(${t.email})`).where(sql`${t.deletedAt} is null`),
     index('users_org').on(t.orgId),
+    uniqueIndex('users_invite').on(t.inviteTokenHash).where(sql`${t.inviteTokenHash} is not null`),
   ],
 )
 

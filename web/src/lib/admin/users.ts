@@ -42,3 +42,20 @@ export function deleteUser(id: string): Promise<Outcome<User>> {
     key: 'user',
   })
 }
+
+/** Adds a user who chooses a password through a one-time link; returns the link's secret. */
+export function inviteUser(input: {
+  email: string
+  name: string
+  role: Role
+}): Promise<Outcome<{ user: User; inviteUrl: string; expiresAt: string }>> {
+  return mutate<{ user: User; inviteUrl: string; expiresAt: string }>({
+    query: `mutation InviteUser($email: String!, $name: String!, $role: Role!) {
+      inviteUser(email: $email, name: $name, role: $role) {
+        ${RESULT_ERRORS} ... on InviteUserPayload { user { ${USER_FIELDS} } inviteUrl expiresAt }
+      }
+    }`,
+    variables: input,
+    field: 'inviteUser',
+  })
+}
