@@ -163,6 +163,23 @@ describe('three worker processes', () => {
   })
 })
 
+describe('a worker with every slot busy', () => {
+  it('still heartbeats and finishes its runs when new runs are announced meanwhile', async () => {
+    // One slot: while it is taken, each new run's NOTIFY wakes a worker that cannot claim.
+    const w = await worker({ SWITCHYARD_WORKER_CONCURRENCY: '1' })
+    const id = await createAutomation(s, token, { name: 'one slot', kind: 'NOOP', config: { sleepMs: 400 } })
+    const first = await runAutomation(s, token, id)
+    await waitForRun(s, token, first, ['RUNNING'])
+    const more: string[] = []
+    for (let i = 0; i < 5; i++) more.push(await runAutomation(s, token, id))
+    const ended = await Promise.all([first, ...more].map((r) => waitForRun(s, token, r, undefined, 30_000)))
+    expect(ended.map((r) => r.state)).toEqual(Array(6).fill('SUCCEEDED'))
+    // One at a time, each after the previous: the lease never lapsed, so nothing ran twice.
+    expect(ended.every((r) => r.attempt === 1)).toBe(true)
+    expect(w.child.exitCode).toBeNull()
+  })
+})
+
 describe('the database connection dropped and restored', () => {
   it('nodes carry on without a restart', async () => {
     const workers: NodeProcess[] = await Promise.all([worker(), worker()])

@@ -125,7 +125,9 @@ export function startWorker(opts: WorkerOptions): Worker {
         }
       }
       if (claimed > 0 && claimed === Math.min(free, batchSize)) continue
-      if (woken) continue
+      // Only with a free slot: a wake-up while every slot is busy waits for a slot (starved → poke),
+      // else this loop would spin without ever yielding to the event loop.
+      if (woken && free > 0) continue
       let waitMs = opts.pollMs
       if (free > 0 && claimed === 0) {
         const due = await nextDueInMs(opts.db).catch(() => null)
