@@ -1,7 +1,7 @@
 import { type IncomingMessage, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
+import { createAutomation, expectLifecycle, runAutomation, waitForRun } from '../helpers/automations'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import { type TestServer, startTestServer } from '../helpers/server'
 
@@ -196,7 +196,7 @@ describe('run queries', () => {
       text += new TextDecoder().decode(value)
     }
     controller.abort()
-    const states = [...text.matchAll(/"state":"(\w+)"/g)].map((m) => m[1])
-    expect(states).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED'])
+    const states = [...text.matchAll(/"state":"(\w+)"/g)].map((m) => m[1]!)
+    expectLifecycle(states, ['QUEUED', 'RUNNING', 'SUCCEEDED'])
   })
 })

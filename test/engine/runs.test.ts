@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RUN, createAutomation, runAutomation, waitForRun } from '../helpers/automations'
+import { RUN, createAutomation, expectLifecycle, runAutomation, waitForRun } from '../helpers/automations'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import { type TestServer, collect, startTestServer } from '../helpers/server'
 
@@ -394,7 +394,10 @@ describe('live status', () => {
       { r: runId },
       (items) => items.length >= 2,
     )
-    expect((await states).map((i) => i.runUpdated.state)).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED'])
+    expectLifecycle(
+      (await states).map((i) => i.runUpdated.state),
+      ['QUEUED', 'RUNNING', 'SUCCEEDED'],
+    )
     expect((await lines).map((l) => l.runLog.message)).toEqual(['one', 'two'])
   })
 })

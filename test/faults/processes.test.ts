@@ -1,6 +1,6 @@
 import postgres from 'postgres'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
+import { createAutomation, expectLifecycle, runAutomation, waitForRun } from '../helpers/automations'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import { type NodeProcess, killAllNodes, spawnNode } from '../helpers/processes'
@@ -232,7 +232,10 @@ describe('live status across nodes', () => {
       { r: runId },
       (items) => items.length >= 1,
     )
-    expect((await states).map((i) => i.runUpdated.state)).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED'])
+    expectLifecycle(
+      (await states).map((i) => i.runUpdated.state),
+      ['QUEUED', 'RUNNING', 'SUCCEEDED'],
+    )
     // The line names the process that wrote it: the worker, not this api node.
     expect((await lines).map((l) => l.runLog.message)).toEqual([`exec (pid ${w.pid})`])
     expect(w.pid).not.toBe(process.pid)

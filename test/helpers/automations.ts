@@ -84,3 +84,17 @@ export async function waitForRun(
     `run ${id} did not reach ${states.join('/')} in ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
   )
 }
+
+/**
+ * Checks states seen live: in lifecycle order, each at most once, ending with the last.
+ * A subscriber may skip a state the run has already left when the row is read (coalescing).
+ */
+export function expectLifecycle(seen: string[], lifecycle: string[]): void {
+  const positions = seen.map((state) => lifecycle.indexOf(state))
+  const ordered = positions.every((p, i) => p >= 0 && (i === 0 || p > positions[i - 1]!))
+  if (!ordered || seen.at(-1) !== lifecycle.at(-1)) {
+    throw new Error(
+      `states ${JSON.stringify(seen)} are not an ordered, repeat-free part of ${JSON.stringify(lifecycle)} ending with it`,
+    )
+  }
+}

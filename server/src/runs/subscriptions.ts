@@ -9,6 +9,8 @@ import { getVisibleRun } from './service'
 import { loadRunShared } from './shared-load'
 import { canViewRun } from './visibility'
 
+const FINAL_STATES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED'])
+
 /** Subscriptions have no typed result union: expected errors become coded GraphQL errors. */
 async function expected<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -57,11 +59,20 @@ builder.subscriptionField('runUpdated', (t) =>
             }),
           (e) => e.runId,
         )
+        // A row loaded late may already be past the change announced (QUEUED read as RUNNING):
+        // the subscriber then gets the newer state once, not the same state twice.
+        const lastSent = new Map<string, string>()
         return (async function* () {
           try {
             for await (const e of events) {
               const row = await loadRunShared(db, e.runId, e.state)
-              if (row && (await canViewRun(ctx, row))) yield row
+              if (!row || !(await canViewRun(ctx, row))) continue
+              // WAITING always goes out: its place in line may have moved without the row changing.
+              const seen = `${row.state}:${row.attempt}:${row.started_at ?? ''}`
+              if (row.state !== 'WAITING' && lastSent.get(row.id) === seen) continue
+              if (FINAL_STATES.has(row.state)) lastSent.delete(row.id)
+              else lastSent.set(row.id, seen)
+              yield row
             }
           } finally {
             await events.return?.()
