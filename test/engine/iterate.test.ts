@@ -35,6 +35,24 @@ describe('iterateLatest (subscriber queues)', () => {
     expect(new Set(drained.map((e) => e.run))).toEqual(new Set(['0', '1', '2']))
   })
 
+  it('orders coalesced runs by their newest arrival, then goes back to every event once drained', async () => {
+    const src = source()
+    const it = iterateLatest<E>(src.subscribe, (e) => e.run, { softLimit: 3 })
+    // Many runs, far past the soft limit: each keeps only its newest event.
+    for (let i = 0; i < 2000; i++) src.push({ run: String(i % 500), state: `S${i}` })
+    src.push({ run: '7', state: 'SUCCEEDED' })
+    const drained: E[] = []
+    for (let i = 0; i < 500; i++) drained.push((await it.next()).value as E)
+    expect(drained).toHaveLength(500)
+    expect(new Set(drained.map((e) => e.run)).size).toBe(500)
+    expect(drained.at(-1)).toEqual({ run: '7', state: 'SUCCEEDED' })
+    expect(drained[0]).toEqual({ run: '0', state: 'S1500' })
+    // Caught up: the next events come one by one again, repeats of a run included.
+    src.push({ run: 'x', state: 'QUEUED' })
+    src.push({ run: 'x', state: 'RUNNING' })
+    expect([(await it.next()).value?.state, (await it.next()).value?.state]).toEqual(['QUEUED', 'RUNNING'])
+  })
+
   it('ends with an error past the hard limit instead of dropping silently, and unsubscribes', async () => {
     const src = source()
     const it = iterateLatest<E>(src.subscribe, (e) => e.run, { softLimit: 2, hardLimit: 4 })

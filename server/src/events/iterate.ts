@@ -60,7 +60,11 @@ export function iterateLatest<T>(
   keyOf: (value: T) => string,
   { softLimit = 100, hardLimit = 10_000 } = {},
 ): AsyncIterableIterator<T> {
+  // In order while short; past softLimit the queue becomes a map of each run's newest
+  // event (in the order of its newest arrival), so a push costs O(1) however far a
+  // subscriber lags: a thousand lagging subscribers must not cost a thousand scans.
   let queue: T[] = []
+  let latest: Map<string, T> | undefined
   let waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void } | undefined
   let done = false
   let failure: Error | undefined
@@ -72,22 +76,39 @@ export function iterateLatest<T>(
       w.resolve({ value, done: false })
       return
     }
-    queue.push(value)
-    if (queue.length > softLimit) {
-      // Keep each run's newest event, in the order of its newest arrival.
-      const newest = new Map<string, T>()
+    if (!latest) {
+      queue.push(value)
+      if (queue.length <= softLimit) return
+      // Delete-then-set puts each key at its newest arrival.
+      latest = new Map()
       for (const v of queue) {
         const k = keyOf(v)
-        newest.delete(k)
-        newest.set(k, v)
+        latest.delete(k)
+        latest.set(k, v)
       }
-      queue = [...newest.values()]
-      if (queue.length > hardLimit) {
-        failure = new Error('subscriber too slow: resubscribe and reload')
-        finish()
-      }
+      queue = []
+    } else {
+      const k = keyOf(value)
+      latest.delete(k)
+      latest.set(k, value)
+    }
+    if (latest.size > hardLimit) {
+      failure = new Error('subscriber too slow: resubscribe and reload')
+      finish()
     }
   })
+  const take = (): T | undefined => {
+    if (queue.length > 0) return queue.shift()
+    if (!latest) return undefined
+    const first = latest.entries().next()
+    if (first.done) {
+      latest = undefined
+      return undefined
+    }
+    latest.delete(first.value[0])
+    if (latest.size === 0) latest = undefined
+    return first.value[1]
+  }
   const finish = (): Promise<IteratorResult<T>> => {
     if (!done) {
       done = true
@@ -100,7 +121,10 @@ export function iterateLatest<T>(
   }
   return {
     next: () => {
-      if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false })
+      if (queue.length > 0 || latest) {
+        const value = take()
+        if (value !== undefined) return Promise.resolve({ value, done: false })
+      }
       if (failure) return Promise.reject(failure)
       if (done) return Promise.resolve({ value: undefined, done: true })
       return new Promise((resolve, reject) => {
