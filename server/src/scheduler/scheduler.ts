@@ -6,6 +6,7 @@ import type { Database } from '../db/database'
 import { coerceError } from '../errors'
 import type { Logger } from '../log'
 import type { SandboxPool } from '../sandbox'
+import { sweepFollowers } from '../triggers/after-automation'
 import { POLLING_TYPES, TRIGGER_CHANNEL } from '../triggers/domain'
 import { pruneHistory } from '../triggers/events'
 import type { Warehouse } from '../warehouse/warehouse'
@@ -39,6 +40,8 @@ export interface Scheduler {
 }
 
 const HOUR = 3_600_000
+// AFTER_AUTOMATION fires in the run's own transaction; this only catches what a stale watch list missed.
+const FOLLOWER_SWEEP_MS = 5_000
 // Longer than the slowest evaluation (30 s query or 60 s script) with room to write back.
 const POLL_LEASE_MS = 120_000
 
@@ -61,10 +64,15 @@ export async function startScheduler(o: SchedulerOptions): Promise<Scheduler> {
     batch: 4,
   }
   let lastPrune = 0
+  let lastFollowerSweep = 0
 
   const cronStep = async (): Promise<number> => {
     const now = clock.now()
-    const fired = (await cronPass(o.db, now, timing)) + (await sweepPending(o.db, new Date(now)))
+    let fired = (await cronPass(o.db, now, timing)) + (await sweepPending(o.db, new Date(now)))
+    if (now - lastFollowerSweep >= FOLLOWER_SWEEP_MS) {
+      lastFollowerSweep = now
+      fired += await sweepFollowers(o.db)
+    }
     if (now - lastPrune > HOUR) {
       lastPrune = now
       await pruneHistory(o.db, new Date(now), {

@@ -3,7 +3,7 @@ import type { RunState } from '../domain'
 import { coerceError } from '../errors'
 import type { Logger } from '../log'
 import { onRunFinished } from '../queue/finalize'
-import type { RunRow } from '../queue/run-row'
+import { type RunRow, runColumnsOf } from '../queue/run-row'
 import { releaseAfter } from '../scheduler/overlap'
 import type { AfterAutomationConfig } from './config'
 import { TRIGGER_CHANNEL, type TriggerRow, triggerColumnsOf } from './domain'
@@ -118,7 +118,42 @@ export async function fireFollowers(tx: Queryable, run: RunRow): Promise<void> {
     const ended = `"${t.upstream}" run #${run.id} ended ${run.state}`
     if (runId) await recordEvents(tx, [{ ...base, kind: 'FIRED', runId, message: ended }])
     if (r?.kind === 'INVALID') {
+      // Spend the key: this upstream end was handled (as an error), so the sweep leaves it alone.
+      await tx.query(
+        `insert into trigger_fires (trigger_id, fire_key, org_id, fired_at) values ($1, $2, $3, $4)
+         on conflict do nothing`,
+        [t.id, `run:${run.id}`, t.org_id, at],
+      )
       await recordEvents(tx, [{ ...base, kind: 'ERROR', message: `${ended}; not fired: ${r.message}` }])
     }
   }
+}
+
+/**
+ * Catch-up for the in-memory watch lists: an upstream run that ended while a
+ * node's list was stale (a trigger saved a moment before, a NOTIFY lost) left
+ * no fire record. The scheduler fires those here; the fire key (the upstream
+ * run id) keeps each to once, whoever gets there first. Only runs that ended
+ * after the trigger (or the automation's auto-triggers switch) was last saved,
+ * within the lookback, are considered.
+ */
+export async function sweepFollowers(db: Database, lookbackMs = 10 * 60_000): Promise<number> {
+  const missed = await db.query<RunRow>(
+    `select distinct ${runColumnsOf('r')} from triggers t
+       join automations a on a.id = t.automation_id and a.deleted_at is null
+       left join trigger_settings s on s.automation_id = t.automation_id
+       join runs r on r.automation_id = t.watch_automation_id and r.org_id = t.org_id
+      where t.type = 'AFTER_AUTOMATION' and t.enabled and coalesce(s.auto_triggers, true)
+        and r.parent_run_id is null
+        and r.finished_at > greatest(t.updated_at, s.updated_at, now() - make_interval(secs => $1::float8 / 1000))
+        and case t.config->>'on'
+              when 'ANY' then r.state in ('SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED')
+              when 'FAILURE' then r.state in ('FAILED', 'TIMED_OUT')
+              else r.state = 'SUCCEEDED' end
+        and not exists (select 1 from trigger_fires f where f.trigger_id = t.id and f.fire_key = 'run:' || r.id)
+      order by r.id limit 100`,
+    [lookbackMs],
+  )
+  for (const run of missed) await db.transaction((tx) => fireFollowers(tx, run))
+  return missed.length
 }
