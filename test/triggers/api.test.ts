@@ -492,3 +492,30 @@ describe('managing triggers', () => {
     expect(await s.db.query('select 1 from runs where automation_id = $1', [a])).toHaveLength(0)
   })
 })
+
+describe('nextScheduledAt', () => {
+  it('is the earliest tick of the enabled CRON triggers, and null when nothing would fire', async () => {
+    const a = await noop('scheduled')
+    const NEXT =
+      'query($a: ID!) { automation(id: $a) { nextScheduledAt triggers { id nextFireTimes(count: 1) } } }'
+    const next = async () =>
+      (await s.gql<{ automation: { nextScheduledAt: string | null } }>(NEXT, { a }, { token: editor })).data!
+        .automation.nextScheduledAt
+    expect(await next()).toBeNull()
+    const daily = await create(editor, a, { type: 'CRON', config: { cron: '0 0 3 * * *' } })
+    const hourly = await create(editor, a, { type: 'CRON', config: { cron: '0 0 * * * *' } })
+    expect(await next()).toBe(hourly.trigger!.nextFireTimes[0])
+    await s.gql(
+      'mutation($id: ID!) { updateTrigger(id: $id, input: { enabled: false }) { __typename } }',
+      { id: hourly.trigger!.id },
+      { token: editor },
+    )
+    expect(await next()).toBe(daily.trigger!.nextFireTimes[0])
+    await s.gql(
+      'mutation($a: ID!) { setAutoTriggers(automationId: $a, enabled: false) { __typename } }',
+      { a },
+      { token: editor },
+    )
+    expect(await next()).toBeNull()
+  })
+})

@@ -104,6 +104,13 @@ describe('triggers in Chromium', () => {
     expect(await row.locator('[data-next-fire] div').first().textContent()).toBe(await shown(page, next))
     expect(await row.textContent()).toContain('30 6 * * * (Europe/Paris)')
     await screenshot(page, 'web-automation-triggers')
+
+    // The automations list shows when it runs next, the full time on hover.
+    await page.goto(`${s.url}/automations`)
+    const cell = page.locator('[data-automation="Hourly sync"] [data-next-run] span')
+    await expect.poll(() => cell.textContent()).toMatch(/^in \d+ (hr|min)/)
+    expect(await cell.getAttribute('title')).toBe(await shown(page, next))
+    await page.goto(`${s.url}/automations/${automationId}/execution`)
   })
 
   it('disables a trigger, switches auto-triggers off and on, and creates the other types from the form', async () => {

@@ -23,13 +23,20 @@ import {
   setAutoTriggers,
   updateTrigger,
 } from './service'
-import { autoTriggersOn, getTrigger, listTriggers } from './store'
+import { autoTriggersOn, getTrigger, listTriggers, nextScheduledAt } from './store'
 
 builder.objectFields(AutomationType, (t) => ({
   triggers: t.field({
     type: [TriggerObject],
     authScopes: { user: true },
     resolve: (a, _args, ctx) => listTriggers(ctx.services.db, a.org_id, a.id),
+  }),
+  nextScheduledAt: t.field({
+    type: 'DateTime',
+    nullable: true,
+    description:
+      'The next tick of its enabled CRON triggers (null when nothing is scheduled or triggers are off)',
+    resolve: (a, _args, ctx) => nextScheduledAt(ctx.services.db, a.id),
   }),
   autoTriggers: t.boolean({
     description: 'Off: none of its triggers fires (the automation-level switch)',

@@ -136,3 +136,14 @@ export async function setAutoTriggers(tx: Queryable, orgId: string, automationId
 export async function notifyTriggersChanged(tx: Queryable): Promise<void> {
   await tx.query('select pg_notify($1, $2)', [TRIGGER_CHANNEL, ''])
 }
+
+/** The earliest pending tick of an automation's enabled CRON triggers, if its triggers are on. */
+export async function nextScheduledAt(q: Queryable, automationId: string): Promise<Date | null> {
+  const [row] = await q.query<{ at: Date | null }>(
+    `select min(t.next_fire_at) as at from triggers t
+       left join trigger_settings s on s.automation_id = t.automation_id
+      where t.automation_id = $1 and t.type = 'CRON' and t.enabled and coalesce(s.auto_triggers, true)`,
+    [automationId],
+  )
+  return row?.at ?? null
+}

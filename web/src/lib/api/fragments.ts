@@ -9,7 +9,7 @@ export const RUN_FIELDS = `
 `
 
 export const AUTOMATION_SUMMARY_FIELDS = `
-  id name description kind folderId viewerCanEdit viewerCanRun allowAllUsersToRun updatedAt
+  id name description kind folderId viewerCanEdit viewerCanRun allowAllUsersToRun updatedAt nextScheduledAt
 `
 
 export const AUTOMATION_FIELDS = `

@@ -74,6 +74,8 @@ export interface AutomationSummary {
   viewerCanRun: boolean
   allowAllUsersToRun: boolean
   updatedAt: string
+  /** The next tick of its enabled CRON triggers. */
+  nextScheduledAt: string | null
 }
 
 export interface Automation extends AutomationSummary {
