@@ -3,22 +3,12 @@ import { hashPassword } from '../auth/password'
 import { TokenPrefix, hashToken, newToken } from '../auth/tokens'
 import type { UserViewer } from '../auth/viewer'
 import type { Database } from '../db/database'
-import { Role } from '../domain'
-import { ValidationError } from '../errors'
 import { parseInput } from '../validation'
 import { type LoginResult, openSession } from './sessions'
-import type { UserRow } from './users'
+import { NewUserInput, PasswordSchema, USER_COLUMNS, type UserRow, insertUser } from './users'
 
 /** How long an invitation link works. */
 export const INVITE_TTL_MS = 7 * 24 * 3600 * 1000
-
-const USER_COLUMNS = 'id, org_id, email, name, role, created_at, deleted_at'
-
-const InviteInput = z.object({
-  email: z.email('must be an email address').max(254),
-  name: z.string().trim().min(1, 'must not be empty').max(200),
-  role: z.enum([Role.ADMIN, Role.EDITOR, Role.VIEWER]),
-})
 
 export interface Invitation {
   user: UserRow
@@ -34,26 +24,16 @@ export interface Invitation {
 export async function inviteUser(
   db: Database,
   viewer: UserViewer,
-  input: z.input<typeof InviteInput>,
+  input: z.input<typeof NewUserInput>,
 ): Promise<Invitation> {
-  const data = parseInput(InviteInput, input)
+  const data = parseInput(NewUserInput, input)
   const token = newToken(TokenPrefix.INVITE)
   const expiresAt = new Date(Date.now() + INVITE_TTL_MS)
-  try {
-    const [user] = await db.query<UserRow>(
-      `insert into users (org_id, email, name, role, invite_token_hash, invite_expires_at)
-       values ($1, $2, $3, $4, $5, $6) returning ${USER_COLUMNS}`,
-      [viewer.orgId, data.email, data.name, data.role, hashToken(token), expiresAt],
-    )
-    return { user: user!, token, expiresAt }
-  } catch (err) {
-    if ((err as { code?: string }).code === '23505') {
-      throw new ValidationError('invalid input: email: a user with this email already exists', [
-        { path: 'email', message: 'a user with this email already exists' },
-      ])
-    }
-    throw err
-  }
+  const user = await insertUser(db, viewer.orgId, data, {
+    inviteTokenHash: hashToken(token),
+    inviteExpiresAt: expiresAt,
+  })
+  return { user, token, expiresAt }
 }
 
 /** Thrown for a link that is unknown, used, expired, or whose user was deleted: one answer for all. */
@@ -64,10 +44,7 @@ export class InvalidInviteError extends Error {
   }
 }
 
-const AcceptInput = z.object({
-  token: z.string().max(200),
-  password: z.string().min(8, 'must be at least 8 characters').max(200),
-})
+const AcceptInput = z.object({ token: z.string().max(200), password: PasswordSchema })
 
 /** Sets the invited user's password, spends the link, and signs them in. */
 export async function acceptInvite(db: Database, token: string, password: string): Promise<LoginResult> {

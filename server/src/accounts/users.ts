@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { hashPassword } from '../auth/password'
 import type { UserViewer } from '../auth/viewer'
-import type { Database } from '../db/database'
+import type { Database, Queryable } from '../db/database'
 import { Role } from '../domain'
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors'
 import { parseInput } from '../validation'
@@ -17,16 +17,20 @@ export interface UserRow {
   deleted_at: Date | null
 }
 
-const USER_COLUMNS = 'id, org_id, email, name, role, created_at, deleted_at'
+export const USER_COLUMNS = 'id, org_id, email, name, role, created_at, deleted_at'
 
 const RoleSchema = z.enum([Role.ADMIN, Role.EDITOR, Role.VIEWER])
 
-const CreateInput = z.object({
+/** Who a new user is; an invitation asks for nothing more. */
+export const NewUserInput = z.object({
   email: z.email('must be an email address').max(254),
   name: z.string().trim().min(1, 'must not be empty').max(200),
   role: RoleSchema,
-  password: z.string().min(8, 'must be at least 8 characters').max(200).nullish(),
 })
+
+export const PasswordSchema = z.string().min(8, 'must be at least 8 characters').max(200)
+
+const CreateInput = NewUserInput.extend({ password: PasswordSchema.nullish() })
 
 /**
  * Creates a user in the admin's organization. Without a password an invitation
@@ -40,12 +44,36 @@ export async function createUser(
   const data = parseInput(CreateInput, input)
   const initialPassword = data.password ? null : randomBytes(12).toString('base64url')
   const hash = await hashPassword(data.password ?? initialPassword!)
+  const user = await insertUser(db, viewer.orgId, data, { passwordHash: hash })
+  return { user, initialPassword }
+}
+
+/**
+ * Inserts a user with either a password hash or a pending invitation; an email
+ * already in use becomes a ValidationError on the email field.
+ */
+export async function insertUser(
+  db: Queryable,
+  orgId: string,
+  who: z.output<typeof NewUserInput>,
+  secret: { passwordHash: string } | { inviteTokenHash: string; inviteExpiresAt: Date },
+): Promise<UserRow> {
+  const invite = 'inviteTokenHash' in secret ? secret : null
   try {
     const [user] = await db.query<UserRow>(
-      `insert into users (org_id, email, name, role, password_hash) values ($1, $2, $3, $4, $5) returning ${USER_COLUMNS}`,
-      [viewer.orgId, data.email, data.name, data.role, hash],
+      `insert into users (org_id, email, name, role, password_hash, invite_token_hash, invite_expires_at)
+       values ($1, $2, $3, $4, $5, $6, $7) returning ${USER_COLUMNS}`,
+      [
+        orgId,
+        who.email,
+        who.name,
+        who.role,
+        'passwordHash' in secret ? secret.passwordHash : null,
+        invite?.inviteTokenHash ?? null,
+        invite?.inviteExpiresAt ?? null,
+      ],
     )
-    return { user: user!, initialPassword }
+    return user!
   } catch (err) {
     if ((err as { code?: string }).code === '23505') {
       throw new ValidationError('invalid input: email: a user with this email already exists', [

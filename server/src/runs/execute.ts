@@ -5,6 +5,7 @@ import { getKind } from '../kinds/registry'
 import type { Outcome } from '../queue/complete'
 import type { RunRow } from '../queue/run-row'
 import { loadDefinition } from '../queue/versions'
+import { parseInput } from '../validation'
 import type { LogWriter } from './log-writer'
 
 /** Why a run's signal was aborted. LOST: our lease is gone, someone else owns the run now. */
@@ -54,15 +55,9 @@ export async function executeRun({
     const def = await loadDefinition(db, run.version_id)
     const kind = getKind(def.kind)
     if (!kind) return { run, state: 'FAILED', error: `unknown kind ${def.kind}` }
-    const parsed = kind.configSchema.safeParse(def.config)
-    if (!parsed.success) {
-      // Saved configs are validated, so this means the kind's schema changed since: say what to fix.
-      const issues = parsed.error.issues.map((i) => `config.${i.path.join('.')}: ${i.message}`)
-      const error = `invalid config (edit and save the automation): ${issues.join('; ')}`
-      logs.write(run.id, run.org_id, 'ERROR', error)
-      return { run, state: 'FAILED', error }
-    }
-    const config = parsed.data
+    // Saved configs were validated; a failure here means the kind's schema changed since,
+    // and the run fails with each bad field named (the catch below records it).
+    const config = parseInput(kind.configSchema, def.config, 'config')
     const result = await Promise.race([
       kind.execute({
         run: {

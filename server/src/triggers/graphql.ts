@@ -23,7 +23,7 @@ import {
   setAutoTriggers,
   updateTrigger,
 } from './service'
-import { autoTriggersOn, getTrigger, listTriggers, nextScheduledAt } from './store'
+import { autoTriggersOn, getTrigger, listTriggers, nextScheduledTicks } from './store'
 
 builder.objectFields(AutomationType, (t) => ({
   triggers: t.field({
@@ -36,7 +36,16 @@ builder.objectFields(AutomationType, (t) => ({
     nullable: true,
     description:
       'The next tick of its enabled CRON triggers (null when nothing is scheduled or triggers are off)',
-    resolve: (a, _args, ctx) => nextScheduledAt(ctx.services.db, a.id),
+    // A list of automations asks once per request, not once per row.
+    resolve: async (a, _args, ctx) => {
+      const key = `next-scheduled:${a.org_id}`
+      let ticks = ctx.memo.get(key) as Promise<Map<string, Date>> | undefined
+      if (!ticks) {
+        ticks = nextScheduledTicks(ctx.services.db, a.org_id)
+        ctx.memo.set(key, ticks)
+      }
+      return (await ticks).get(a.id) ?? null
+    },
   }),
   autoTriggers: t.boolean({
     description: 'Off: none of its triggers fires (the automation-level switch)',
