@@ -1,13 +1,13 @@
 import postgres from 'postgres'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createAutomation, expectLifecycle, runAutomation, waitForRun } from '../helpers/automations'
+import { createAutomation, runAutomation, runWatched, waitForRun } from '../helpers/automations'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import { type NodeProcess, killAllNodes, spawnNode } from '../helpers/processes'
-import { type TestServer, collect, startTestServer } from '../helpers/server'
+import { type TestServer, startTestServer } from '../helpers/server'
 
 // Several real processes against one PostgreSQL database: an api node in the
-// test process, worker nodes as child processes that we kill at bad moments.
+// test process, worker and scheduler nodes as child processes that we kill at bad moments.
 let database: TestDatabase
 let s: TestServer
 let org: TestOrg
@@ -216,28 +216,70 @@ describe('live status across nodes', () => {
       kind: 'NOOP',
       config: { sleepMs: 300, log: 'exec' },
     })
-    const client = s.wsClient(token)
-    const states = collect<{ runUpdated: { state: string } }>(
-      client,
-      'subscription($a: ID!) { runUpdated(automationId: $a) { id state } }',
-      { a: id },
-      (items) => items.some((i) => i.runUpdated.state === 'SUCCEEDED'),
-    )
-    // The subscription is registered once the server has answered anything on this socket.
-    await new Promise((r) => setTimeout(r, 200))
-    const runId = await runAutomation(s, token, id)
-    const lines = collect<{ runLog: { message: string } }>(
-      client,
-      'subscription($r: ID!) { runLog(runId: $r, afterId: "0") { message } }',
-      { r: runId },
-      (items) => items.length >= 1,
-    )
-    expectLifecycle(
-      (await states).map((i) => i.runUpdated.state),
-      ['QUEUED', 'RUNNING', 'SUCCEEDED'],
-    )
+    const { lines } = await runWatched(s, token, id, 1)
     // The line names the process that wrote it: the worker, not this api node.
-    expect((await lines).map((l) => l.runLog.message)).toEqual([`exec (pid ${w.pid})`])
+    expect(lines).toEqual([`exec (pid ${w.pid})`])
     expect(w.pid).not.toBe(process.pid)
+  })
+})
+
+const scheduler = () =>
+  spawnNode({
+    databaseUrl: database.url!,
+    role: 'scheduler',
+    env: { SWITCHYARD_SCHEDULER_LOOKAHEAD_MS: '0' },
+  })
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+// No worker runs in this test: fired runs stay QUEUED, so it sees exactly what the schedulers did.
+describe('CRON with scheduler processes killed and restarted', () => {
+  it('fires every tick once: two schedulers, one killed -9, then none, then a new one catching up', async () => {
+    const id = await createAutomation(s, token, { name: 'every second', kind: 'NOOP', config: {} })
+    const created = await s.gql<{ createTrigger: { __typename: string } }>(
+      `mutation($a: ID!, $i: TriggerInput!) { createTrigger(automationId: $a, input: $i) { __typename } }`,
+      {
+        a: id,
+        i: { type: 'CRON', config: { cron: '* * * * * *', missedTickPolicy: 'ALL', overlapPolicy: 'ALLOW' } },
+      },
+      { token },
+    )
+    expect(created.data!.createTrigger.__typename).toBe('TriggerPayload')
+
+    const a = await scheduler()
+    const b = await scheduler()
+    await pause(3_000)
+    await a.kill9()
+    await pause(3_000)
+    await b.kill9()
+    // Nobody schedules for a while: these ticks are missed, and ALL must fire each of them later.
+    await pause(3_000)
+    const c = await scheduler()
+    await pause(3_000)
+    await c.stop()
+
+    const fires = await s.db.query<{ at: Date; n: number }>(
+      `select f.scheduled_at as at, count(*)::int as n from trigger_fires f
+         join triggers t on t.id = f.trigger_id where t.automation_id = $1
+        group by f.scheduled_at order by f.scheduled_at`,
+      [id],
+    )
+    const runs = await s.db.query<{ n: number }>(
+      "select count(*)::int as n from runs where automation_id = $1 and trigger_source = 'SCHEDULE'",
+      [id],
+    )
+    expect(fires.length).toBeGreaterThanOrEqual(10)
+    // Exactly once: one fire and one run per tick.
+    expect(fires.every((f) => f.n === 1)).toBe(true)
+    expect(runs[0]!.n).toBe(fires.length)
+    // None missing: consecutive seconds from the first tick to the last, the dead stretch included.
+    const seconds = fires.map((f) => f.at.getTime() / 1000)
+    expect(seconds.every((t, i) => i === 0 || t === seconds[i - 1]! + 1)).toBe(true)
+    // The ticks of the dead stretch fired late, and an event says so with the automation
+    // (one per scheduler pass, naming the ticks it covers).
+    const late = await s.db.query<{ message: string }>(
+      "select message from trigger_events where automation_id = $1 and kind = 'LATE'",
+      [id],
+    )
+    expect(late.length).toBeGreaterThanOrEqual(1)
   })
 })

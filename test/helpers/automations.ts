@@ -1,4 +1,4 @@
-import type { TestServer } from './server'
+import { type TestServer, collect } from './server'
 
 export const CREATE = `mutation($i: AutomationInput!) { createAutomation(input: $i) {
   __typename ... on CreateAutomationSuccess { automation { id version } }
@@ -97,4 +97,37 @@ export function expectLifecycle(seen: string[], lifecycle: string[]): void {
       `states ${JSON.stringify(seen)} are not an ordered, repeat-free part of ${JSON.stringify(lifecycle)} ending with it`,
     )
   }
+}
+
+/**
+ * Runs one automation while watching it over graphql-ws: its run states until
+ * SUCCEEDED (checked with expectLifecycle) and the first `lines` log lines of the run.
+ */
+export async function runWatched(
+  s: TestServer,
+  token: string,
+  automationId: string,
+  lines: number,
+): Promise<{ runId: string; lines: string[] }> {
+  const client = s.wsClient(token)
+  const states = collect<{ runUpdated: { state: string } }>(
+    client,
+    'subscription($a: ID!) { runUpdated(automationId: $a) { id state } }',
+    { a: automationId },
+    (items) => items.some((i) => i.runUpdated.state === 'SUCCEEDED'),
+  )
+  // graphql-ws does not confirm a subscription: give the server a moment to register it.
+  await new Promise((r) => setTimeout(r, 200))
+  const runId = await runAutomation(s, token, automationId)
+  const log = collect<{ runLog: { message: string } }>(
+    client,
+    'subscription($r: ID!) { runLog(runId: $r, afterId: "0") { message } }',
+    { r: runId },
+    (items) => items.length >= lines,
+  )
+  expectLifecycle(
+    (await states).map((i) => i.runUpdated.state),
+    ['QUEUED', 'RUNNING', 'SUCCEEDED'],
+  )
+  return { runId, lines: (await log).map((l) => l.runLog.message) }
 }
