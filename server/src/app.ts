@@ -8,11 +8,11 @@ import { type EventBus, startEventBus } from './events/bus'
 import { createGraphQL } from './graphql/yoga'
 import { type HttpServer, startHttpServer } from './http/server'
 import type { Logger } from './log'
-import { enqueueRun } from './queue/enqueue'
-import { requestCancel } from './queue/cancel'
-import type { Engine } from './runs/engine'
-import { startSweeper } from './runs/sweeper'
-import { type Worker, startWorker } from './runs/worker'
+import { type Engine, createEngine } from './engine/engine'
+import { startSweeper } from './engine/sweeper'
+import { type Worker, startWorker } from './engine/worker'
+import { getKind } from './kinds/registry'
+import { createRunReads } from './runs/reads'
 import { createSandboxPool } from './sandbox'
 import { startScheduler } from './scheduler/scheduler'
 import { type SeedResult, seedFirstStart } from './seed'
@@ -43,16 +43,13 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
   if (applied.length > 0) log.info({ applied }, 'applied migrations')
   const seed = await seedFirstStart(db, config, log)
   const bus: EventBus = await startEventBus(db, log)
-  const engine: Engine = {
-    enqueue: (r) => db.transaction((tx) => enqueueRun(tx, r)),
-    cancel: (runId, reason) => db.transaction((tx) => requestCancel(tx, runId, reason)),
-  }
+  const engine: Engine = createEngine({ db, log, kinds: getKind })
   const warehouse = createWarehouse({ db, secretKey: config.secretKey, databaseUrl: config.databaseUrl })
   const data = createDataServices({ db, warehouse, secretKey: config.secretKey })
-  const services: Services = { db, config, log, engine, bus, data }
+  const services: Services = { db, config, log, engine, bus, data, runReads: createRunReads(db) }
   const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0 })
   const stops: (() => Promise<void>)[] = []
-  const triggerHooks = await installTriggerHooks(db, log)
+  const triggerHooks = await installTriggerHooks(engine, db, log)
 
   let http: HttpServer | undefined
   if (config.roles.includes('api')) {
@@ -71,6 +68,8 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
   if (config.roles.includes('worker')) {
     worker = startWorker({
       db,
+      engine,
+      kinds: getKind,
       bus,
       log,
       services: { db, log, sandbox, warehouse, data },
@@ -78,13 +77,21 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
       leaseMs: config.leaseMs,
       pollMs: config.pollMs,
     })
-    const sweeper = startSweeper({ db, log, everyMs: Math.max(250, Math.floor(config.leaseMs / 3)) })
+    const sweeper = startSweeper({ engine, log, everyMs: Math.max(250, Math.floor(config.leaseMs / 3)) })
     stops.push(async () => {
       await sweeper.stop()
     })
   }
   if (config.roles.includes('scheduler')) {
-    const scheduler = await startScheduler({ db, log, settings: config.triggers, warehouse, sandbox, data })
+    const scheduler = await startScheduler({
+      db,
+      engine,
+      log,
+      settings: config.triggers,
+      warehouse,
+      sandbox,
+      data,
+    })
     stops.push(() => scheduler.stop())
   }
   stops.push(() => triggerHooks.stop())

@@ -2,8 +2,9 @@ import type { Config } from './config'
 import type { DataServices } from './data/services'
 import type { Database } from './db/database'
 import type { Logger } from './log'
-import type { Engine } from './runs/engine'
+import type { Engine } from './engine/engine'
 import type { EventBus } from './events/bus'
+import type { RunReads } from './runs/reads'
 
 /** What every request and background loop reaches the rest of the app through. */
 export interface Services {
@@ -13,4 +14,6 @@ export interface Services {
   readonly engine: Engine
   readonly bus: EventBus
   readonly data: DataServices
+  /** Shared reads behind live deliveries (one per app). */
+  readonly runReads: RunReads
 }

@@ -7,6 +7,7 @@ import type { Warehouse } from '../../server/src/warehouse/warehouse'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import {
+  engineFor,
   T0,
   automation,
   config,
@@ -85,6 +86,7 @@ describe('the scheduler loop on fake time', () => {
     )
     const s = await startScheduler({
       db: tdb.db,
+      engine: engineFor(tdb.db),
       log,
       clock,
       settings: { ...config.triggers, lookaheadMs: 0 },

@@ -6,6 +6,7 @@ import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import {
   T0,
+  engineFor,
   automation,
   contextFor,
   createManualClock,
@@ -27,7 +28,7 @@ beforeAll(async () => {
   tdb = await testDatabase()
   org = await createOrg(tdb.db)
   ctx = contextFor(tdb.db, org)
-  hooks = await installTriggerHooks(tdb.db, log)
+  hooks = await installTriggerHooks(engineFor(tdb.db), tdb.db, log)
 })
 afterAll(async () => {
   await hooks?.stop()

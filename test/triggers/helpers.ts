@@ -4,6 +4,8 @@ import { loadConfig } from '../../server/src/config'
 import type { DataServices } from '../../server/src/data/services'
 import type { Database } from '../../server/src/db/database'
 import type { Context } from '../../server/src/graphql/context'
+import { type Engine, createEngine } from '../../server/src/engine/engine'
+import { getKind } from '../../server/src/kinds/registry'
 import { createLogger } from '../../server/src/log'
 import type { SandboxPool } from '../../server/src/sandbox'
 import { type ManualClock, createManualClock } from '../../server/src/scheduler/clock'
@@ -22,10 +24,22 @@ export const config = loadConfig({
 })
 export const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent')
 
+// One engine per test database, as one app would have: run-finished hooks registered on it
+// (installTriggerHooks) run when the test ends runs through it (finish).
+const engines = new WeakMap<Database, Engine>()
+export function engineFor(db: Database): Engine {
+  let e = engines.get(db)
+  if (!e) {
+    e = createEngine({ db, log, kinds: getKind })
+    engines.set(db, e)
+  }
+  return e
+}
+
 /** A GraphQL context for calling services directly as `userKey` of `org` (no server, no scheduler). */
 export function contextFor(db: Database, org: TestOrg, userKey = 'editor'): Context {
   const u = org.users[userKey]!
-  const services = { db, config, log } as unknown as Services
+  const services = { db, config, log, engine: engineFor(db) } as unknown as Services
   return {
     services,
     viewer: { type: 'user', userId: u.id, orgId: org.id, role: u.role, email: u.email, via: 'session' },
@@ -58,6 +72,7 @@ export async function fakeScheduler(
 ): Promise<Scheduler> {
   return startScheduler({
     db,
+    engine: engineFor(db),
     log,
     clock,
     loop: false,
@@ -101,8 +116,9 @@ export function eventsOf(db: Database, automationId: string): Promise<TriggerEve
 
 /** Ends runs as a worker would (SUCCEEDED), through the engine, so run-finished hooks run. */
 export async function finish(db: Database, runIds: string[], state: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED') {
-  const { finishRuns } = await import('../../server/src/queue/finalize')
-  await db.transaction((tx) => finishRuns(tx, runIds, state, state === 'FAILED' ? 'failed on purpose' : null))
+  await db.transaction((tx) =>
+    engineFor(db).finishIn(tx, runIds, state, state === 'FAILED' ? 'failed on purpose' : null),
+  )
 }
 
 /** A whole-minute time well in the past (runs queued at it are due at once). */

@@ -142,7 +142,7 @@ describe('WEBHOOK', () => {
     const target = (await loadTarget(s.db, org.id, hook.automationId))!
     const fire = (parameters: Record<string, unknown>) =>
       s.db.transaction((tx) =>
-        fireTrigger(tx, {
+        fireTrigger(s.app.services.engine, tx, {
           triggerId: hook.id,
           target,
           key: 'idem:invalid-then-valid',

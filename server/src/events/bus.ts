@@ -1,7 +1,14 @@
 import type { Database } from '../db/database'
 import { coerceError } from '../errors'
 import type { Logger } from '../log'
-import { Channel, type LogEvent, type LogEventTuple, type RunEvent, type RunEventTuple } from './channels'
+import {
+  type AccessEvent,
+  Channel,
+  type LogEvent,
+  type LogEventTuple,
+  type RunEvent,
+  type RunEventTuple,
+} from './channels'
 
 type Listener<T> = (event: T) => void
 
@@ -15,7 +22,10 @@ export interface EventBus {
   onRun(key: string, listener: Listener<RunEvent>): () => void
   onLog(runId: string, listener: Listener<LogEvent>): () => void
   onWake(listener: () => void): () => void
+  /** A hint that a run may have a cancel request: check the run row before acting. */
   onCancel(listener: Listener<string>): () => void
+  /** Credentials or grants of an organization changed. */
+  onAccess(orgId: string, listener: Listener<AccessEvent>): () => void
   /** Fires after the LISTEN connection is (re)established, so pollers can catch up. */
   onReconnect(listener: () => void): () => void
   stop(): Promise<void>
@@ -51,10 +61,22 @@ export async function startEventBus(db: Database, log: Logger): Promise<EventBus
   const wakes = new Registry<void>()
   const cancels = new Registry<string>()
   const reconnects = new Registry<void>()
+  const access = new Registry<AccessEvent>()
 
   const onRunPayload = (payload: string) => {
-    for (const [runId, orgId, automationId, state, parentRunId] of JSON.parse(payload) as RunEventTuple[]) {
-      const e: RunEvent = { runId, orgId, automationId, state, parentRunId }
+    for (const t of JSON.parse(payload) as RunEventTuple[]) {
+      const [runId, orgId, automationId, state, parentRunId, attempt, startedAt, finishedAt, error] = t
+      const e: RunEvent = {
+        runId,
+        orgId,
+        automationId,
+        state,
+        parentRunId,
+        attempt,
+        startedAt: startedAt === null ? null : new Date(startedAt),
+        finishedAt: finishedAt === null ? null : new Date(finishedAt),
+        error,
+      }
       runs.emit(`run:${runId}`, e, log)
       runs.emit(`automation:${automationId}`, e, log)
       runs.emit(`org:${orgId}`, e, log)
@@ -62,8 +84,8 @@ export async function startEventBus(db: Database, log: Logger): Promise<EventBus
     }
   }
   const onLogPayload = (payload: string) => {
-    for (const [runId, orgId, id, level, message, at] of JSON.parse(payload) as LogEventTuple[]) {
-      logs.emit(runId, { runId, orgId, id, level, message, at: new Date(at) }, log)
+    for (const [runId, orgId, lastId] of JSON.parse(payload) as LogEventTuple[]) {
+      logs.emit(runId, { runId, orgId, lastId }, log)
     }
   }
   const safe = (fn: (p: string) => void) => (p: string) => {
@@ -82,6 +104,13 @@ export async function startEventBus(db: Database, log: Logger): Promise<EventBus
       () => reconnects.emit('', undefined, log),
     ),
     db.listen(Channel.CANCEL, (id) => cancels.emit('', id, log)),
+    db.listen(
+      Channel.ACCESS,
+      safe((p) => {
+        const e = JSON.parse(p) as AccessEvent
+        access.emit(e.orgId, e, log)
+      }),
+    ),
   ])
   return {
     onRun: (key, l) => runs.add(key, l),
@@ -89,6 +118,7 @@ export async function startEventBus(db: Database, log: Logger): Promise<EventBus
     onWake: (l) => wakes.add('', l),
     onCancel: (l) => cancels.add('', l),
     onReconnect: (l) => reconnects.add('', l),
+    onAccess: (orgId, l) => access.add(orgId, l),
     async stop() {
       await Promise.all(unlisten.map((u) => u().catch(() => {})))
     },

@@ -7,33 +7,67 @@ export const Channel = {
   WAKE: 'sy_wake',
   /** Run state changes: JSON array of RunEvent tuples. */
   RUN: 'sy_run',
-  /** New log lines: JSON array of LogEvent tuples. */
+  /**
+   * New log lines: JSON array of LogEvent tuples naming the newest line id per run.
+   * The lines themselves are read from run_logs, so nothing but the platform's own
+   * writes ever reaches a subscriber.
+   */
   LOG: 'sy_log',
-  /** A running run should stop: payload is the run id. */
+  /**
+   * A running run may have a cancel request: payload is the run id. Only a hint:
+   * the worker stops the run only if the request is stored on the run row.
+   */
   CANCEL: 'sy_cancel',
+  /** Credentials or grants changed: JSON AccessEvent. Subscriptions re-check their viewer. */
+  ACCESS: 'sy_access',
 } as const
 
-/** [runId, orgId, automationId, state, parentRunId|null] */
-export type RunEventTuple = [string, string, string, string, string | null]
-/** [runId, orgId, logId, level, message, atMillis] */
-export type LogEventTuple = [string, string, string, string, string, number]
+/** [runId, orgId, automationId, state, parentRunId, attempt, startedAtMs, finishedAtMs, error] */
+export type RunEventTuple = [
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  number,
+  number | null,
+  number | null,
+  string | null,
+]
+/** [runId, orgId, newestLogId] */
+export type LogEventTuple = [string, string, string]
 
+/**
+ * One state change of a run, with the fields as of that change: a subscriber renders
+ * it without reading the row again (a re-read would see a later state and lose this one).
+ */
 export interface RunEvent {
   runId: string
   orgId: string
   automationId: string
   state: string
   parentRunId: string | null
+  attempt: number
+  startedAt: Date | null
+  finishedAt: Date | null
+  error: string | null
 }
 
 export interface LogEvent {
   runId: string
   orgId: string
-  id: string
-  level: string
-  message: string
-  at: Date
+  /** The newest line written for the run by this announcement. */
+  lastId: string
 }
+
+/** Who lost or changed access: every subscription of the organization re-checks its viewer. */
+export interface AccessEvent {
+  orgId: string
+  userId?: string | null
+}
+
+/** Errors ride along in run events only this long; a final state's row is read in full. */
+export const EVENT_ERROR_MAX = 500
 
 const MAX_PAYLOAD = 7500
 

@@ -48,6 +48,12 @@ export function iterate<T>(
   }
 }
 
+/** An event stream the server can end with an error (the viewer lost access). */
+export interface FailableIterator<T> extends AsyncIterableIterator<T> {
+  /** Ends the stream: the consumer's pending and next reads reject with err. */
+  fail(err: Error): void
+}
+
 /**
  * Like iterate(), for state changes keyed by run: a subscriber that falls behind
  * gets the latest state of each run instead of every step in between (past
@@ -59,7 +65,7 @@ export function iterateLatest<T>(
   subscribe: (push: (value: T) => void) => () => void,
   keyOf: (value: T) => string,
   { softLimit = 100, hardLimit = 10_000 } = {},
-): AsyncIterableIterator<T> {
+): FailableIterator<T> {
   // In order while short; past softLimit the queue becomes a map of each run's newest
   // event (in the order of its newest arrival), so a push costs O(1) however far a
   // subscriber lags: a thousand lagging subscribers must not cost a thousand scans.
@@ -120,6 +126,14 @@ export function iterateLatest<T>(
     return Promise.resolve({ value: undefined, done: true })
   }
   return {
+    fail(err) {
+      if (done) return
+      // Nothing queued is delivered after this: the viewer may no longer see it.
+      queue = []
+      latest = undefined
+      failure = err
+      finish()
+    },
     next: () => {
       if (queue.length > 0 || latest) {
         const value = take()

@@ -1,5 +1,12 @@
 import type { Queryable } from '../db/database'
-import { Channel, type LogEventTuple, type RunEventTuple, packPayloads } from './channels'
+import {
+  type AccessEvent,
+  Channel,
+  EVENT_ERROR_MAX,
+  type LogEventTuple,
+  type RunEventTuple,
+  packPayloads,
+} from './channels'
 
 /** A run row as far as events need it. */
 export interface RunChange {
@@ -8,7 +15,13 @@ export interface RunChange {
   automation_id: string
   state: string
   parent_run_id: string | null
+  attempt: number
+  started_at: Date | null
+  finished_at: Date | null
+  error: string | null
 }
+
+const millis = (d: Date | string | null): number | null => (d === null ? null : new Date(d).getTime())
 
 /**
  * Announces run changes inside the caller's transaction: PostgreSQL delivers
@@ -26,6 +39,10 @@ export async function notifyRunChanges(
     c.automation_id,
     c.state,
     c.parent_run_id,
+    c.attempt,
+    millis(c.started_at),
+    millis(c.finished_at),
+    c.error === null ? null : c.error.slice(0, EVENT_ERROR_MAX),
   ])
   const messages: [string, string][] = packPayloads(tuples).map((p) => [Channel.RUN, p])
   if (alsoWake) messages.push([Channel.WAKE, ''])
@@ -57,4 +74,9 @@ export async function notifyLogs(tx: Queryable, tuples: readonly LogEventTuple[]
   for (const payload of packPayloads(tuples)) {
     await tx.query('select pg_notify($1, $2)', [Channel.LOG, payload])
   }
+}
+
+/** Announces that credentials or grants of an organization (or one of its users) changed. */
+export async function notifyAccessChanged(tx: Queryable, event: AccessEvent): Promise<void> {
+  await tx.query('select pg_notify($1, $2)', [Channel.ACCESS, JSON.stringify(event)])
 }

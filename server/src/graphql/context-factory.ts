@@ -43,7 +43,14 @@ export async function buildContext(
       extensions: { code: 'FORBIDDEN_ORIGIN', http: { status: 403 } },
     })
   }
-  return { services, viewer, origin, responseCookies, memo: new Map() }
+  return {
+    services,
+    viewer,
+    origin,
+    responseCookies,
+    memo: new Map(),
+    credential: viewer ? credential : undefined,
+  }
 }
 
 export function headersOf(h: IncomingHttpHeaders): ContextSource['headers'] {

@@ -8,6 +8,11 @@ export interface Context {
   readonly origin: string | undefined
   /** Set-Cookie values the HTTP layer adds to the response (login/logout). */
   readonly responseCookies: string[]
+  /**
+   * The credential the viewer was authenticated with: a long-lived subscription
+   * authenticates it again when access changes, and ends if it no longer holds.
+   */
+  readonly credential?: string | undefined
   /** Per-request memo (folder grants and the like), dropped with the request. */
   readonly memo: Map<string, Promise<unknown>>
 }

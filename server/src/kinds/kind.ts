@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import type { DataServices } from '../data/services'
 import type { Database } from '../db/database'
+import type { Orchestrator } from '../engine/orchestration'
 import type { LogLevel } from '../domain'
 import type { Logger } from '../log'
 import type { SandboxPool } from '../sandbox'
@@ -35,13 +36,8 @@ export interface RunContext<C> {
   services: KindServices
 }
 
-/** A kind either finishes with outputs, or detaches (CHAIN): its children move it forward. */
-export type KindResult = { outputs?: Record<string, unknown> } | { detach: true; firstChild: ChildSpec }
-
-export interface ChildSpec {
-  automationId: string
-  step: number
-}
+/** A kind either finishes with outputs, or orchestrates (CHAIN): its children move it forward. */
+export type KindResult = { outputs?: Record<string, unknown> } | { orchestrate: true }
 
 /** Problems found when an automation is saved, beyond the config schema (e.g. a chain cycle). */
 export interface SaveCheck {
@@ -55,6 +51,8 @@ export interface KindModule<S extends z.ZodType = z.ZodType> {
   readonly description: string
   readonly configSchema: S
   execute(ctx: RunContext<z.output<S>>): Promise<KindResult>
+  /** Present on kinds whose execute() returns `orchestrate`: how the run starts and advances its children. */
+  readonly orchestrator?: Orchestrator<z.output<S>>
   /** Extra validation at save time; throws ValidationError. */
   checkSave?(config: z.output<S>, check: SaveCheck): Promise<void>
 }

@@ -1,6 +1,6 @@
 import { userOf } from '../accounts/graphql'
 import { builder } from '../graphql/builder'
-import { RUN_COLUMNS, type RunRow } from '../queue/run-row'
+import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
 import { RunType } from '../runs/graphql'
 import { canViewRun } from '../runs/visibility'
 

@@ -5,7 +5,7 @@ import { getVisibleAutomation } from '../automations/service'
 import { MutexBusyError } from '../errors'
 import { builder } from '../graphql/builder'
 import { COMMON_ERRORS } from '../graphql/errors'
-import { RUN_COLUMNS, type RunRow } from '../queue/run-row'
+import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
 import { isRunId } from '../validation'
 import { cancelRun, getVisibleRun, retryRun, runAutomation } from './service'
 import { listRuns } from './list'
@@ -39,6 +39,29 @@ export const LogLineType = builder.objectRef<LogLine>('RunLogLine').implement({
     at: t.field({ type: 'DateTime', resolve: (l) => l.at }),
     level: t.exposeString('level'),
     message: t.exposeString('message'),
+  }),
+})
+
+/** One attempt of a run: superseded ones from run_attempts, the last one is the run itself. */
+interface AttemptView {
+  attempt: number
+  state: string
+  worker: string | null
+  started_at: Date | null
+  finished_at: Date | null
+  outputs: unknown
+  error: string | null
+}
+
+const RunAttemptType = builder.objectRef<AttemptView>('RunAttempt').implement({
+  description: 'One execution of a run; a run is executed again only after a failure with retries left or a lost worker',
+  fields: (t) => ({
+    attempt: t.exposeInt('attempt'),
+    state: t.field({ type: RunStateEnum, resolve: (a) => a.state as RunRow['state'] }),
+    startedAt: t.field({ type: 'DateTime', nullable: true, resolve: (a) => a.started_at }),
+    finishedAt: t.field({ type: 'DateTime', nullable: true, resolve: (a) => a.finished_at }),
+    outputs: t.field({ type: 'JSON', nullable: true, resolve: (a) => a.outputs }),
+    error: t.exposeString('error', { nullable: true }),
   }),
 })
 
@@ -99,6 +122,27 @@ RunType.implement({
         r.started_at && r.finished_at
           ? new Date(r.finished_at).getTime() - new Date(r.started_at).getTime()
           : null,
+    }),
+    attempts: t.field({
+      type: [RunAttemptType],
+      description: 'Every attempt, first first, each with its own outcome (the last is the run as it is now)',
+      resolve: async (r, _a, ctx) => {
+        const earlier = await ctx.services.db.query<AttemptView>(
+          `select attempt, state, worker, started_at, finished_at, outputs, error from run_attempts
+           where run_id = $1 and attempt < $2 order by attempt`,
+          [r.id, r.attempt],
+        )
+        const current: AttemptView = {
+          attempt: r.attempt,
+          state: r.state,
+          worker: r.lease_owner,
+          started_at: r.started_at,
+          finished_at: r.finished_at,
+          outputs: r.outputs,
+          error: r.error,
+        }
+        return [...earlier, current]
+      },
     }),
     children: t.field({
       type: [RunType],

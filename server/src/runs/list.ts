@@ -1,7 +1,7 @@
 import { userOf } from '../accounts/graphql'
 import { folderAccess } from '../auth/context-access'
 import type { Context } from '../graphql/context'
-import { RUN_COLUMNS, type RunRow } from '../queue/run-row'
+import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
 import { isRunId, isUuid } from '../validation'
 
 export interface RunFilter {

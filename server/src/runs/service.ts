@@ -5,10 +5,8 @@ import { getVisibleAutomation } from '../automations/service'
 import type { TriggerSource } from '../domain'
 import { ForbiddenError, MutexBusyError, NotFoundError, ValidationError } from '../errors'
 import type { Context } from '../graphql/context'
-import { enqueueRun } from '../queue/enqueue'
-import { RUN_COLUMNS, type RunRow } from '../queue/run-row'
-import { loadDefinition } from '../queue/versions'
-import { requestCancel } from '../queue/cancel'
+import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
+import { readDefinition as loadDefinition } from '../engine/versions'
 import { isRunId } from '../validation'
 import { resolveRunAs } from './run-as'
 import { canViewRun } from './visibility'
@@ -40,7 +38,7 @@ export async function runAutomation(ctx: Context, id: string, parameters: unknow
     source = viewer.via === 'api-token' ? 'API' : 'MANUAL'
   }
   const { run, skipped } = await db.transaction((tx) =>
-    enqueueRun(tx, {
+    ctx.services.engine.enqueueIn(tx, {
       orgId: a.org_id,
       automationId: a.id,
       versionId: a.current_version_id!,
@@ -90,7 +88,7 @@ export async function cancelRun(ctx: Context, id: string): Promise<RunRow> {
     ])
   }
   const by = ctx.viewer!.type === 'user' ? ctx.viewer!.email : 'a run button'
-  const after = await ctx.services.db.transaction((tx) => requestCancel(tx, id, `cancelled by ${by}`))
+  const after = await ctx.services.engine.cancel(id, `cancelled by ${by}`)
   return after ?? run
 }
 
@@ -112,7 +110,7 @@ export async function retryRun(ctx: Context, id: string): Promise<RunRow> {
   const def = await loadDefinition(ctx.services.db, run.version_id)
   const v = ctx.viewer!
   const { run: retried, skipped } = await ctx.services.db.transaction((tx) =>
-    enqueueRun(tx, {
+    ctx.services.engine.enqueueIn(tx, {
       orgId: run.org_id,
       automationId: run.automation_id,
       versionId: run.version_id,

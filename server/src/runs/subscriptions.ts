@@ -2,14 +2,12 @@ import { getVisibleAutomation } from '../automations/service'
 import { GraphQLError } from 'graphql'
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors'
 import type { LogEvent, RunEvent } from '../events/channels'
-import { iterate, iterateLatest } from '../events/iterate'
+import { iterateLatest } from '../events/iterate'
 import { builder } from '../graphql/builder'
 import { type LogLine, LogLineType, RunType } from './graphql'
+import { watchViewerAccess } from './live-access'
 import { getVisibleRun } from './service'
-import { loadRunShared } from './shared-load'
 import { canViewRun } from './visibility'
-
-const FINAL_STATES = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED'])
 
 /** Subscriptions have no typed result union: expected errors become coded GraphQL errors. */
 async function expected<T>(fn: () => Promise<T>): Promise<T> {
@@ -49,9 +47,9 @@ builder.subscriptionField('runUpdated', (t) =>
         } else {
           key = `org:${viewer.orgId}`
         }
-        const { bus, db } = ctx.services
-        // Rows are loaded when the subscriber is ready for them (once per change per node,
-        // shared by every subscriber), so a slow one coalesces to the latest state per run.
+        const { bus, runReads } = ctx.services
+        // Every change is delivered as it was (the event carries it); a subscriber that
+        // falls behind gets the latest change of each run instead of every one in between.
         const events = iterateLatest<RunEvent>(
           (push) =>
             bus.onRun(key, (e: RunEvent) => {
@@ -59,22 +57,17 @@ builder.subscriptionField('runUpdated', (t) =>
             }),
           (e) => e.runId,
         )
-        // A row loaded late may already be past the change announced (QUEUED read as RUNNING):
-        // the subscriber then gets the newer state once, not the same state twice.
-        const lastSent = new Map<string, string>()
+        const unwatch = watchViewerAccess(ctx, (err) => events.fail(err))
         return (async function* () {
           try {
             for await (const e of events) {
-              const row = await loadRunShared(db, e.runId, e.state)
+              const row = await runReads.asOf(e)
+              // Visibility against current grants (the memo is dropped when they change).
               if (!row || !(await canViewRun(ctx, row))) continue
-              // WAITING always goes out: its place in line may have moved without the row changing.
-              const seen = `${row.state}:${row.attempt}:${row.started_at ?? ''}`
-              if (row.state !== 'WAITING' && lastSent.get(row.id) === seen) continue
-              if (FINAL_STATES.has(row.state)) lastSent.delete(row.id)
-              else lastSent.set(row.id, seen)
               yield row
             }
           } finally {
+            unwatch()
             await events.return?.()
           }
         })()
@@ -93,32 +86,49 @@ builder.subscriptionField('runLog', (t) =>
       expected(async () => {
         const run = await getVisibleRun(ctx, String(args.runId))
         const { bus, db } = ctx.services
-        const live = iterate<LogEvent>((push) => bus.onLog(run.id, push), 10_000)
+        // Announcements name only the newest line id: lines are read from run_logs, so a
+        // subscriber sees nothing but what the platform wrote. Coalesced: one read catches up.
+        const live = iterateLatest<LogEvent>(
+          (push) => bus.onLog(run.id, push),
+          () => run.id,
+        )
+        const unwatch = watchViewerAccess(ctx, (err) => live.fail(err))
         const afterId = args.afterId != null ? String(args.afterId) : null
+        const PAGE = 1000
+        const linesAfter = (id: string) =>
+          db.query<LogLine>(
+            'select id, run_id, at, level, message from run_logs where run_id = $1 and id > $2 order by id limit $3',
+            [run.id, id, PAGE],
+          )
         return (async function* () {
-          let last = BigInt(0)
+          // Without afterId only lines written from now on: start after the newest stored line.
+          let last =
+            afterId !== null && /^\d+$/.test(afterId)
+              ? afterId
+              : ((
+                  await db.query<{ id: string | null }>(
+                    'select max(id)::text as id from run_logs where run_id = $1',
+                    [run.id],
+                  )
+                )[0]?.id ?? '0')
           try {
             if (afterId !== null) {
-              const stored = await db.query<LogLine>(
-                'select id, run_id, at, level, message from run_logs where run_id = $1 and id > $2 order by id limit 10000',
-                [run.id, /^\d+$/.test(afterId) ? afterId : '0'],
-              )
-              for (const line of stored) {
-                last = BigInt(line.id)
-                yield line
+              for (let page = await linesAfter(last); page.length > 0; page = await linesAfter(last)) {
+                for (const line of page) yield line
+                last = page[page.length - 1]!.id
+                if (page.length < PAGE) break
               }
             }
             for await (const e of live) {
-              if (BigInt(e.id) <= last) continue
-              yield {
-                id: e.id,
-                run_id: e.runId,
-                at: e.at,
-                level: e.level,
-                message: e.message,
-              } satisfies LogLine
+              while (BigInt(e.lastId) > BigInt(last)) {
+                const page = await linesAfter(last)
+                if (page.length === 0) break
+                for (const line of page) yield line
+                last = page[page.length - 1]!.id
+              }
             }
           } finally {
+            unwatch()
             await live.return?.()
           }
         })()

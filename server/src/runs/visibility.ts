@@ -1,6 +1,6 @@
 import { folderAccess } from '../auth/context-access'
 import type { Context } from '../graphql/context'
-import type { RunRow } from '../queue/run-row'
+import type { RunRow } from '../engine/run-row'
 
 /**
  * A user sees a run when it is theirs or when they may see its automation

@@ -8,7 +8,9 @@ import type { CronConfig } from '../triggers/config'
 import { type TriggerRow, triggerColumnsOf } from '../triggers/domain'
 import { type TriggerEvent, recordEvents } from '../triggers/events'
 import { decide, lateMessage } from './cron-decide'
-import { type ScheduledRun, enqueueScheduled } from './enqueue-batch'
+import type { Engine } from '../engine/engine'
+import type { ScheduledRun } from '../engine/enqueue-many'
+import { SCHEDULED_PRIORITY } from '../engine/types'
 import { planTicks } from './ticks'
 
 export interface CronTiming {
@@ -46,6 +48,7 @@ interface Fire {
  * together, then cursors move on: the keys, runs and cursors commit as one.
  */
 export async function handleChunk(
+  engine: Engine,
   tx: Queryable,
   now: number,
   timing: CronTiming,
@@ -165,13 +168,14 @@ export async function handleChunk(
           runAs: f.runAs,
           parameters,
           runAt: f.at.getTime() > now ? f.at : null,
+          priority: SCHEDULED_PRIORITY,
         },
       })
     } catch (err) {
       events.push({ ...base, kind: 'ERROR', message: `tick not fired: ${coerceError(err).message}` })
     }
   }
-  const queued = await enqueueScheduled(
+  const queued = await engine.enqueueManyIn(
     tx,
     toRun.map((r) => r.run),
   )

@@ -1,4 +1,5 @@
 import type { Database } from '../db/database'
+import type { Engine } from '../engine/engine'
 import { coerceError, isConnectionError } from '../errors'
 import type { CronConfig } from '../triggers/config'
 import { nextTick } from '../triggers/cron'
@@ -14,16 +15,21 @@ const CHUNK = 200
 const RETRYABLE = new Set(['40001', '40P01', '55P03'])
 
 /** Handles every CRON trigger due by `now` (or by `now + lookahead` when it may fire ahead). */
-export async function cronPass(db: Database, now: number, timing: CronTiming): Promise<number> {
+export async function cronPass(
+  engine: Engine,
+  db: Database,
+  now: number,
+  timing: CronTiming,
+): Promise<number> {
   let fired = 0
   for (;;) {
     let r: { handled: number; fired: number }
     try {
-      r = await db.transaction((tx) => handleChunk(tx, now, timing, { limit: CHUNK }))
+      r = await db.transaction((tx) => handleChunk(engine, tx, now, timing, { limit: CHUNK }))
     } catch (err) {
       const e = coerceError(err)
       if (isConnectionError(e) || RETRYABLE.has((e as { code?: string }).code ?? '')) throw e
-      r = await oneByOne(db, now, timing)
+      r = await oneByOne(engine, db, now, timing)
     }
     fired += r.fired
     if (r.handled < CHUNK) return fired
@@ -31,7 +37,7 @@ export async function cronPass(db: Database, now: number, timing: CronTiming): P
 }
 
 /** After a failed chunk: each due trigger in its own transaction, to find the one at fault. */
-async function oneByOne(db: Database, now: number, timing: CronTiming) {
+async function oneByOne(engine: Engine, db: Database, now: number, timing: CronTiming) {
   const ids = await db.query<{ id: string }>(
     `select t.id ${LIVE_CRON} and t.next_fire_at <= $1 and (t.fire_early or t.next_fire_at <= $2)
      order by t.next_fire_at limit $3`,
@@ -40,7 +46,7 @@ async function oneByOne(db: Database, now: number, timing: CronTiming) {
   const total = { handled: 0, fired: 0 }
   for (const { id } of ids) {
     try {
-      const r = await db.transaction((tx) => handleChunk(tx, now, timing, { limit: 1, ids: [id] }))
+      const r = await db.transaction((tx) => handleChunk(engine, tx, now, timing, { limit: 1, ids: [id] }))
       total.handled += r.handled
       total.fired += r.fired
     } catch (err) {

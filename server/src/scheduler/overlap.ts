@@ -1,6 +1,7 @@
 import type { Database, Queryable } from '../db/database'
 import { FINAL_STATES } from '../domain'
 import { recordEvents } from '../triggers/events'
+import type { Engine } from '../engine/engine'
 import { fireTrigger, loadTarget } from '../triggers/fire'
 import { autoTriggersOn } from '../triggers/store'
 import { TRIGGER_COLUMNS, type TriggerRow, triggerColumnsOf } from '../triggers/domain'
@@ -16,14 +17,14 @@ export async function runActive(q: Queryable, runId: string | null): Promise<boo
  * Fires the tick a locked CRON trigger kept waiting (overlap QUEUE) now that
  * its previous run ended, in the caller's transaction.
  */
-export async function firePending(tx: Queryable, t: TriggerRow, now: Date): Promise<void> {
+export async function firePending(engine: Engine, tx: Queryable, t: TriggerRow, now: Date): Promise<void> {
   const at = t.pending_fire_at
   if (!at) return
   // Switched off while it waited: the tick is dropped with the switch, not fired behind it.
   const wanted = t.enabled && (await autoTriggersOn(tx, t.automation_id))
   const target = wanted ? await loadTarget(tx, t.org_id, t.automation_id) : undefined
   const r = target
-    ? await fireTrigger(tx, {
+    ? await fireTrigger(engine, tx, {
         triggerId: t.id,
         target,
         key: at.toISOString(),
@@ -60,17 +61,17 @@ export async function firePending(tx: Queryable, t: TriggerRow, now: Date): Prom
  * may fire. SKIP LOCKED keeps the completion from waiting on (or deadlocking
  * with) a scheduler holding the trigger; the scheduler's sweep catches that case.
  */
-export async function releaseAfter(tx: Queryable, runId: string): Promise<void> {
+export async function releaseAfter(engine: Engine, tx: Queryable, runId: string): Promise<void> {
   const rows = await tx.query<TriggerRow>(
     `select ${TRIGGER_COLUMNS} from triggers where last_run_id = $1 and pending_fire_at is not null
      for update skip locked`,
     [runId],
   )
-  for (const t of rows) await firePending(tx, t, new Date())
+  for (const t of rows) await firePending(engine, tx, t, new Date())
 }
 
 /** The scheduler's sweep: waiting ticks whose previous run ended (a release the hook could not take). */
-export async function sweepPending(db: Database, now: Date): Promise<number> {
+export async function sweepPending(engine: Engine, db: Database, now: Date): Promise<number> {
   const ids = await db.query<{ id: string }>(
     `select t.id from triggers t join runs r on r.id = t.last_run_id
      where t.pending_fire_at is not null and r.state = any($1::text[])`,
@@ -85,7 +86,7 @@ export async function sweepPending(db: Database, now: Date): Promise<number> {
         [id],
       )
       if (!t || (await runActive(tx, t.last_run_id))) return
-      await firePending(tx, t, now)
+      await firePending(engine, tx, t, now)
       fired++
     })
   }

@@ -1,5 +1,6 @@
 import type { DataServices } from '../data/services'
 import type { Database } from '../db/database'
+import type { Engine } from '../engine/engine'
 import type { TriggerSource } from '../domain'
 import { coerceError } from '../errors'
 import type { SandboxPool } from '../sandbox'
@@ -30,6 +31,7 @@ export type Evaluator = (t: TriggerRow, ctx: EvalContext) => Promise<Evaluation>
 
 export interface PollOptions {
   db: Database
+  engine: Engine
   owner: string
   evaluators: Record<string, Evaluator>
   ctx: Omit<EvalContext, 'now'>
@@ -110,7 +112,7 @@ async function writeBack(o: PollOptions, t: TriggerRow, e: Evaluation, now: numb
     let fired = 0
     const target = e.fire ? await loadTarget(tx, t.org_id, t.automation_id) : undefined
     if (e.fire && target) {
-      const r = await fireTrigger(tx, {
+      const r = await fireTrigger(o.engine, tx, {
         triggerId: t.id,
         target,
         key: `eval:${at.toISOString()}`,

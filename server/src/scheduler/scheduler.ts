@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import type { TriggerSettings } from '../config'
 import type { DataServices } from '../data/services'
 import type { Database } from '../db/database'
+import type { Engine } from '../engine/engine'
 import { coerceError } from '../errors'
 import type { Logger } from '../log'
 import type { SandboxPool } from '../sandbox'
@@ -20,6 +21,7 @@ import { evaluateSqlChange } from './watch-sql'
 
 export interface SchedulerOptions {
   db: Database
+  engine: Engine
   log: Logger
   settings: Pick<TriggerSettings, 'tickMs' | 'lookaheadMs' | 'misfireMs' | 'lateMs'>
   warehouse: Warehouse
@@ -56,6 +58,7 @@ export async function startScheduler(o: SchedulerOptions): Promise<Scheduler> {
   const log = o.log.child({ scheduler: id })
   const timing = o.settings
   const poll: PollOptions = {
+    engine: o.engine,
     db: o.db,
     owner: id,
     evaluators: { DATASET_CHANGE: evaluateDataset, SQL_CHANGE: evaluateSqlChange, CODE: evaluateCode },
@@ -68,10 +71,11 @@ export async function startScheduler(o: SchedulerOptions): Promise<Scheduler> {
 
   const cronStep = async (): Promise<number> => {
     const now = clock.now()
-    let fired = (await cronPass(o.db, now, timing)) + (await sweepPending(o.db, new Date(now)))
+    let fired =
+      (await cronPass(o.engine, o.db, now, timing)) + (await sweepPending(o.engine, o.db, new Date(now)))
     if (now - lastFollowerSweep >= FOLLOWER_SWEEP_MS) {
       lastFollowerSweep = now
-      fired += await sweepFollowers(o.db)
+      fired += await sweepFollowers(o.engine, o.db)
     }
     if (now - lastPrune > HOUR) {
       lastPrune = now

@@ -2,8 +2,8 @@ import type { Database, Queryable } from '../db/database'
 import type { RunState } from '../domain'
 import { coerceError } from '../errors'
 import type { Logger } from '../log'
-import { onRunFinished } from '../queue/finalize'
-import { type RunRow, runColumnsOf } from '../queue/run-row'
+import type { Engine } from '../engine/engine'
+import { type RunRow, runColumnsOf } from '../engine/run-row'
 import { releaseAfter } from '../scheduler/overlap'
 import type { AfterAutomationConfig } from './config'
 import { TRIGGER_CHANNEL, type TriggerRow, triggerColumnsOf } from './domain'
@@ -17,25 +17,21 @@ const MATCHES: Record<AfterAutomationConfig['on'], readonly RunState[]> = {
   ANY: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLED'],
 }
 
-// Every completion transaction runs the hook (W3 does ten thousand a second), so the
-// question "does anyone follow this automation?" is answered from memory: each app
-// keeps the set of watched automations, reloaded when triggers change (NOTIFY).
-// Keys: `after:<id>` (followed by an AFTER_AUTOMATION trigger), `queue:<id>` (a CRON trigger
-// with overlap QUEUE, whose waiting tick may fire when a run of it ends).
-const watchSets = new Set<Set<string>>()
-let installed = false
-
-const watched = (key: string): boolean => {
-  for (const s of watchSets) if (s.has(key)) return true
-  return false
-}
-
 /**
- * Registers the run-finished hook (once per process) and keeps this app's
- * list of watched automations fresh. A trigger saved a moment before its
- * upstream ends may miss that one end (the NOTIFY is still on its way).
+ * Registers the run-finished hook on the app's engine and keeps the app's list
+ * of watched automations fresh. Every completion transaction runs the hook (W3
+ * does ten thousand a second), so "does anyone follow this automation?" is
+ * answered from that list, reloaded when triggers change (NOTIFY). Keys:
+ * `after:<id>` (followed by an AFTER_AUTOMATION trigger), `queue:<id>` (a CRON
+ * trigger with overlap QUEUE, whose waiting tick may fire when a run of it ends).
+ * A trigger saved a moment before its upstream ends may miss that one end (the
+ * NOTIFY is still on its way); the scheduler's sweep catches it up.
  */
-export async function installTriggerHooks(db: Database, log: Logger): Promise<{ stop(): Promise<void> }> {
+export async function installTriggerHooks(
+  engine: Engine,
+  db: Database,
+  log: Logger,
+): Promise<{ stop(): Promise<void> }> {
   const mine = new Set<string>()
   const reload = async () => {
     const rows = await db.query<{ key: string }>(
@@ -51,11 +47,13 @@ export async function installTriggerHooks(db: Database, log: Logger): Promise<{ 
   const safeReload = () =>
     void reload().catch((err) => log.warn({ err: coerceError(err) }, 'reloading watched automations failed'))
   await reload()
-  watchSets.add(mine)
-  if (!installed) {
-    installed = true
-    onRunFinished(onFinished)
-  }
+  engine.onRunFinished(async (tx, run) => {
+    if (run.trigger_source === 'SCHEDULE' && mine.has(`queue:${run.automation_id}`))
+      await releaseAfter(engine, tx, run.id)
+    // Chain steps do not count: the chain's own end does (a chain may contain what it follows).
+    if (run.parent_run_id === null && mine.has(`after:${run.automation_id}`))
+      await fireFollowers(engine, tx, run)
+  })
   const unlisten = await db.listen(TRIGGER_CHANNEL, safeReload, safeReload)
   // Belt and braces for a NOTIFY lost while the listening connection was down.
   const timer = setInterval(safeReload, 60_000)
@@ -70,19 +68,12 @@ export async function installTriggerHooks(db: Database, log: Logger): Promise<{ 
   }
 }
 
-async function onFinished(tx: Queryable, run: RunRow): Promise<void> {
-  if (run.trigger_source === 'SCHEDULE' && watched(`queue:${run.automation_id}`))
-    await releaseAfter(tx, run.id)
-  // Chain steps do not count: the chain's own end does (a chain may contain what it follows).
-  if (run.parent_run_id === null && watched(`after:${run.automation_id}`)) await fireFollowers(tx, run)
-}
-
 /**
  * Fires the AFTER_AUTOMATION triggers following `run`'s automation, in the
  * transaction that ended the run: the end and the follow-up run commit
  * together. The key is the upstream run id, so it fires once per end.
  */
-export async function fireFollowers(tx: Queryable, run: RunRow): Promise<void> {
+export async function fireFollowers(engine: Engine, tx: Queryable, run: RunRow): Promise<void> {
   const followers = await tx.query<TriggerRow & { upstream: string }>(
     `select ${triggerColumnsOf('t')}, u.name as upstream from triggers t
      join automations a on a.id = t.automation_id and a.deleted_at is null
@@ -99,7 +90,7 @@ export async function fireFollowers(tx: Queryable, run: RunRow): Promise<void> {
       ? await loadTarget(tx, t.org_id, t.automation_id)
       : undefined
     const r = target
-      ? await fireTrigger(tx, {
+      ? await fireTrigger(engine, tx, {
           triggerId: t.id,
           target,
           key: `run:${run.id}`,
@@ -137,7 +128,11 @@ export async function fireFollowers(tx: Queryable, run: RunRow): Promise<void> {
  * after the trigger (or the automation's auto-triggers switch) was last saved,
  * within the lookback, are considered.
  */
-export async function sweepFollowers(db: Database, lookbackMs = 10 * 60_000): Promise<number> {
+export async function sweepFollowers(
+  engine: Engine,
+  db: Database,
+  lookbackMs = 10 * 60_000,
+): Promise<number> {
   const missed = await db.query<RunRow>(
     `select distinct ${runColumnsOf('r')} from triggers t
        join automations a on a.id = t.automation_id and a.deleted_at is null
@@ -154,6 +149,6 @@ export async function sweepFollowers(db: Database, lookbackMs = 10 * 60_000): Pr
       order by r.id limit 100`,
     [lookbackMs],
   )
-  for (const run of missed) await db.transaction((tx) => fireFollowers(tx, run))
+  for (const run of missed) await db.transaction((tx) => fireFollowers(engine, tx, run))
   return missed.length
 }

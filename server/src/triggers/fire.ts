@@ -3,8 +3,9 @@ import { resolveParameters } from '../automations/parameters'
 import type { Queryable } from '../db/database'
 import type { TriggerSource } from '../domain'
 import { coerceError } from '../errors'
-import { enqueueRun } from '../queue/enqueue'
-import type { RunRow } from '../queue/run-row'
+import type { Engine } from '../engine/engine'
+import type { RunRow } from '../engine/run-row'
+import { SCHEDULED_PRIORITY } from '../engine/types'
 import { resolveRunAs } from '../runs/run-as'
 
 /** What a trigger starts: the automation's current version and whose grants it runs with. */
@@ -73,7 +74,7 @@ export type FireResult =
  * the run-as user. INVALID leaves the key unclaimed. The key
  * and the run commit together or not at all, so a key is fired exactly once.
  */
-export async function fireTrigger(tx: Queryable, r: FireRequest): Promise<FireResult> {
+export async function fireTrigger(engine: Engine, tx: Queryable, r: FireRequest): Promise<FireResult> {
   // Checked before the key is claimed: a rejected request must not use up its key, or a
   // corrected retry with the same Idempotency-Key would be refused as a duplicate.
   let parameters: Record<string, unknown>
@@ -89,7 +90,7 @@ export async function fireTrigger(tx: Queryable, r: FireRequest): Promise<FireRe
   )
   if (claimed.length === 0) return { kind: 'DUPLICATE' }
   const t = r.target
-  const { run, skipped } = await enqueueRun(tx, {
+  const { run, skipped } = await engine.enqueueIn(tx, {
     orgId: t.orgId,
     automationId: t.automationId,
     versionId: t.versionId,
@@ -99,15 +100,10 @@ export async function fireTrigger(tx: Queryable, r: FireRequest): Promise<FireRe
     triggeredBy: null,
     runAs: t.runAs,
     parameters,
+    runAt: r.runAt ?? null,
+    priority: r.source === 'SCHEDULE' ? SCHEDULED_PRIORITY : 0,
   })
-  let queued = run
-  if (r.runAt && run.state === 'QUEUED') {
-    const [moved] = await tx.query<RunRow>(
-      'update runs set run_at = $2 where id = $1 and state = $3 returning id, state, run_at',
-      [run.id, r.runAt, 'QUEUED'],
-    )
-    if (moved) queued = { ...run, run_at: moved.run_at }
-  }
+  const queued = run
   await tx.query('update trigger_fires set run_id = $3 where trigger_id = $1 and fire_key = $2', [
     r.triggerId,
     r.key,

@@ -100,7 +100,14 @@ export function createWebhookHandler(services: Services) {
       typeof idem === 'string' && idem.length > 0 ? `idem:${idem.slice(0, 200)}` : `req:${randomUUID()}`
     const at = new Date()
     const fired = await db.transaction(async (tx) => {
-      const r = await fireTrigger(tx, { triggerId: hook.id, target, key, source: 'WEBHOOK', parameters, at })
+      const r = await fireTrigger(services.engine, tx, {
+        triggerId: hook.id,
+        target,
+        key,
+        source: 'WEBHOOK',
+        parameters,
+        at,
+      })
       if (r.kind !== 'FIRED') return r
       await tx.query(
         'update triggers set last_evaluated_at = $2, last_fired_at = $2, last_run_id = $3 where id = $1',

@@ -9,7 +9,9 @@ import { loadConfig } from '../../../server/src/config'
 import { type Database, openDatabase } from '../../../server/src/db/database'
 import { migrate } from '../../../server/src/db/migrate'
 import { createLogger } from '../../../server/src/log'
-import type { NewRun } from '../../../server/src/queue/enqueue'
+import { type Engine, createEngine } from '../../../server/src/engine/engine'
+import type { NewRun } from '../../../server/src/engine/types'
+import { getKind } from '../../../server/src/kinds/registry'
 import { seedFirstStart } from '../../../server/src/seed'
 import { type Counts, countingDatabase } from './counting'
 
@@ -49,6 +51,8 @@ export interface Automation {
 /** A migrated, seeded database with its organization and first admin, ready for automations. */
 export interface Prepared {
   db: Database
+  /** The engine an app on this database would have (enqueue goes through it). */
+  engine: Engine
   orgId: string
   adminId: string
   dataDir: string
@@ -80,7 +84,9 @@ export async function prepare(url: string, pool = 10): Promise<Prepared> {
   )
   if (!admin) throw new Error('the seed created no admin')
   const orgId = admin.org_id
+  const engine = createEngine({ db, log: createLogger('silent'), kinds: getKind })
   return {
+    engine,
     db,
     orgId,
     adminId: admin.id,

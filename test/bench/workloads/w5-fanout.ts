@@ -1,6 +1,5 @@
 import { type Client, createClient } from 'graphql-ws'
 import WebSocket from 'ws'
-import { enqueueRun } from '../../../server/src/queue/enqueue'
 import { withDatabase } from '../lib/database'
 import type { WorkloadResult } from '../lib/report'
 import { now, percentile } from '../lib/stats'
@@ -50,7 +49,7 @@ export async function w5(): Promise<WorkloadResult> {
       const base = `http://127.0.0.1:${node.port}`
       const token = await login(base)
       // Warm the server's GraphQL and queue paths before the memory baseline.
-      for (let i = 0; i < 20; i++) await p.db.transaction((tx) => enqueueRun(tx, p.newRun(a)))
+      for (let i = 0; i < 20; i++) await p.engine.enqueue(p.newRun(a))
       await new Promise((r) => setTimeout(r, 1000))
       const rssBefore = node.rss()
 
@@ -98,7 +97,7 @@ export async function w5(): Promise<WorkloadResult> {
       // graphql-ws does not acknowledge a subscription: a probe run proves every subscriber is live.
       const deadline = Date.now() + 60_000
       while (probeSeen.size < SUBSCRIBERS && Date.now() < deadline) {
-        const { run } = await p.db.transaction((tx) => enqueueRun(tx, p.newRun(a)))
+        const { run } = await p.engine.enqueue(p.newRun(a))
         probeId = run.id
         await new Promise((r) => setTimeout(r, 1000))
       }
@@ -117,7 +116,7 @@ export async function w5(): Promise<WorkloadResult> {
         const due = Math.floor(((now() - start) / 1000) * RUNS_PER_SECOND)
         while (enqueued < due) {
           enqueued++
-          pending.push(p.db.transaction((tx) => enqueueRun(tx, p.newRun(a))))
+          pending.push(p.engine.enqueue(p.newRun(a)))
         }
         rssPeak = Math.max(rssPeak, node.rss())
         await new Promise((r) => setTimeout(r, 5))

@@ -1,4 +1,3 @@
-import { enqueueRun } from '../../../server/src/queue/enqueue'
 import {
   PGBOSS_VERSION,
   type GraphileOptions,
@@ -102,7 +101,7 @@ async function switchyard(): Promise<{ table: Verdict; checked: Checked }> {
       for (let i = 0; i < PROCESSES; i++) nodes.push(await spawnNode(p, { roles: 'worker', concurrency: 16 }))
       // Pass 1, measured: runs are added while the first ones already execute, as in real use.
       for (let i = 0; i < RUNS; i++) {
-        await p.db.transaction((tx) => enqueueRun(tx, p.newRun(plain[i % AUTOMATIONS]!)))
+        await p.engine.enqueue(p.newRun(plain[i % AUTOMATIONS]!))
       }
       await drain()
       const rows = await p.db.query<{ id: string; state: string; start: number; end: number }>(
@@ -119,7 +118,7 @@ async function switchyard(): Promise<{ table: Verdict; checked: Checked }> {
       // mutex its execution starts after that transaction's start, which is finished_at.
       const first = rows.length > 0 ? Number(rows[rows.length - 1]!.id) : 0
       for (let i = 0; i < VERIFY_RUNS; i++) {
-        await p.db.transaction((tx) => enqueueRun(tx, p.newRun(logging[i % AUTOMATIONS]!)))
+        await p.engine.enqueue(p.newRun(logging[i % AUTOMATIONS]!))
       }
       await drain()
       const logged = await p.db.query<{ id: string; began: number; end: number }>(

@@ -52,10 +52,16 @@ export const runs = pgTable(
     leaseOwner: text('lease_owner'),
     leaseExpiresAt: timestamptz('lease_expires_at'),
     cancelRequested: text('cancel_requested'),
+    // Fencing token of the current claim (a new one from run_claim_tokens per claim):
+    // heartbeats, log writes and completions must present it, so a worker whose
+    // lease was taken over can never change the run again.
+    claimToken: int8('claim_token'),
+    // Claim order before run_at: scheduled runs (lower) never wait behind a backlog.
+    priority: integer('priority').notNull().default(0),
   },
   (t) => [
     // The claim query scans only this small partial index.
-    index('runs_claimable').on(t.runAt, t.id).where(sql`${t.state} = 'QUEUED'`),
+    index('runs_claimable').on(t.priority, t.runAt, t.id).where(sql`${t.state} = 'QUEUED'`),
     index('runs_leased')
       .on(t.leaseExpiresAt)
       .where(sql`${t.state} = 'RUNNING' and ${t.leaseOwner} is not null`),
@@ -67,6 +73,27 @@ export const runs = pgTable(
     index('runs_automation').on(t.automationId, t.id),
     index('runs_parent').on(t.parentRunId, t.step),
   ],
+)
+
+/**
+ * Attempts of a run that were superseded (retried after a failure, or lost with
+ * their worker), each with its own outcome. The last attempt is the run row itself,
+ * so a run that succeeds at once costs no row here.
+ */
+export const runAttempts = pgTable(
+  'run_attempts',
+  {
+    runId: int8('run_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    orgId: uuid('org_id').notNull(),
+    state: text('state').notNull(),
+    worker: text('worker'),
+    startedAt: timestamptz('started_at'),
+    finishedAt: timestamptz('finished_at').notNull().defaultNow(),
+    outputs: jsonb('outputs'),
+    error: text('error'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.attempt] })],
 )
 
 export const runLogs = pgTable(

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database'
 import { notifyRunChanges, notifyWake } from '../events/notify'
-import { type NewRun, enqueueRun } from '../queue/enqueue'
-import { RUN_COLUMNS, type RunRow } from '../queue/run-row'
+import { RUN_COLUMNS, type RunRow } from './run-row'
+import type { NewRun, RunOps } from './types'
 
 export interface ScheduledRun extends NewRun {
   /** Due time; a run queued ahead waits for it (workers claim by run_at). */
@@ -19,9 +19,13 @@ export interface Queued {
  * one NOTIFY per 7.5 KB of events, one wake-up): a hundred schedules due in the
  * same second cost a handful of statements, not five hundred. Runs with a mutex
  * go through enqueueRun one by one, since each depends on the mutex state the
- * previous one left. Keep the columns in step with insertRun (queue/enqueue.ts).
+ * previous one left. Keep the columns in step with insertRun (enqueue.ts).
  */
-export async function enqueueScheduled(tx: Queryable, runs: readonly ScheduledRun[]): Promise<Queued[]> {
+export async function enqueueScheduled(
+  ops: RunOps,
+  tx: Queryable,
+  runs: readonly ScheduledRun[],
+): Promise<Queued[]> {
   const out: (Queued | undefined)[] = new Array(runs.length)
   const free = runs.map((r, i) => [r, i] as const).filter(([r]) => !r.definition.mutex)
   if (free.length > 0) {
@@ -34,13 +38,13 @@ export async function enqueueScheduled(tx: Queryable, runs: readonly ScheduledRu
     ).map((r) => r.id)
     const rows = await tx.query<RunRow>(
       `insert into runs (id, org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
-         run_as, max_attempts, parameters, timeout_ms, run_at)
+         run_as, max_attempts, parameters, timeout_ms, run_at, priority)
        select id, org_id, automation_id, version_id, version, kind, 'QUEUED', trigger_source, triggered_by, run_as,
-         max_attempts, parameters::jsonb, timeout_ms, coalesce(run_at, now())
+         max_attempts, parameters::jsonb, timeout_ms, coalesce(run_at, now()), priority
        from unnest($13::int8[], $1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::text[], $7::uuid[],
-         $8::uuid[], $9::int[], $10::text[], $11::int[], $12::timestamptz[])
+         $8::uuid[], $9::int[], $10::text[], $11::int[], $12::timestamptz[], $14::int[])
          as u(id, org_id, automation_id, version_id, version, kind, trigger_source, triggered_by, run_as,
-           max_attempts, parameters, timeout_ms, run_at)
+           max_attempts, parameters, timeout_ms, run_at, priority)
        returning ${RUN_COLUMNS}`,
       [
         free.map(([r]) => r.orgId),
@@ -56,6 +60,7 @@ export async function enqueueScheduled(tx: Queryable, runs: readonly ScheduledRu
         free.map(([r]) => r.definition.timeoutMs),
         free.map(([r]) => r.runAt),
         ids,
+        free.map(([r]) => r.priority ?? 0),
       ],
     )
     const byId = new Map(rows.map((r) => [r.id, r]))
@@ -67,7 +72,7 @@ export async function enqueueScheduled(tx: Queryable, runs: readonly ScheduledRu
   }
   for (const [i, r] of runs.entries()) {
     if (!r.definition.mutex) continue
-    out[i] = await enqueueRun(tx, r)
+    out[i] = await ops.enqueue(tx, r)
   }
   return out as Queued[]
 }

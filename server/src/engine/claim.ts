@@ -1,17 +1,19 @@
 import type { Database } from '../db/database'
 import { notifyRunChanges } from '../events/notify'
 import { type RunRow, runColumnsOf } from './run-row'
+import type { Claim } from './types'
 
 /**
- * Claims up to `limit` due runs for this worker: FIFO by due time, skipping rows
- * other workers are claiming right now, each under a lease the heartbeat extends.
+ * Claims up to `limit` due runs for this worker: by priority, then FIFO by due time,
+ * skipping rows other workers are claiming right now, each under a lease the
+ * heartbeat extends and with a fresh fencing token (claim_token).
  */
 export async function claimRuns(
   db: Database,
   workerId: string,
   limit: number,
   leaseMs: number,
-): Promise<RunRow[]> {
+): Promise<Claim[]> {
   return db.transaction(async (tx) => {
     // A claim lost in a database crash only puts the run back in the queue (its lease
     // never existed), so the claim need not wait for its WAL flush.
@@ -19,11 +21,12 @@ export async function claimRuns(
     const rows = await tx.query<RunRow>(
       `with c as (
          select id from runs where state = 'QUEUED' and run_at <= now()
-         order by run_at, id limit $2 for update skip locked
+         order by priority, run_at, id limit $2 for update skip locked
        )
        -- started_at is the moment of the claim (clock_timestamp), not of BEGIN
        update runs r set state = 'RUNNING', started_at = clock_timestamp(), lease_owner = $1,
          lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
+         claim_token = nextval('run_claim_tokens'),
          deadline_at = case when r.timeout_ms is null then null else now() + make_interval(secs => r.timeout_ms::float8 / 1000) end
        from c where r.id = c.id
        returning ${runColumnsOf('r')}`,
@@ -31,7 +34,7 @@ export async function claimRuns(
     )
     rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
     await notifyRunChanges(tx, rows)
-    return rows
+    return rows.map((run) => ({ run, token: run.claim_token! }))
   })
 }
 

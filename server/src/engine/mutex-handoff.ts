@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database'
-import { RUN_COLUMNS, type RunRow } from '../queue/run-row'
-import { lockMutex } from './lock'
+import { RUN_COLUMNS, type RunRow } from './run-row'
+import { lockMutex } from './mutex-lock'
 
 /**
  * Releases the mutex held by a finished run and hands it to the first waiter
@@ -34,4 +34,18 @@ export async function promoteNext(tx: Queryable, orgId: string, name: string): P
     [orgId, name, next?.id ?? null],
   )
   return next ?? null
+}
+
+/** How many waiters behind a hand-off are told their new place in line. */
+const POSITION_UPDATES = 100
+
+/**
+ * The waiters of a mutex that moved up a place, first first: their rows did not
+ * change, but a subscriber watching them must see the new position.
+ */
+export async function movedUp(tx: Queryable, orgId: string, name: string): Promise<RunRow[]> {
+  return tx.query<RunRow>(
+    `select ${RUN_COLUMNS} from runs where org_id = $1 and mutex_name = $2 and state = 'WAITING' order by id limit $3`,
+    [orgId, name, POSITION_UPDATES],
+  )
 }

@@ -1,39 +1,18 @@
-import type { Definition } from '../automations/definition'
 import type { Queryable } from '../db/database'
-import type { TriggerSource } from '../domain'
 import { notifyRunChanges } from '../events/notify'
-import { promoteNext } from '../mutex/handoff'
-import { lockMutex } from '../mutex/lock'
-import { requestCancel } from './cancel'
+import { promoteNext } from './mutex-handoff'
+import { lockMutex } from './mutex-lock'
 import { RUN_COLUMNS, type RunRow } from './run-row'
+import type { Enqueued, NewRun, RunOps } from './types'
 
-export interface NewRun {
-  orgId: string
-  automationId: string
-  versionId: string
-  version: number
-  definition: Definition
-  triggerSource: TriggerSource
-  triggeredBy: string | null
-  runAs: string | null
-  embedTokenId?: string | null
-  parentRunId?: string | null
-  step?: number | null
-  parameters: Record<string, unknown>
-}
-
-export interface Enqueued {
-  run: RunRow
-  /** True when the mutex was busy under policy SKIP: the run was recorded SKIPPED. */
-  skipped: boolean
-}
+export type { Enqueued, NewRun } from './types'
 
 /**
  * Inserts a run inside the caller's transaction and applies its mutex policy.
  * Mutex state only changes under the mutex row's lock, so two nodes enqueueing
  * at once still agree on who holds it and who waits.
  */
-export async function enqueueRun(tx: Queryable, r: NewRun): Promise<Enqueued> {
+export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise<Enqueued> {
   const mutex = r.definition.mutex
   if (!mutex) {
     const run = await insertRun(tx, r, 'QUEUED', null)
@@ -59,7 +38,7 @@ export async function enqueueRun(tx: Queryable, r: NewRun): Promise<Enqueued> {
   }
   if (state.holderRunId !== null && mutex.policy === 'CANCEL_RUNNING') {
     // A holder that had not started yet ends at once and may hand the mutex on, so look again below.
-    await requestCancel(tx, state.holderRunId, 'cancelled by a newer run (mutex policy CANCEL_RUNNING)')
+    await ops.cancel(tx, state.holderRunId, 'cancelled by a newer run (mutex policy CANCEL_RUNNING)')
   }
   let fresh = await lockMutex(tx, r.orgId, mutex.name)
   if (fresh.holderRunId === null && fresh.waiting > 0) {
@@ -84,9 +63,9 @@ async function insertRun(tx: Queryable, r: NewRun, state: string, error: string 
   const final = state === 'SKIPPED'
   const [run] = await tx.query<RunRow>(
     `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
-       embed_token_id, parent_run_id, step, max_attempts, parameters, mutex_name, timeout_ms, error, finished_at)
+       embed_token_id, parent_run_id, step, max_attempts, parameters, mutex_name, timeout_ms, error, finished_at, priority, run_at)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17,
-       case when $18::boolean then clock_timestamp() end)
+       case when $18::boolean then clock_timestamp() end, $19, coalesce($20::timestamptz, now()))
      returning ${RUN_COLUMNS}`,
     [
       r.orgId,
@@ -107,6 +86,8 @@ async function insertRun(tx: Queryable, r: NewRun, state: string, error: string 
       r.definition.timeoutMs,
       error,
       final,
+      r.priority ?? 0,
+      r.runAt ? r.runAt.toISOString() : null,
     ],
   )
   return run!

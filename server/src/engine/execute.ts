@@ -1,12 +1,10 @@
 import type { Database } from '../db/database'
 import { coerceError } from '../errors'
-import { type KindServices, RunFailure } from '../kinds/kind'
-import { getKind } from '../kinds/registry'
-import type { Outcome } from '../queue/complete'
-import type { RunRow } from '../queue/run-row'
-import { loadDefinition } from '../queue/versions'
+import { type KindModule, type KindServices, RunFailure } from '../kinds/kind'
 import { parseInput } from '../validation'
+import type { Engine } from './engine'
 import type { LogWriter } from './log-writer'
+import type { Claim, Outcome } from './types'
 
 /** Why a run's signal was aborted. LOST: our lease is gone, someone else owns the run now. */
 export interface StopReason {
@@ -15,11 +13,13 @@ export interface StopReason {
 }
 
 interface ExecuteArgs {
-  run: RunRow
+  claim: Claim
   signal: AbortSignal
   services: KindServices
   logs: LogWriter
   db: Database
+  engine: Engine
+  kinds: (name: string) => KindModule | undefined
 }
 
 /**
@@ -28,12 +28,18 @@ interface ExecuteArgs {
  * ours to record.
  */
 export async function executeRun({
-  run,
+  claim,
   signal,
   services,
   logs,
   db,
+  engine,
+  kinds,
 }: ExecuteArgs): Promise<Outcome | undefined> {
+  const { run } = claim
+  // Log lines carry the claim's fencing token: lines of a superseded attempt are refused.
+  const write = (level: Parameters<LogWriter['write']>[1], message: string) =>
+    logs.write(claim, level, message)
   const controller = new AbortController()
   const stop = (reason: StopReason) => {
     if (!controller.signal.aborted) controller.abort(reason)
@@ -52,9 +58,9 @@ export async function executeRun({
   )
   aborted.catch(() => {})
   try {
-    const def = await loadDefinition(db, run.version_id)
-    const kind = getKind(def.kind)
-    if (!kind) return { run, state: 'FAILED', error: `unknown kind ${def.kind}` }
+    const def = await engine.definition(db, run.version_id)
+    const kind = kinds(def.kind)
+    if (!kind) return { claim, state: 'FAILED', error: `unknown kind ${def.kind}` }
     // Saved configs were validated; a failure here means the kind's schema changed since,
     // and the run fails with each bad field named (the catch below records it).
     const config = parseInput(kind.configSchema, def.config, 'config')
@@ -72,24 +78,24 @@ export async function executeRun({
         config,
         parameters: run.parameters,
         signal: controller.signal,
-        log: (level, message) => logs.write(run.id, run.org_id, level, message),
+        log: write,
         services,
       }),
       aborted,
     ])
-    if ('detach' in result) return { run, detach: result.firstChild }
-    return { run, state: 'SUCCEEDED', outputs: result.outputs ?? {} }
+    if ('orchestrate' in result) return { claim, orchestrate: true }
+    return { claim, state: 'SUCCEEDED', outputs: result.outputs ?? {} }
   } catch (err) {
     if (controller.signal.aborted) {
       const reason = controller.signal.reason as StopReason
       if (reason.kind === 'LOST') return undefined
-      logs.write(run.id, run.org_id, 'WARN', reason.message)
-      return { run, state: reason.kind, error: reason.message }
+      write('WARN', reason.message)
+      return { claim, state: reason.kind, error: reason.message }
     }
     const e = coerceError(err)
-    logs.write(run.id, run.org_id, 'ERROR', e.message)
+    write('ERROR', e.message)
     const outputs = err instanceof RunFailure ? err.outputs : undefined
-    return { run, state: 'FAILED', error: e.message, ...(outputs ? { outputs } : {}) }
+    return { claim, state: 'FAILED', error: e.message, ...(outputs ? { outputs } : {}) }
   } finally {
     if (timer) clearTimeout(timer)
   }

@@ -4,6 +4,7 @@ import { coerceError } from '../errors'
 import type { LogEventTuple } from '../events/channels'
 import { notifyLogs } from '../events/notify'
 import type { Logger } from '../log'
+import type { Claim } from './types'
 
 const MAX_LINE = 10_000
 const FLUSH_MS = 20
@@ -11,6 +12,7 @@ const FLUSH_MS = 20
 interface Pending {
   runId: string
   orgId: string
+  token: string
   level: LogLevel
   message: string
   at: Date
@@ -21,7 +23,8 @@ interface Pending {
  * NOTIFYs per flush), so a chatty script cannot make a round trip per line.
  */
 export interface LogWriter {
-  write(runId: string, orgId: string, level: LogLevel, message: string): void
+  /** Buffers a line of the claimed run; it is written only while the claim is current. */
+  write(claim: Claim, level: LogLevel, message: string): void
   /** Writes everything buffered so far; called before a run's completion is recorded. */
   flush(): Promise<void>
   stop(): Promise<void>
@@ -46,36 +49,50 @@ export function createLogWriter(db: Database, log: Logger): LogWriter {
 
   const writeBatch = (batch: Pending[]) =>
     db.transaction(async (tx) => {
-      const ids = await tx.query<{ id: string }>(
+      // Fenced: only lines whose claim token is still the run's current one are kept, so a
+      // worker that lost its lease cannot write into the log of the attempt that replaced it.
+      const written = await tx.query<{ id: string; run_id: string; org_id: string }>(
         `insert into run_logs (run_id, org_id, level, message, at)
-         select * from unnest($1::int8[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])
-         returning id`,
+         select l.run_id, l.org_id, l.level, l.message, l.at
+         from unnest($1::int8[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::int8[])
+           with ordinality as l(run_id, org_id, level, message, at, token, n)
+         join runs r on r.id = l.run_id and r.claim_token = l.token
+         order by l.n
+         returning id, run_id, org_id`,
         [
           batch.map((p) => p.runId),
           batch.map((p) => p.orgId),
           batch.map((p) => p.level),
           batch.map((p) => p.message),
           batch.map((p) => p.at.toISOString()),
+          batch.map((p) => p.token),
         ],
       )
-      const tuples: LogEventTuple[] = batch.map((p, i) => [
-        p.runId,
-        p.orgId,
-        ids[i]!.id,
-        p.level,
-        p.message,
-        p.at.getTime(),
-      ])
-      await notifyLogs(tx, tuples)
+      if (written.length < batch.length)
+        log.warn({ refused: batch.length - written.length }, 'refused log lines of stale claims')
+      // The announcement names only where to read: subscribers read the lines the platform wrote.
+      const last = new Map<string, LogEventTuple>()
+      for (const w of written) {
+        const prev = last.get(w.run_id)
+        if (!prev || BigInt(w.id) > BigInt(prev[2])) last.set(w.run_id, [w.run_id, w.org_id, w.id])
+      }
+      await notifyLogs(tx, [...last.values()])
     })
 
   return {
-    write(runId, orgId, level, message) {
+    write(claim, level, message) {
       const text =
         message.length > MAX_LINE
           ? `${message.slice(0, MAX_LINE)}… [line cut at ${MAX_LINE} characters]`
           : message
-      buffer.push({ runId, orgId, level, message: text, at: new Date() })
+      buffer.push({
+        runId: claim.run.id,
+        orgId: claim.run.org_id,
+        token: claim.token,
+        level,
+        message: text,
+        at: new Date(),
+      })
       timer ??= setTimeout(flushNow, FLUSH_MS)
     },
     flush: flushNow,

@@ -1,18 +1,20 @@
 import type { Queryable } from '../db/database'
 import { notifyCancel } from '../events/notify'
-import { TIMEOUT_REASON, finishRuns } from './finalize'
 import { RUN_COLUMNS, type RunRow } from './run-row'
+import { type RunOps, TIMEOUT_REASON } from './types'
 
 /**
  * Stops a run, whatever it is doing, inside the caller's transaction:
  * - not started yet (QUEUED, WAITING): it ends CANCELLED now;
- * - executing on a worker: the worker is told (NOTIFY, and its next heartbeat)
- *   and ends it CANCELLED; if the worker is dead, lease recovery does;
- * - orchestrating children (CHAIN): its active child is cancelled, and the
- *   chain ends when that child does.
+ * - executing on a worker: the request is stored in cancel_requested and the
+ *   worker is told (NOTIFY, and its next heartbeat) — the worker acts only on what
+ *   it reads back from the run row, never on the notification itself;
+ * - orchestrating children (CHAIN): its active children are cancelled, and it
+ *   ends when they have.
  * Returns the run as it is after the request, or undefined if it is unknown.
  */
 export async function requestCancel(
+  ops: RunOps,
   tx: Queryable,
   runId: string,
   reason: string,
@@ -23,7 +25,7 @@ export async function requestCancel(
   switch (run.state) {
     case 'QUEUED':
     case 'WAITING': {
-      const [ended] = await finishRuns(tx, [run.id], endState, reason)
+      const [ended] = await ops.finish(tx, [run.id], endState, reason)
       return ended
     }
     case 'RUNNING': {
@@ -36,15 +38,17 @@ export async function requestCancel(
         return marked
       }
       const active = await tx.query<{ id: string }>(
-        `select id from runs where parent_run_id = $1 and state in ('QUEUED', 'WAITING', 'RUNNING') order by step`,
+        `select id from runs where parent_run_id = $1 and state in ('QUEUED', 'WAITING', 'RUNNING') order by step, id`,
         [run.id],
       )
-      for (const child of active) await requestCancel(tx, child.id, reason)
-      if (active.length === 0) {
-        const [ended] = await finishRuns(tx, [run.id], endState, reason)
+      for (const child of active) await ops.cancel(tx, child.id, reason)
+      // Children that ended at once have already ended their parent through its orchestrator.
+      const [after] = await tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1`, [run.id])
+      if (after && after.state === 'RUNNING' && active.length === 0) {
+        const [ended] = await ops.finish(tx, [run.id], endState, reason)
         return ended
       }
-      return marked
+      return after
     }
     default:
       return run

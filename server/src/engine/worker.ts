@@ -3,17 +3,17 @@ import { hostname } from 'node:os'
 import type { Database } from '../db/database'
 import { coerceError } from '../errors'
 import type { EventBus } from '../events/bus'
-import type { KindServices } from '../kinds/kind'
+import type { KindModule, KindServices } from '../kinds/kind'
 import type { Logger } from '../log'
-import { claimRuns, nextDueInMs } from '../queue/claim'
-import { type Outcome, completeRuns } from '../queue/complete'
-import { heartbeat } from '../queue/leases'
-import type { RunRow } from '../queue/run-row'
-import { executeRun, type StopReason } from './execute'
+import type { Engine } from './engine'
+import { type StopReason, executeRun } from './execute'
 import { createLogWriter } from './log-writer'
+import type { Claim, Outcome } from './types'
 
 export interface WorkerOptions {
   db: Database
+  engine: Engine
+  kinds: (name: string) => KindModule | undefined
   bus: EventBus
   log: Logger
   services: KindServices
@@ -31,7 +31,7 @@ export interface Worker {
 }
 
 interface Active {
-  run: RunRow
+  claim: Claim
   controller: AbortController
   done: Promise<void>
 }
@@ -39,7 +39,9 @@ interface Active {
 /**
  * A worker claims due runs while it has free slots, executes them, and records
  * outcomes in batches. It wakes on NOTIFY; polling is only the fallback (and the
- * timer for retries waiting out a backoff).
+ * timer for retries waiting out a backoff). A run stays heartbeated from its claim
+ * until its outcome is committed, not only while its kind executes: a flush slowed
+ * by load must never let the lease lapse and the run be recovered (and run again).
  */
 export function startWorker(opts: WorkerOptions): Worker {
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
@@ -47,6 +49,8 @@ export function startWorker(opts: WorkerOptions): Worker {
   const batchSize = opts.batchSize ?? 100
   const logs = createLogWriter(opts.db, log)
   const active = new Map<string, Active>()
+  // Executed, outcome not committed yet: still ours, still heartbeated.
+  const committing = new Map<string, Claim>()
   let pending: Outcome[] = []
   let flushing: Promise<void> | undefined
   let stopping = false
@@ -62,7 +66,18 @@ export function startWorker(opts: WorkerOptions): Worker {
   }
   const offWake = opts.bus.onWake(poke)
   const offReconnect = opts.bus.onReconnect(poke)
-  const offCancel = opts.bus.onCancel((runId) => stopRun(runId, { kind: 'CANCELLED', message: 'cancelled' }))
+  // The notification is only a hint: the run stops if its row really holds a cancel request.
+  const offCancel = opts.bus.onCancel((runId) => {
+    const a = active.get(runId)
+    if (!a) return
+    opts.engine
+      .cancelRequests([a.claim])
+      .then((found) => {
+        const reason = found.get(runId)
+        if (reason) stopRun(runId, { kind: 'CANCELLED', message: reason })
+      })
+      .catch((err) => log.warn({ err: coerceError(err) }, 'reading a cancel request failed'))
+  })
 
   function stopRun(runId: string, reason: StopReason) {
     const a = active.get(runId)
@@ -76,8 +91,9 @@ export function startWorker(opts: WorkerOptions): Worker {
         const batch = pending.slice(0, batchSize)
         try {
           await logs.flush()
-          await completeRuns(opts.db, id, batch)
+          await opts.engine.complete(batch)
           pending = pending.slice(batch.length)
+          for (const o of batch) committing.delete(o.claim.run.id)
         } catch (err) {
           // Keep the outcomes and try again: if the database stays away our leases
           // expire and recovery takes over; a late completion is then refused.
@@ -93,11 +109,23 @@ export function startWorker(opts: WorkerOptions): Worker {
     return flushing
   }
 
-  const start = (run: RunRow) => {
+  const start = (claim: Claim) => {
+    const { run } = claim
     const controller = new AbortController()
-    const done = executeRun({ run, signal: controller.signal, services: opts.services, logs, db: opts.db })
+    const done = executeRun({
+      claim,
+      signal: controller.signal,
+      services: opts.services,
+      logs,
+      db: opts.db,
+      engine: opts.engine,
+      kinds: opts.kinds,
+    })
       .then((outcome) => {
-        if (outcome) pending.push(outcome)
+        if (!outcome) return
+        // Heartbeated on until committed (see flush).
+        committing.set(run.id, claim)
+        pending.push(outcome)
       })
       .finally(() => {
         active.delete(run.id)
@@ -105,7 +133,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         if (starved) poke()
         void flush()
       })
-    active.set(run.id, { run, controller, done })
+    active.set(run.id, { claim, controller, done })
   }
 
   const loop = (async () => {
@@ -115,9 +143,9 @@ export function startWorker(opts: WorkerOptions): Worker {
       if (free > 0) {
         try {
           woken = false
-          const rows = await claimRuns(opts.db, id, Math.min(free, batchSize), opts.leaseMs)
-          claimed = rows.length
-          for (const row of rows) start(row)
+          const claims = await opts.engine.claim(id, Math.min(free, batchSize), opts.leaseMs)
+          claimed = claims.length
+          for (const claim of claims) start(claim)
         } catch (err) {
           log.warn({ err: coerceError(err) }, 'claiming runs failed; retrying')
           await sleep(500)
@@ -130,7 +158,10 @@ export function startWorker(opts: WorkerOptions): Worker {
       if (woken && free > 0) continue
       let waitMs = opts.pollMs
       if (free > 0 && claimed === 0) {
-        const due = await nextDueInMs(opts.db).catch(() => null)
+        const due = await opts.engine.nextDueInMs().catch((err) => {
+          log.warn({ err: coerceError(err) }, 'reading the next due time failed')
+          return null
+        })
         if (due !== null) waitMs = Math.min(waitMs, Math.max(1, due))
       }
       starved = free <= 0
@@ -148,15 +179,16 @@ export function startWorker(opts: WorkerOptions): Worker {
 
   const beat = setInterval(
     async () => {
-      const ids = [...active.keys()]
-      if (ids.length === 0) return
+      const claims = [...[...active.values()].map((a) => a.claim), ...committing.values()]
+      if (claims.length === 0) return
       try {
-        const alive = await heartbeat(opts.db, id, ids, opts.leaseMs)
-        for (const runId of ids) {
-          const state = alive.get(runId)
-          if (!state) stopRun(runId, { kind: 'LOST', message: 'lease lost' })
+        const alive = await opts.engine.heartbeat(claims, opts.leaseMs)
+        for (const { run } of claims) {
+          if (!active.has(run.id)) continue
+          const state = alive.get(run.id)
+          if (!state) stopRun(run.id, { kind: 'LOST', message: 'lease lost' })
           else if (state.cancelRequested)
-            stopRun(runId, { kind: 'CANCELLED', message: state.cancelRequested })
+            stopRun(run.id, { kind: 'CANCELLED', message: state.cancelRequested })
         }
       } catch (err) {
         log.warn({ err: coerceError(err) }, 'heartbeat failed')

@@ -1,0 +1,131 @@
+import { backoffMs } from '../automations/definition'
+import type { Database, Queryable } from '../db/database'
+import { notifyRunChanges } from '../events/notify'
+import { type RunRow, runColumnsOf } from './run-row'
+import type { Claim, FinalOutcome, Outcome, RunOps } from './types'
+
+type Ended = Extract<Outcome, { state: FinalOutcome }>
+
+/** How many outcomes of a batch were applied, and how many refused as stale (token no longer current). */
+export interface Completion {
+  applied: number
+  rejected: number
+}
+
+/**
+ * Records a batch of outcomes in one transaction. An outcome is applied only if
+ * its claim token is still the run's current one: a worker whose lease was
+ * recovered (and whose run may be executing again elsewhere) can never overwrite
+ * the newer attempt. Failures with attempts left go back to the queue after a
+ * backoff, keeping their mutex, and the failed attempt is kept in run_attempts.
+ */
+export async function completeRuns(
+  ops: RunOps,
+  db: Database,
+  outcomes: readonly Outcome[],
+  orchestrate: (tx: Queryable, run: RunRow) => Promise<RunRow[]>,
+): Promise<Completion> {
+  if (outcomes.length === 0) return { applied: 0, rejected: 0 }
+  return db.transaction(async (tx) => {
+    // Asynchronous commit: if the database crashes before this reaches disk, the run is
+    // still RUNNING under an expiring lease and recovery retries it. Runs are executed at
+    // least once either way; what must never be lost, enqueues, still commits synchronously.
+    await tx.query('set local synchronous_commit = off')
+    const final: Ended[] = []
+    const retry: Ended[] = []
+    const orchestrating: Claim[] = []
+    for (const o of outcomes) {
+      if ('orchestrate' in o) orchestrating.push(o.claim)
+      else if (
+        (o.state === 'FAILED' || o.state === 'TIMED_OUT') &&
+        o.claim.run.attempt < o.claim.run.max_attempts
+      )
+        retry.push(o)
+      else final.push(o)
+    }
+    let applied = 0
+    if (final.length > 0) {
+      const rows = await tx.query<RunRow>(
+        // A cancel reaches the worker as a bare NOTIFY; the reason (who or which policy) is in cancel_requested.
+        `update runs r set state = c.state, outputs = c.outputs::jsonb, finished_at = clock_timestamp(),
+           error = case when c.state = 'CANCELLED' then coalesce(r.cancel_requested, c.error) else c.error end,
+           lease_owner = null, lease_expires_at = null
+         from (select unnest($1::int8[]) as id, unnest($2::int8[]) as token, unnest($3::text[]) as state,
+                      unnest($4::text[]) as outputs, unnest($5::text[]) as error) c
+         where r.id = c.id and r.state = 'RUNNING' and r.claim_token = c.token
+         returning ${runColumnsOf('r')}`,
+        [
+          final.map((o) => o.claim.run.id),
+          final.map((o) => o.claim.token),
+          final.map((o) => o.state),
+          final.map((o) => (o.outputs ? JSON.stringify(o.outputs) : null)),
+          final.map((o) => o.error ?? null),
+        ],
+      )
+      applied += rows.length
+      const changed: RunRow[] = [...rows]
+      for (const run of rows) changed.push(...(await ops.followUps(tx, run)))
+      await notifyRunChanges(tx, changed)
+    }
+    if (retry.length > 0) applied += await requeue(ops, tx, retry)
+    for (const claim of orchestrating) {
+      const released = await release(tx, claim)
+      if (!released) continue
+      applied++
+      await notifyRunChanges(tx, await orchestrate(tx, released))
+    }
+    return { applied, rejected: outcomes.length - applied }
+  })
+}
+
+async function requeue(ops: RunOps, tx: Queryable, retry: Ended[]): Promise<number> {
+  const delays: number[] = []
+  for (const o of retry) {
+    const def = await ops.definition(tx, o.claim.run.version_id)
+    delays.push(backoffMs(def.retry.backoffMs, o.claim.run.attempt + 1))
+  }
+  const rows = await tx.query<RunRow>(
+    `with failed as (
+       select r.id, r.org_id, r.attempt, r.lease_owner, r.started_at, c.state, c.outputs, c.error, c.delay
+       from runs r
+       join (select unnest($1::int8[]) as id, unnest($2::int8[]) as token, unnest($3::text[]) as state,
+                    unnest($4::text[]) as outputs, unnest($5::text[]) as error, unnest($6::int[]) as delay) c
+         on r.id = c.id and r.claim_token = c.token
+       where r.state = 'RUNNING'
+       for update of r
+     ), kept as (
+       -- The failed attempt keeps its own outcome; the run row moves on to the next attempt.
+       insert into run_attempts (run_id, attempt, org_id, state, worker, started_at, outputs, error)
+       select id, attempt, org_id, state, lease_owner, started_at, outputs::jsonb, error from failed
+     )
+     update runs r set state = 'QUEUED', attempt = r.attempt + 1, error = f.error, outputs = null,
+       run_at = now() + make_interval(secs => f.delay::float8 / 1000), lease_owner = null,
+       lease_expires_at = null, claim_token = null, started_at = null
+     from failed f where r.id = f.id
+     returning ${runColumnsOf('r')}`,
+    [
+      retry.map((o) => o.claim.run.id),
+      retry.map((o) => o.claim.token),
+      retry.map((o) => o.state),
+      retry.map((o) => (o.outputs ? JSON.stringify(o.outputs) : null)),
+      retry.map((o) => o.error ?? null),
+      delays,
+    ],
+  )
+  await notifyRunChanges(tx, rows)
+  return rows.length
+}
+
+/**
+ * An orchestrating run (CHAIN) gives up its lease, fenced like any completion:
+ * its kind's orchestrator then starts its first children in the same transaction,
+ * and from then on their completions move it on.
+ */
+async function release(tx: Queryable, claim: Claim): Promise<RunRow | undefined> {
+  const [row] = await tx.query<RunRow>(
+    `update runs r set lease_owner = null, lease_expires_at = null, claim_token = null
+     where r.id = $1 and r.state = 'RUNNING' and r.claim_token = $2 returning ${runColumnsOf('r')}`,
+    [claim.run.id, claim.token],
+  )
+  return row
+}

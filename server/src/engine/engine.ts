@@ -1,0 +1,122 @@
+import type { Definition } from '../automations/definition'
+import type { Database, Queryable } from '../db/database'
+import type { RunState } from '../domain'
+import type { KindModule } from '../kinds/kind'
+import type { Logger } from '../log'
+import { requestCancel } from './cancel'
+import { claimRuns, nextDueInMs } from './claim'
+import { type Completion, completeRuns } from './complete'
+import { enqueueRun } from './enqueue'
+import { type Queued, type ScheduledRun, enqueueScheduled } from './enqueue-many'
+import { finishRuns } from './finish'
+import { cancelRequests, heartbeat } from './heartbeat'
+import { movedUp, releaseMutex } from './mutex-handoff'
+import { childFinished, startOrchestration } from './orchestration'
+import { expireDeadlines, recoverExpiredLeases } from './recover'
+import type { RunRow } from './run-row'
+import type { ChildAuthorizer, Claim, Enqueued, FinishedHook, NewRun, Outcome, RunOps } from './types'
+import { type DefinitionCache, createDefinitionCache } from './versions'
+
+/**
+ * Terminology: the engine is the only writer of run state. Every change to a run
+ * (enqueue, claim, heartbeat, complete, cancel, retry, recover) goes through one
+ * of its methods; GraphQL, webhooks, the scheduler, workers and run buttons call
+ * them. Methods ending in `In` run inside the caller's transaction.
+ */
+export interface Engine {
+  /** Queues a run in its own transaction, applying its mutex policy. */
+  enqueue(run: NewRun): Promise<Enqueued>
+  enqueueIn(tx: Queryable, run: NewRun): Promise<Enqueued>
+  /** Queues many runs (scheduled ticks) in the caller's transaction, in order. */
+  enqueueManyIn(tx: Queryable, runs: readonly ScheduledRun[]): Promise<Queued[]>
+  /** Ends runs from any non-final state, as a worker or a cancel would, with every follow-up. */
+  finishIn(tx: Queryable, ids: readonly string[], state: RunState, error: string | null): Promise<RunRow[]>
+  /** Cancels a run whatever its state (see cancel.ts). */
+  cancel(runId: string, reason: string): Promise<RunRow | undefined>
+  /** Claims due runs for a worker, each with a fresh fencing token. */
+  claim(workerId: string, limit: number, leaseMs: number): Promise<Claim[]>
+  nextDueInMs(): Promise<number | null>
+  /** Extends leases of current claims; returns the runs still ours with their stored cancel request. */
+  heartbeat(
+    claims: readonly Claim[],
+    leaseMs: number,
+  ): Promise<Map<string, { cancelRequested: string | null }>>
+  /** Stored cancel requests of current claims (the worker checks after a cancel notification). */
+  cancelRequests(claims: readonly Claim[]): Promise<Map<string, string>>
+  /** Records outcomes; stale claims are refused and counted. */
+  complete(outcomes: readonly Outcome[]): Promise<Completion>
+  /** Retries or fails runs whose worker stopped heartbeating; times out chains past their deadline. */
+  recover(): Promise<{ recovered: number; expired: number }>
+  /** The definition of an automation version (cached: versions never change). */
+  definition(q: Queryable, versionId: string): Promise<Definition>
+  /** Registers a hook called in the transaction that makes a run final; returns its removal. */
+  onRunFinished(hook: FinishedHook): () => void
+  /** Outcomes refused because their claim was no longer current, since start. */
+  readonly stats: { readonly rejectedCompletions: number }
+}
+
+export interface EngineOptions {
+  db: Database
+  log: Logger
+  kinds: (name: string) => KindModule | undefined
+  /** Checks, when a chain starts a child, that its run-as user may run it. */
+  authorizeChild?: ChildAuthorizer
+}
+
+export function createEngine(opts: EngineOptions): Engine {
+  const { db, log } = opts
+  const hooks = new Set<FinishedHook>()
+  const definitions: DefinitionCache = createDefinitionCache()
+  let rejected = 0
+
+  const ops: RunOps = {
+    enqueue: (tx, run) => enqueueRun(ops, tx, run),
+    cancel: (tx, runId, reason) => requestCancel(ops, tx, runId, reason),
+    finish: (tx, ids, state, error, outputs) => finishRuns(ops, tx, ids, state, error, outputs ?? null),
+    async followUps(tx, run) {
+      const changed: RunRow[] = []
+      if (run.mutex_name) {
+        const next = await releaseMutex(tx, run.org_id, run.mutex_name, run.id)
+        if (next) changed.push(next, ...(await movedUp(tx, run.org_id, run.mutex_name)))
+      }
+      if (run.parent_run_id) changed.push(...(await childFinished(deps, tx, run)))
+      for (const hook of hooks) await hook(tx, run)
+      return changed
+    },
+    definition: (q, versionId) => definitions.load(q, versionId),
+  }
+  const deps = { ops, kinds: opts.kinds, authorizeChild: opts.authorizeChild }
+
+  return {
+    enqueue: (run) => db.transaction((tx) => ops.enqueue(tx, run)),
+    enqueueIn: (tx, run) => ops.enqueue(tx, run),
+    enqueueManyIn: (tx, runs) => enqueueScheduled(ops, tx, runs),
+    finishIn: (tx, ids, state, error) => ops.finish(tx, ids, state, error),
+    cancel: (runId, reason) => db.transaction((tx) => ops.cancel(tx, runId, reason)),
+    claim: (workerId, limit, leaseMs) => claimRuns(db, workerId, limit, leaseMs),
+    nextDueInMs: () => nextDueInMs(db),
+    heartbeat: (claims, leaseMs) => heartbeat(db, claims, leaseMs),
+    cancelRequests: (claims) => cancelRequests(db, claims),
+    async complete(outcomes) {
+      const result = await completeRuns(ops, db, outcomes, (tx, run) => startOrchestration(deps, tx, run))
+      if (result.rejected > 0) {
+        rejected += result.rejected
+        log.warn({ rejected: result.rejected }, 'refused outcomes of claims that are no longer current')
+      }
+      return result
+    },
+    async recover() {
+      const recovered = await recoverExpiredLeases(ops, db)
+      const expired = await expireDeadlines(ops, db)
+      return { recovered, expired }
+    },
+    definition: (q, versionId) => definitions.load(q, versionId),
+    onRunFinished(hook) {
+      hooks.add(hook)
+      return () => hooks.delete(hook)
+    },
+    get stats() {
+      return { rejectedCompletions: rejected }
+    },
+  }
+}

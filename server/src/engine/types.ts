@@ -1,0 +1,84 @@
+import type { Definition } from '../automations/definition'
+import type { Queryable } from '../db/database'
+import type { RunState, TriggerSource } from '../domain'
+import type { RunRow } from './run-row'
+
+/** A run to insert: who asked, as whom, which version, with what. */
+export interface NewRun {
+  orgId: string
+  automationId: string
+  versionId: string
+  version: number
+  definition: Definition
+  triggerSource: TriggerSource
+  triggeredBy: string | null
+  runAs: string | null
+  embedTokenId?: string | null
+  parentRunId?: string | null
+  step?: number | null
+  parameters: Record<string, unknown>
+  /** Claimed before runs of a higher number (scheduled runs go first). */
+  priority?: number
+  /** Due time when later than now (a scheduled tick queued ahead of time). */
+  runAt?: Date | null
+}
+
+/** Claim priority of scheduled runs: due ticks never wait behind a backlog of other runs. */
+export const SCHEDULED_PRIORITY = -1
+
+export interface Enqueued {
+  run: RunRow
+  /** True when the mutex was busy under policy SKIP: the run was recorded SKIPPED. */
+  skipped: boolean
+}
+
+export type FinalOutcome = 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'TIMED_OUT'
+
+/**
+ * A claimed run as a worker holds it. The claim token is the fencing token: every
+ * heartbeat, log line and completion presents it, and the engine applies none whose
+ * token is no longer the run's current one.
+ */
+export interface Claim {
+  run: RunRow
+  token: string
+}
+
+/** How one execution ended, as the worker saw it. */
+export type Outcome =
+  | { claim: Claim; state: FinalOutcome; outputs?: Record<string, unknown>; error?: string }
+  /** An orchestrating kind (CHAIN) gives up its lease; its children move it on. */
+  | { claim: Claim; orchestrate: true }
+
+/** Called in the transaction that made a run final (AFTER_AUTOMATION followers). */
+export type FinishedHook = (tx: Queryable, run: RunRow) => Promise<void>
+
+/** Decides whether a child may run as its parent's run-as user; throws with a message naming it. */
+export type ChildAuthorizer = (
+  q: Queryable,
+  child: { orgId: string; runAs: string | null; automationId: string },
+) => Promise<void>
+
+/**
+ * The run-state operations inside one transaction, as the engine wires them. Operation
+ * files take this object instead of importing each other, so the engine has no import
+ * cycles even though cancelling can finish a run and finishing can start another.
+ */
+export interface RunOps {
+  enqueue(tx: Queryable, run: NewRun): Promise<Enqueued>
+  cancel(tx: Queryable, runId: string, reason: string): Promise<RunRow | undefined>
+  /** Marks runs final (from any non-final state) and runs their follow-ups; returns every changed row. */
+  finish(
+    tx: Queryable,
+    ids: readonly string[],
+    state: RunState,
+    error: string | null,
+    outputs?: Record<string, unknown> | null,
+  ): Promise<RunRow[]>
+  /** What follows a run that just became final: mutex hand-off, parent advance, hooks. */
+  followUps(tx: Queryable, run: RunRow): Promise<RunRow[]>
+  definition(q: Queryable, versionId: string): Promise<Definition>
+}
+
+/** The reason stored in cancel_requested when a deadline passes; the run ends TIMED_OUT, not CANCELLED. */
+export const TIMEOUT_REASON = 'timed out'

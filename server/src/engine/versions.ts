@@ -1,0 +1,36 @@
+import type { Definition } from '../automations/definition'
+import type { Queryable } from '../db/database'
+
+/** The definition of an automation version, read from the database. */
+export async function readDefinition(q: Queryable, versionId: string): Promise<Definition> {
+  const [row] = await q.query<{ definition: Definition }>(
+    'select definition from automation_versions where id = $1',
+    [versionId],
+  )
+  if (!row) throw new Error(`automation version ${versionId} is missing`)
+  return row.definition
+}
+
+export interface DefinitionCache {
+  /** The definition of a version, from memory when seen before. */
+  load(q: Queryable, versionId: string): Promise<Definition>
+}
+
+/**
+ * Versions never change once written, so a node may keep them as long as it
+ * likes; the cache belongs to the engine of one app (two apps in one process
+ * on two databases must not share it: ids are per database).
+ */
+export function createDefinitionCache(max = 2000): DefinitionCache {
+  const cache = new Map<string, Definition>()
+  return {
+    async load(q, versionId) {
+      const hit = cache.get(versionId)
+      if (hit) return hit
+      const def = await readDefinition(q, versionId)
+      if (cache.size >= max) cache.delete(cache.keys().next().value!)
+      cache.set(versionId, def)
+      return def
+    },
+  }
+}

@@ -1,0 +1,57 @@
+import type { Database } from '../db/database'
+import { isFinal } from '../domain'
+import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
+import type { RunEvent } from '../events/channels'
+
+/**
+ * Rows for live deliveries, read once per node and shared by every subscriber.
+ * A run event carries what changes (state, attempt, times, error); what never
+ * changes (automation, trigger, parameters...) is read once per run, and a final
+ * state's row, which cannot change any more, once per final state. So a change
+ * costs no read per subscriber, and a subscriber that was slow still renders the
+ * change it is given, not a later state read from the table.
+ */
+export interface RunReads {
+  /** The run as of the event, or undefined if it is gone. */
+  asOf(e: RunEvent): Promise<RunRow | undefined>
+}
+
+const KEEP_MS = 30_000
+const MAX_ENTRIES = 20_000
+
+/** One per app: ids are per database, so two apps in one process never share it. */
+export function createRunReads(db: Database): RunReads {
+  const cache = new Map<string, { row: Promise<RunRow | undefined>; at: number }>()
+  const read = (key: string, runId: string): Promise<RunRow | undefined> => {
+    const now = Date.now()
+    const hit = cache.get(key)
+    if (hit && now - hit.at < KEEP_MS) return hit.row
+    const row = db.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1`, [runId]).then((r) => r[0])
+    // A failed read is not kept: the next subscriber tries again.
+    row.catch(() => cache.delete(key))
+    cache.delete(key)
+    cache.set(key, { row, at: now })
+    // Insertion order is age order: drop the oldest past the cap or the age limit.
+    for (const [k, v] of cache) {
+      if (cache.size <= MAX_ENTRIES && now - v.at < KEEP_MS) break
+      cache.delete(k)
+    }
+    return row
+  }
+  return {
+    async asOf(e) {
+      if (isFinal(e.state as RunRow['state'])) return read(`${e.runId}:${e.state}:${e.attempt}`, e.runId)
+      const base = await read(`${e.runId}:static`, e.runId)
+      if (!base) return undefined
+      return {
+        ...base,
+        state: e.state as RunRow['state'],
+        attempt: e.attempt,
+        started_at: e.startedAt,
+        finished_at: e.finishedAt,
+        error: e.error,
+        outputs: null,
+      }
+    },
+  }
+}

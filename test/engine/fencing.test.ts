@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Engine, createEngine } from '../../server/src/engine/engine'
+import type { Claim } from '../../server/src/engine/types'
+import type { Context } from '../../server/src/graphql/context'
+import { getKind } from '../../server/src/kinds/registry'
+import { runAutomation as run } from '../../server/src/runs/service'
+import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
+import { type TestDatabase, testDatabase } from '../helpers/db'
+import { type TestOrg, createOrg } from '../helpers/fixtures'
+import { type TestServer, startTestServer } from '../helpers/server'
+import { automation, contextFor, log } from '../triggers/helpers'
+
+// No worker here: the test plays the workers itself, through the engine, so it can
+// stall one at the worst moment (after its kind returned, before its outcome committed).
+let tdb: TestDatabase
+let org: TestOrg
+let ctx: Context
+let engine: Engine
+
+beforeAll(async () => {
+  tdb = await testDatabase()
+  org = await createOrg(tdb.db)
+  engine = createEngine({ db: tdb.db, log, kinds: getKind })
+  ctx = { ...contextFor(tdb.db, org), services: { ...contextFor(tdb.db, org).services, engine } }
+})
+afterAll(() => tdb?.drop())
+
+/** Expires every lease now, as if the worker holding it had stopped heartbeating long ago. */
+const expireLeases = () =>
+  tdb.db.query("update runs set lease_expires_at = now() - interval '1 second' where state = 'RUNNING'")
+
+const attemptsOf = (runId: string) =>
+  tdb.db.query<{ attempt: number; state: string; error: string | null; outputs: unknown }>(
+    'select attempt, state, error, outputs from run_attempts where run_id = $1 order by attempt',
+    [runId],
+  )
+
+async function claimOne(worker: string, runId: string): Promise<Claim> {
+  for (let i = 0; i < 50; i++) {
+    const claims = await engine.claim(worker, 10, 60_000)
+    const mine = claims.find((c) => c.run.id === runId)
+    if (mine) return mine
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  throw new Error(`run ${runId} was never claimable`)
+}
+
+describe('fenced claims', () => {
+  it('refuses the completion, heartbeat and log lines of a claim that was recovered and claimed again', async () => {
+    const id = await automation(ctx, {
+      name: 'fenced',
+      kind: 'NOOP',
+      config: {},
+      retry: { maxAttempts: 3, backoffMs: 0 },
+    })
+    const runId = (await run(ctx, id, {})).id
+    const stale = await claimOne('worker-a', runId)
+    // worker-a stalls past its lease (a long flush, a paused process): the run is recovered...
+    await expireLeases()
+    expect((await engine.recover()).recovered).toBe(1)
+    // ...and claimed again by worker-b: a new attempt with a new fencing token.
+    const current = await claimOne('worker-b', runId)
+    expect(current.run.attempt).toBe(2)
+    expect(current.token).not.toBe(stale.token)
+
+    // worker-a comes back with the outcome of attempt 1: refused, not applied.
+    const before = engine.stats.rejectedCompletions
+    const late = await engine.complete([{ claim: stale, state: 'SUCCEEDED', outputs: { from: 'attempt 1' } }])
+    expect(late).toEqual({ applied: 0, rejected: 1 })
+    expect(engine.stats.rejectedCompletions).toBe(before + 1)
+    expect((await engine.heartbeat([stale], 60_000)).size).toBe(0)
+    expect((await engine.heartbeat([current], 60_000)).has(runId)).toBe(true)
+    const [row] = await tdb.db.query<{ state: string; attempt: number }>(
+      'select state, attempt from runs where id = $1',
+      [runId],
+    )
+    expect(row).toEqual({ state: 'RUNNING', attempt: 2 })
+
+    // worker-b's outcome is the one recorded; attempt 1 is kept with its own outcome.
+    expect(
+      await engine.complete([{ claim: current, state: 'SUCCEEDED', outputs: { from: 'attempt 2' } }]),
+    ).toEqual({ applied: 1, rejected: 0 })
+    const [ended] = await tdb.db.query<{ state: string; outputs: unknown; attempt: number }>(
+      'select state, outputs, attempt from runs where id = $1',
+      [runId],
+    )
+    expect(ended).toEqual({ state: 'SUCCEEDED', outputs: { from: 'attempt 2' }, attempt: 2 })
+    expect(await attemptsOf(runId)).toEqual([
+      {
+        attempt: 1,
+        state: 'FAILED',
+        error: expect.stringMatching(/worker lost \(worker-a\)/),
+        outputs: null,
+      },
+    ])
+  })
+
+  it('keeps a failed attempt with its own error and outputs when the run is retried', async () => {
+    const id = await automation(ctx, {
+      name: 'flaky',
+      kind: 'NOOP',
+      config: {},
+      retry: { maxAttempts: 2, backoffMs: 0 },
+    })
+    const runId = (await run(ctx, id, {})).id
+    const first = await claimOne('worker-a', runId)
+    await engine.complete([
+      { claim: first, state: 'FAILED', error: 'first try failed', outputs: { tried: 1 } },
+    ])
+    const second = await claimOne('worker-a', runId)
+    await engine.complete([{ claim: second, state: 'SUCCEEDED', outputs: { tried: 2 } }])
+    expect(await attemptsOf(runId)).toEqual([
+      { attempt: 1, state: 'FAILED', error: 'first try failed', outputs: { tried: 1 } },
+    ])
+  })
+})
+
+describe('a running server', () => {
+  let s: TestServer
+  let editor: string
+  beforeAll(async () => {
+    s = await startTestServer()
+    const o = await createOrg(s.db)
+    editor = await s.login(o.users.editor!.email, o.users.editor!.password)
+  })
+  afterAll(() => s?.stop())
+
+  it('lists every attempt of a retried run, each with its own outcome', async () => {
+    const id = await createAutomation(s, editor, {
+      name: 'always fails',
+      kind: 'NOOP',
+      config: { fail: 'no luck' },
+      retry: { maxAttempts: 2, backoffMs: 0 },
+    })
+    const runId = await runAutomation(s, editor, id)
+    expect((await waitForRun(s, editor, runId)).state).toBe('FAILED')
+    const r = await s.gql<{
+      run: { attempt: number; attempts: { attempt: number; state: string; error: string }[] }
+    }>(
+      'query($id: ID!) { run(id: $id) { attempt attempts { attempt state error } } }',
+      { id: runId },
+      { token: editor },
+    )
+    expect(r.data!.run).toEqual({
+      attempt: 2,
+      attempts: [
+        { attempt: 1, state: 'FAILED', error: 'no luck' },
+        { attempt: 2, state: 'FAILED', error: 'no luck' },
+      ],
+    })
+  })
+
+  it('does not stop a run on a forged cancel notification, only on a stored cancel request', async () => {
+    {
+      const id = await createAutomation(s, editor, {
+        name: 'steady',
+        kind: 'NOOP',
+        config: { sleepMs: 1500 },
+      })
+      const runId = await runAutomation(s, editor, id)
+      await waitForRun(s, editor, runId, ['RUNNING'])
+      // What tenant SQL tried: a bare NOTIFY on the cancel channel.
+      await s.db.query("select pg_notify('sy_cancel', $1)", [runId])
+      expect((await waitForRun(s, editor, runId)).state).toBe('SUCCEEDED')
+
+      const second = await runAutomation(s, editor, id)
+      await waitForRun(s, editor, second, ['RUNNING'])
+      await s.gql(
+        'mutation($id: ID!) { cancelRun(id: $id) { __typename } }',
+        { id: second },
+        { token: editor },
+      )
+      expect((await waitForRun(s, editor, second)).state).toBe('CANCELLED')
+    }
+  })
+})
