@@ -91,7 +91,9 @@ export async function waitForRun(
  */
 export function expectLifecycle(seen: string[], lifecycle: string[]): void {
   if (JSON.stringify(seen) !== JSON.stringify(lifecycle)) {
-    throw new Error(`states ${JSON.stringify(seen)} are not every state of ${JSON.stringify(lifecycle)}, in order`)
+    throw new Error(
+      `states ${JSON.stringify(seen)} are not every state of ${JSON.stringify(lifecycle)}, in order`,
+    )
   }
 }
 

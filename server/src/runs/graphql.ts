@@ -54,7 +54,8 @@ interface AttemptView {
 }
 
 const RunAttemptType = builder.objectRef<AttemptView>('RunAttempt').implement({
-  description: 'One execution of a run; a run is executed again only after a failure with retries left or a lost worker',
+  description:
+    'One execution of a run; a run is executed again only after a failure with retries left or a lost worker',
   fields: (t) => ({
     attempt: t.exposeInt('attempt'),
     state: t.field({ type: RunStateEnum, resolve: (a) => a.state as RunRow['state'] }),
