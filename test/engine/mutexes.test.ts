@@ -21,7 +21,8 @@ describe('mutexes', () => {
         createAutomation(s, editor, {
           name,
           kind: 'NOOP',
-          config: { sleepMs: 300 },
+          // Long enough that the holder is still running when the four are queued on a loaded machine.
+          config: { sleepMs: 1500 },
           mutex: { name: 'shared' },
         }),
       ),

@@ -13,7 +13,6 @@ let database: TestDatabase
 let s: TestServer
 let org: TestOrg
 let token: string
-let burners: ChildProcess[] = []
 const RUNS = 200
 
 beforeAll(async () => {
@@ -21,12 +20,9 @@ beforeAll(async () => {
   s = await startTestServer({ database, env: { SWITCHYARD_ROLES: 'api' } })
   org = await createOrg(s.db)
   token = await s.login(org.users.editor!.email, org.users.editor!.password)
-  // A loaded machine: two busy loops for the two cores, ended with the suite.
-  burners = [0, 1].map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }))
 })
 afterEach(() => killAllNodes())
 afterAll(async () => {
-  for (const b of burners) b.kill('SIGKILL')
   await s?.stop()
   await database?.drop()
 })
@@ -68,6 +64,9 @@ describe('a worker killed while the other keeps finishing runs', () => {
     })
     for (let repeat = 0; repeat < 5; repeat++) {
       const [doomed, survivor] = await Promise.all([worker(), worker()])
+      // A loaded machine while the runs execute: a busy loop takes one of the two cores
+      // (only this long, so other suites running beside this one keep theirs).
+      const burner: ChildProcess = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
       const ids: string[] = []
       for (let i = 0; i < RUNS; i++) {
         ids.push(await runAutomation(s, token, id))
