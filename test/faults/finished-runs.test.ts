@@ -83,6 +83,7 @@ describe('a worker killed while the other keeps finishing runs', () => {
         `all ${RUNS} runs to end (repeat ${repeat + 1})`,
         async () => (await done())[0]!.n === RUNS,
       )
+      burner.kill('SIGKILL')
 
       const runs = await s.db.query<Ended>(
         'select id, state, attempt, outputs, started_at from runs where id = any($1::int8[])',
