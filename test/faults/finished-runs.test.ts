@@ -14,6 +14,8 @@ let s: TestServer
 let org: TestOrg
 let token: string
 const RUNS = 200
+/** The busy loop of the repeat in progress; killed after each test whatever happened. */
+let burner: ChildProcess | undefined
 
 beforeAll(async () => {
   database = await testDatabase()
@@ -21,7 +23,10 @@ beforeAll(async () => {
   org = await createOrg(s.db)
   token = await s.login(org.users.editor!.email, org.users.editor!.password)
 })
-afterEach(() => killAllNodes())
+afterEach(async () => {
+  burner?.kill('SIGKILL')
+  await killAllNodes()
+})
 afterAll(async () => {
   await s?.stop()
   await database?.drop()
@@ -66,7 +71,7 @@ describe('a worker killed while the other keeps finishing runs', () => {
       const [doomed, survivor] = await Promise.all([worker(), worker()])
       // A loaded machine while the runs execute: a busy loop takes one of the two cores
       // (only this long, so other suites running beside this one keep theirs).
-      const burner: ChildProcess = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
+      burner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
       const ids: string[] = []
       for (let i = 0; i < RUNS; i++) {
         ids.push(await runAutomation(s, token, id))
@@ -84,6 +89,7 @@ describe('a worker killed while the other keeps finishing runs', () => {
         async () => (await done())[0]!.n === RUNS,
       )
       burner.kill('SIGKILL')
+      burner = undefined
 
       const runs = await s.db.query<Ended>(
         'select id, state, attempt, outputs, started_at from runs where id = any($1::int8[])',
