@@ -48,7 +48,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     cancel: (runId, reason) => db.transaction((tx) => requestCancel(tx, runId, reason)),
   }
   const warehouse = createWarehouse({ db, secretKey: config.secretKey, databaseUrl: config.databaseUrl })
-  const data = createDataServices({ db, warehouse, secretKey: config.secretKey })
+  const data = createDataServices({ db, warehouse, secretKey: config.secretKey, fileLimits: config.files })
   const services: Services = { db, config, log, engine, bus, data }
   const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0 })
   const stops: (() => Promise<void>)[] = []
