@@ -149,7 +149,7 @@ async function readSharedStrings(c: PartContext, part: string | undefined): Prom
         // Bytes in memory, roughly: the characters plus what V8 keeps per string.
         total += s.length + 16
         if (total > c.limits.maxXlsxSharedStringsBytes)
-          throw overCap(c.file, 'its shared strings', 'maxXlsxSharedStringsBytes', c.limits)
+          throw overCap(c.file, 'the size of its shared strings', 'maxXlsxSharedStringsBytes', c.limits)
         strings.push(s)
       }
     },

@@ -77,7 +77,7 @@ function partsOf(
 ): ZipParts {
   const max = o.limits.maxXlsxExpandedBytes
   let expanded = 0
-  const tooBig = () => overCap(o.name, 'what its zip parts expand to', 'maxXlsxExpandedBytes', o.limits)
+  const tooBig = () => overCap(o.name, 'the expanded size of its zip parts', 'maxXlsxExpandedBytes', o.limits)
   return {
     has: (path) => entries.has(path),
     async open(path) {
