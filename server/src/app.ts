@@ -45,7 +45,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
   const bus: EventBus = await startEventBus(db, log)
   const engine: Engine = createEngine({ db, log, kinds: getKind })
   const warehouse = createWarehouse({ db, secretKey: config.secretKey, databaseUrl: config.databaseUrl })
-  const data = createDataServices({ db, warehouse, secretKey: config.secretKey })
+  const data = createDataServices({ db, warehouse, secretKey: config.secretKey, fileLimits: config.files })
   const services: Services = { db, config, log, engine, bus, data, runReads: createRunReads(db) }
   const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0 })
   const stops: (() => Promise<void>)[] = []

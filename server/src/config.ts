@@ -23,6 +23,7 @@ export interface Config {
   readonly leaseMs: number
   readonly pollMs: number
   readonly triggers: TriggerSettings
+  readonly files: FileLimits
 }
 
 /** Scheduler and trigger limits (SWITCHYARD_SCHEDULER_*, SWITCHYARD_TRIGGER_*, SWITCHYARD_WEBHOOK_*). */
@@ -40,6 +41,66 @@ export interface TriggerSettings {
   readonly webhookRatePerMinute: number
   readonly webhookMaxWaitSeconds: number
 }
+
+/**
+ * Caps on what one run may read from a CSV or XLSX file (SWITCHYARD_MAX_*):
+ * going over one fails the run with a message naming the variable to raise,
+ * and keeps the node's memory bounded whatever the file holds.
+ */
+export interface FileLimits {
+  /** Bytes of the file as read (an upload, a download, a stored file); also the upload limit. */
+  readonly maxFileBytes: number
+  /** Rows (records, header and bad rows included) read from one file. */
+  readonly maxFileRows: number
+  /** One value: a CSV field, an XLSX cell or shared string. */
+  readonly maxCellBytes: number
+  /** One row: a CSV record, the values of an XLSX row. */
+  readonly maxRowBytes: number
+  /** XLSX: all shared strings together, which must be held in memory while the sheet is read. */
+  readonly maxXlsxSharedStringsBytes: number
+  /** XLSX: bytes the zip entries expand to (a zip bomb stops here). */
+  readonly maxXlsxExpandedBytes: number
+}
+
+/** The variable that sets each file cap: one source for the parser, the messages and the README. */
+export const FILE_LIMIT_VARIABLES = {
+  maxFileBytes: 'SWITCHYARD_MAX_FILE_BYTES',
+  maxFileRows: 'SWITCHYARD_MAX_FILE_ROWS',
+  maxCellBytes: 'SWITCHYARD_MAX_CELL_BYTES',
+  maxRowBytes: 'SWITCHYARD_MAX_ROW_BYTES',
+  maxXlsxSharedStringsBytes: 'SWITCHYARD_MAX_XLSX_SHARED_STRINGS_BYTES',
+  maxXlsxExpandedBytes: 'SWITCHYARD_MAX_XLSX_EXPANDED_BYTES',
+} as const satisfies Record<keyof FileLimits, string>
+
+const MiB = 1024 * 1024
+const GiB = 1024 * MiB
+const cap = (min: number, max: number, byDefault: number) =>
+  z.coerce.number().int().min(min).max(max).default(byDefault)
+
+const fileLimitsSchema = {
+  [FILE_LIMIT_VARIABLES.maxFileBytes]: cap(1024, 1024 * GiB, 2 * GiB),
+  [FILE_LIMIT_VARIABLES.maxFileRows]: cap(1, 10_000_000_000, 100_000_000),
+  [FILE_LIMIT_VARIABLES.maxCellBytes]: cap(1024, GiB, 4 * MiB),
+  [FILE_LIMIT_VARIABLES.maxRowBytes]: cap(1024, GiB, 16 * MiB),
+  [FILE_LIMIT_VARIABLES.maxXlsxSharedStringsBytes]: cap(1024, 16 * GiB, 64 * MiB),
+  [FILE_LIMIT_VARIABLES.maxXlsxExpandedBytes]: cap(1024, 1024 * GiB, GiB),
+} as const
+
+type FileLimitsEnv = z.output<z.ZodObject<typeof fileLimitsSchema>>
+
+function fileLimitsOf(e: FileLimitsEnv): FileLimits {
+  return Object.freeze({
+    maxFileBytes: e[FILE_LIMIT_VARIABLES.maxFileBytes],
+    maxFileRows: e[FILE_LIMIT_VARIABLES.maxFileRows],
+    maxCellBytes: e[FILE_LIMIT_VARIABLES.maxCellBytes],
+    maxRowBytes: e[FILE_LIMIT_VARIABLES.maxRowBytes],
+    maxXlsxSharedStringsBytes: e[FILE_LIMIT_VARIABLES.maxXlsxSharedStringsBytes],
+    maxXlsxExpandedBytes: e[FILE_LIMIT_VARIABLES.maxXlsxExpandedBytes],
+  })
+}
+
+/** The file caps with no variable set, for code that runs without a Config (tools, unit tests). */
+export const defaultFileLimits = (): FileLimits => fileLimitsOf(z.object(fileLimitsSchema).parse({}))
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no'])
@@ -74,6 +135,7 @@ const envSchema = z.object({
   SWITCHYARD_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100_000_000).default(262_144),
   SWITCHYARD_WEBHOOK_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
   SWITCHYARD_WEBHOOK_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120),
+  ...fileLimitsSchema,
 })
 
 /** Thrown when the environment is invalid; main() prints it and exits. */
@@ -145,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
       webhookRatePerMinute: e.SWITCHYARD_WEBHOOK_RATE_PER_MINUTE,
       webhookMaxWaitSeconds: e.SWITCHYARD_WEBHOOK_MAX_WAIT_SECONDS,
     }),
+    files: fileLimitsOf(e),
   })
 }
 

@@ -15,6 +15,11 @@ export interface Column {
 export interface RowStream {
   columns: Column[]
   batches: AsyncIterable<TextRow[]>
+  /**
+   * Releases what the stream holds (a file reader's temporary copy) when it is
+   * not read to its end, even when its batches were never started.
+   */
+  close?(): Promise<void>
 }
 
 /** Encodes rows as COPY text format: tab-separated, `\N` for null, backslash escapes. */

@@ -1,3 +1,4 @@
+import { type FileLimits, defaultFileLimits } from '../config'
 import type { Database } from '../db/database'
 import type { Warehouse } from '../warehouse/warehouse'
 import { deriveKey } from './crypto'
@@ -12,16 +13,21 @@ export interface DataServices {
   readonly warehouse: Warehouse
   /** AES-256-GCM key for connection strings, derived from SWITCHYARD_SECRET_KEY. */
   readonly secretsKey: Buffer
+  /** Caps on what a run reads from a CSV or XLSX file (SWITCHYARD_MAX_*). */
+  readonly fileLimits: FileLimits
 }
 
 export function createDataServices(opts: {
   db: Database
   warehouse: Warehouse
   secretKey: Buffer
+  /** Default: the caps of an environment that sets none. */
+  fileLimits?: FileLimits
 }): DataServices {
   return Object.freeze({
     db: opts.db,
     warehouse: opts.warehouse,
     secretsKey: deriveKey(opts.secretKey, 'datasource-secrets'),
+    fileLimits: opts.fileLimits ?? defaultFileLimits(),
   })
 }

@@ -63,7 +63,12 @@ async function openUrl(
     name += BY_CONTENT_TYPE.find(([re]) => re.test(type))?.[1] ?? ''
   }
   d.log('INFO', `downloading ${shown} (${res.headers.get('content-length') ?? 'unknown'} bytes)`)
-  return readFileRows(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), name, options)
+  return readFileRows(
+    Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
+    name,
+    options,
+    d.data.fileLimits,
+  )
 }
 
 /**
@@ -91,9 +96,10 @@ export const fileImport = defineKind({
     } else {
       rows = await openUrl(d, config.source, fileOptions(config.options))
     }
+    // Closed here too: a load that fails before it reads the file must not leave its reader open.
     const result = await loadStorage(loadContext(d), config.target, (stage) =>
       stage.insertStream(rows, d.signal, 'the file'),
-    )
+    ).finally(() => rows.close?.())
     const { badRows, badRowCount } = rows.report
     for (const b of badRows.slice(0, 20)) log('WARN', `line ${b.line}: ${b.error}`)
     log(

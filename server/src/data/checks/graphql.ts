@@ -2,6 +2,7 @@ import { userOf } from '../../accounts/graphql'
 import { builder } from '../../graphql/builder'
 import { isUuid } from '../../validation'
 import { CheckOutcome } from '../domain'
+import { historyPage } from '../history-page'
 import { visibleByAutomation } from '../visibility'
 import { type CheckResultRow, checkHistory, latestChecks } from './store'
 
@@ -9,35 +10,36 @@ const CheckOutcomeEnum = builder.enumType('CheckOutcome', { values: Object.value
 
 const CheckResultType = builder.objectRef<CheckResultRow>('CheckResult').implement({
   fields: (t) => ({
+    id: t.exposeID('id', { description: 'Pass as `before` to page on through the history' }),
     outcome: t.field({ type: CheckOutcomeEnum, resolve: (c) => c.outcome }),
     value: t.float({ nullable: true, resolve: (c) => c.value }),
     message: t.exposeString('message'),
     blocking: t.exposeBoolean('blocking'),
-    checkedAt: t.field({ type: 'DateTime', resolve: (c) => c.checked_at }),
-    runId: t.exposeID('run_id', { nullable: true }),
+    checkedAt: t.field({ type: 'DateTime', resolve: (c) => c.checkedAt }),
+    runId: t.exposeID('runId', { nullable: true }),
   }),
 })
 
 const CheckType = builder.objectRef<CheckResultRow>('Check').implement({
   description: 'A check of a RUN_CHECKS automation, with its latest result and its history',
   fields: (t) => ({
-    automationId: t.exposeID('automation_id'),
+    automationId: t.exposeID('automationId'),
     name: t.exposeString('name'),
     outcome: t.field({ type: CheckOutcomeEnum, description: 'Latest outcome', resolve: (c) => c.outcome }),
     value: t.float({ nullable: true, resolve: (c) => c.value }),
     message: t.exposeString('message'),
     blocking: t.exposeBoolean('blocking'),
-    checkedAt: t.field({ type: 'DateTime', resolve: (c) => c.checked_at }),
-    runId: t.exposeID('run_id', { nullable: true }),
+    checkedAt: t.field({ type: 'DateTime', resolve: (c) => c.checkedAt }),
+    runId: t.exposeID('runId', { nullable: true }),
     history: t.field({
       type: [CheckResultType],
-      description: 'Newest first',
-      args: { first: t.arg.int({ required: false }) },
+      description: 'Newest first; `before` (the id of the last result of a page) gives the next page',
+      args: { first: t.arg.int({ required: false }), before: t.arg.id({ required: false }) },
       resolve: (c, args, ctx) =>
         checkHistory(
           ctx.services.db,
-          { orgId: c.org_id, automationId: c.automation_id, name: c.name },
-          Math.min(Math.max(args.first ?? 50, 1), 1000),
+          { orgId: c.orgId, automationId: c.automationId, name: c.name },
+          historyPage(args),
         ),
     }),
   }),
@@ -59,7 +61,7 @@ builder.queryField('checks', (t) =>
         automationId,
         outcome: args.outcome ?? null,
       })
-      return visibleByAutomation(ctx, rows, (r) => r.automation_id)
+      return visibleByAutomation(ctx, rows, (r) => r.automationId)
     },
   }),
 )

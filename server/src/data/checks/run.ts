@@ -16,7 +16,7 @@ export async function runCheck(d: DataRunContext, c: CheckSpec): Promise<NewChec
     const [latest, before] = await metricHistory(
       d.data.db,
       { orgId, datasourceId: c.metric.datasource, table: c.metric.table, name: c.metric.name },
-      2,
+      { first: 2, before: null },
     )
     if (!latest) {
       return {

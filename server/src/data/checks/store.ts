@@ -1,30 +1,25 @@
+import { selectList } from '../../db/columns'
 import type { Queryable } from '../../db/database'
+import { checkResults } from '../../db/schema'
 import type { CheckOutcome } from '../domain'
+import type { HistoryPage } from '../history-page'
 
-export interface CheckResultRow {
+/**
+ * A stored check result as raw queries return it: the table's own row type,
+ * except that int8 columns arrive as strings on both drivers.
+ */
+export type CheckResultRow = Omit<typeof checkResults.$inferSelect, 'id' | 'runId'> & {
   id: string
-  org_id: string
-  automation_id: string
-  run_id: string | null
-  name: string
-  outcome: CheckOutcome
-  value: number | null
-  message: string
-  blocking: boolean
-  checked_at: Date
+  runId: string | null
 }
 
-const COLUMNS =
-  'id::text, org_id, automation_id, run_id::text, name, outcome, value, message, blocking, checked_at'
+// Ordering is always by `c.id`, the bigserial itself: an `id::text` column under
+// the name `id` once made "9" sort after "10" and showed an older run as the latest.
+const COLUMNS = selectList(checkResults, 'c')
 
-export interface NewCheckResult {
-  name: string
-  outcome: CheckOutcome
-  value: number | null
-  message: string
-  blocking: boolean
-}
+export type NewCheckResult = Pick<CheckResultRow, 'name' | 'outcome' | 'value' | 'message' | 'blocking'>
 
+/** Appends evaluated checks to the check history. */
 export async function recordChecks(
   q: Queryable,
   r: { orgId: string; automationId: string; runId: string },
@@ -56,7 +51,8 @@ export async function previousCheckValue(
   name: string,
 ): Promise<number | null | undefined> {
   const [row] = await q.query<{ value: number | null }>(
-    'select value from check_results where org_id = $1 and automation_id = $2 and name = $3 order by id desc limit 1',
+    `select c.value from check_results c where c.org_id = $1 and c.automation_id = $2 and c.name = $3
+     order by c.id desc limit 1`,
     [orgId, automationId, name],
   )
   return row ? row.value : undefined
@@ -68,22 +64,26 @@ export function latestChecks(
   orgId: string,
   f: { automationId?: string | null; outcome?: CheckOutcome | null },
 ): Promise<CheckResultRow[]> {
+  // The outcome filter applies to the latest result only, so it sits outside the distinct on.
   return q.query<CheckResultRow>(
-    `select * from (select distinct on (automation_id, name) ${COLUMNS} from check_results
-       where org_id = $1 and ($2::uuid is null or automation_id = $2)
-       order by automation_id, name, id desc) latest
-     where $3::text is null or outcome = $3 order by automation_id, name limit 1000`,
+    `select * from (select distinct on (c.automation_id, c.name) ${COLUMNS} from check_results c
+       where c.org_id = $1 and ($2::uuid is null or c.automation_id = $2)
+       order by c.automation_id, c.name, c.id desc) latest
+     where $3::text is null or latest.outcome = $3 order by latest."automationId", latest.name limit 1000`,
     [orgId, f.automationId ?? null, f.outcome ?? null],
   )
 }
 
+/** A check's results, newest first, paged by id like metric history. */
 export function checkHistory(
   q: Queryable,
   c: { orgId: string; automationId: string; name: string },
-  first: number,
+  page: HistoryPage,
 ): Promise<CheckResultRow[]> {
   return q.query<CheckResultRow>(
-    `select ${COLUMNS} from check_results where org_id = $1 and automation_id = $2 and name = $3 order by id desc limit $4`,
-    [c.orgId, c.automationId, c.name, first],
+    `select ${COLUMNS} from check_results c
+     where c.org_id = $1 and c.automation_id = $2 and c.name = $3 and ($5::int8 is null or c.id < $5)
+     order by c.id desc limit $4`,
+    [c.orgId, c.automationId, c.name, page.first, page.before],
   )
 }

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
 import { parse } from 'csv-parse'
+import { type FileLimits, overBytes, overCap } from './limits'
 
 /** One record of a file as read: its values, or why it could not be read; `line` counts from 1. */
 export type RawRecord = { line: number; values: (string | null)[] } | { line: number; error: string }
@@ -9,6 +10,9 @@ export interface CsvOptions {
   delimiter: string | null
   quote: string
   encoding: 'utf8' | 'latin1'
+  /** The file's name and the caps, for the failure that names the one a record went over. */
+  name: string
+  limits: FileLimits
 }
 
 /** Picks the separator that appears most often in the first line, outside quotes. */
@@ -49,9 +53,12 @@ export async function* readCsv(input: Readable, opts: CsvOptions, head: Buffer):
       relax_column_count: true,
       skip_records_with_error: true,
       // Bounds the memory one record may take, so a file without line breaks cannot exhaust it.
-      max_record_size: 16 * 1024 * 1024,
+      max_record_size: opts.limits.maxRowBytes,
       on_skip: (err) => {
         const line = typeof err?.lines === 'number' ? err.lines : 0
+        // Not a bad row to skip: the parser held all it may, and the run fails naming the cap.
+        if (err?.code === 'CSV_MAX_RECORD_SIZE')
+          throw overCap(opts.name, `line ${line}`, 'maxRowBytes', opts.limits)
         // One broken quote can raise two errors for the same line; report the line once.
         if (line === lastErrorLine) return undefined
         lastErrorLine = line
@@ -95,7 +102,11 @@ export async function* readCsv(input: Readable, opts: CsvOptions, head: Buffer):
       emitted++
       const start = line + 1
       line = start
-      for (const v of record) if (v.includes('\n')) line += v.split('\n').length - 1
+      for (const v of record) {
+        if (v.includes('\n')) line += v.split('\n').length - 1
+        if (overBytes(v, opts.limits.maxCellBytes))
+          throw overCap(opts.name, `a value on line ${start}`, 'maxCellBytes', opts.limits)
+      }
       // An empty line parses as one empty field: skipped, but counted.
       if (record.length === 1 && record[0] === '') continue
       out.push({ line: start, values: record })

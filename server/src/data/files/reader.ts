@@ -6,6 +6,7 @@ import type { Column, RowStream, TextRow } from '../rows'
 import { type RawRecord, readCsv } from './csv'
 import { checkFormat } from './sniff'
 import { FileColumnType, FileColumnTypeSchema, inferType, parseValue } from './types'
+import { type FileLimits, overCap } from './limits'
 import { readXlsx } from './xlsx'
 
 const fields = {
@@ -77,18 +78,35 @@ export interface FileRows extends RowStream {
 
 const BATCH = 5000
 
-/** Records arrive in batches; this hands them out one by one (header, sample) or a batch at a time (the rest). */
+/**
+ * Records arrive in batches; this hands them out one by one (header, sample)
+ * or a batch at a time (the rest), counts them against the row cap, and
+ * closes the reader underneath (an XLSX file's temporary copy) when done.
+ */
 class Records {
   private buf: RawRecord[] = []
   private i = 0
+  private read = 0
 
-  constructor(private readonly it: AsyncIterator<RawRecord[]>) {}
+  constructor(
+    private readonly it: AsyncGenerator<RawRecord[]>,
+    private readonly cap: { name: string; limits: FileLimits },
+  ) {}
+
+  private async batch(): Promise<RawRecord[] | undefined> {
+    const n = await this.it.next()
+    if (n.done) return undefined
+    this.read += n.value.length
+    if (this.read > this.cap.limits.maxFileRows)
+      throw overCap(this.cap.name, 'the number of rows', 'maxFileRows', this.cap.limits)
+    return n.value
+  }
 
   async next(): Promise<RawRecord | undefined> {
     while (this.i >= this.buf.length) {
-      const n = await this.it.next()
-      if (n.done) return undefined
-      this.buf = n.value
+      const b = await this.batch()
+      if (!b) return undefined
+      this.buf = b
       this.i = 0
     }
     return this.buf[this.i++]
@@ -101,27 +119,43 @@ class Records {
       this.i = this.buf.length
       return rest
     }
-    const n = await this.it.next()
-    return n.done ? undefined : n.value
+    return this.batch()
+  }
+
+  async close(): Promise<void> {
+    await this.it.return(undefined)
   }
 }
 const REPORTED = 100
 
-/** Reads the first bytes for sniffing, then hands back a stream that still starts at byte 0. */
-async function peek(input: Readable): Promise<{ head: Buffer; stream: Readable }> {
+/**
+ * Reads the first bytes for sniffing, then hands back a stream that still
+ * starts at byte 0 and fails once the file is past SWITCHYARD_MAX_FILE_BYTES.
+ */
+async function peek(
+  input: Readable,
+  cap: { name: string; limits: FileLimits },
+): Promise<{ head: Buffer; stream: Readable }> {
   const it = input[Symbol.asyncIterator]()
   const seen: Buffer[] = []
   let size = 0
+  const counted = (v: unknown): Buffer => {
+    const b = Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array)
+    size += b.length
+    if (size > cap.limits.maxFileBytes) {
+      input.destroy()
+      throw overCap(cap.name, 'the file size', 'maxFileBytes', cap.limits)
+    }
+    return b
+  }
   while (size < 8192) {
     const n = await it.next()
     if (n.done) break
-    const b = Buffer.isBuffer(n.value) ? n.value : Buffer.from(n.value as Uint8Array)
-    seen.push(b)
-    size += b.length
+    seen.push(counted(n.value))
   }
   async function* all() {
     yield* seen
-    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value as Buffer
+    for (let n = await it.next(); !n.done; n = await it.next()) yield counted(n.value)
   }
   return { head: Buffer.concat(seen), stream: Readable.from(all(), { objectMode: false }) }
 }
@@ -131,15 +165,38 @@ async function peek(input: Readable): Promise<{ head: Buffer; stream: Readable }
  * declared or inferred types (from the first `sampleRows` rows), and bad rows
  * reported with their line numbers instead of aborting a load half way.
  */
-export async function readFileRows(input: Readable, name: string, opts: FileOptions): Promise<FileRows> {
-  const { head, stream } = await peek(input)
+export async function readFileRows(
+  input: Readable,
+  name: string,
+  opts: FileOptions,
+  limits: FileLimits,
+): Promise<FileRows> {
+  const { head, stream } = await peek(input, { name, limits })
   if (head.length === 0) throw new RunFailure(`${name} is empty`)
   const format = checkFormat(name, opts.format, head)
   const records = new Records(
     format === 'CSV'
-      ? readCsv(stream, { delimiter: opts.delimiter, quote: opts.quote, encoding: opts.encoding }, head)
-      : readXlsx(stream, opts.sheet, name),
+      ? readCsv(
+          stream,
+          { delimiter: opts.delimiter, quote: opts.quote, encoding: opts.encoding, name, limits },
+          head,
+        )
+      : readXlsx(stream, opts.sheet, name, limits),
+    { name, limits },
   )
+  try {
+    return await typedRows(records, { name, format, opts })
+  } catch (err) {
+    await records.close()
+    throw err
+  }
+}
+
+/** Header, types and the batches of typed rows, from records of either format. */
+async function typedRows(
+  records: Records,
+  { name, format, opts }: { name: string; format: 'CSV' | 'XLSX'; opts: FileOptions },
+): Promise<FileRows> {
   const report = { badRows: [] as BadRow[], badRowCount: 0, rowCount: 0 }
   const bad = (line: number, error: string) => {
     report.badRowCount++
@@ -238,6 +295,13 @@ export async function readFileRows(input: Readable, name: string, opts: FileOpti
     )
 
   async function* batches(): AsyncGenerator<TextRow[]> {
+    try {
+      yield* typedBatches()
+    } finally {
+      await records.close()
+    }
+  }
+  async function* typedBatches(): AsyncGenerator<TextRow[]> {
     let batch: TextRow[] = []
     const take = (line: number, values: (string | null)[] | undefined) => {
       const row = values && convert(line, values)
@@ -275,5 +339,5 @@ export async function readFileRows(input: Readable, name: string, opts: FileOpti
     if (tooMany()) throw failure()
     if (batch.length > 0) yield batch
   }
-  return { columns, batches: batches(), report }
+  return { columns, batches: batches(), report, close: () => records.close() }
 }

@@ -4,7 +4,6 @@ import type { Queryable } from '../../db/database'
 
 /** Files live in the database in chunks of this size, so any node can read them and memory stays bounded. */
 export const CHUNK_BYTES = 1024 * 1024
-export const MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024
 
 export interface DataFileRow {
   id: string
@@ -24,7 +23,14 @@ export const FILE_COLUMNS = 'id, org_id, name, size, sha256, content_type, creat
  */
 export async function storeFile(
   db: Queryable,
-  f: { orgId: string; name: string; contentType: string | null; createdBy: string | null },
+  f: {
+    orgId: string
+    name: string
+    contentType: string | null
+    createdBy: string | null
+    /** SWITCHYARD_MAX_FILE_BYTES */
+    maxBytes: number
+  },
   body: AsyncIterable<Buffer | Uint8Array | string>,
   check?: (head: Buffer) => void,
 ): Promise<DataFileRow> {
@@ -67,7 +73,8 @@ export async function storeFile(
           ? Buffer.from(part)
           : Buffer.from(part.buffer, part.byteOffset, part.byteLength)
       size += buf.length
-      if (size > MAX_FILE_BYTES) throw new Error(`the file is larger than ${MAX_FILE_BYTES} bytes`)
+      if (size > f.maxBytes)
+        throw new Error(`the file is larger than ${f.maxBytes} bytes (SWITCHYARD_MAX_FILE_BYTES)`)
       if (refused) continue
       hash.update(buf)
       pending.push(buf)

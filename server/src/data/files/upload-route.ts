@@ -9,7 +9,8 @@ import { parseInput } from '../../validation'
 import { datasourceFor } from '../datasources/service'
 import { type FileOptions, FileOptionsInput } from './reader'
 import { checkFormat } from './sniff'
-import { MAX_FILE_BYTES, storeFile } from './store'
+import { overCap } from './limits'
+import { storeFile } from './store'
 
 const Query = z.object({
   /** The file's name; its extension tells the format unless `format` is given. */
@@ -50,8 +51,11 @@ export function uploadHandler(services: Services) {
     )
     if (viewer?.type !== 'user') return reply(res, 401, { error: 'sign in (Authorization: Bearer <token>)' })
     if (viewer.role === 'VIEWER') return reply(res, 403, { error: 'viewers may not upload files' })
-    if (Number(req.headers['content-length'] ?? 0) > MAX_FILE_BYTES) {
-      return reply(res, 413, { error: `files are limited to ${MAX_FILE_BYTES} bytes` })
+    const limits = services.data.fileLimits
+    if (Number(req.headers['content-length'] ?? 0) > limits.maxFileBytes) {
+      return reply(res, 413, {
+        error: overCap('the upload', 'the file size', 'maxFileBytes', limits).message,
+      })
     }
     try {
       const url = new URL(req.url ?? '/', 'http://upload')
@@ -69,6 +73,7 @@ export function uploadHandler(services: Services) {
           name: q.name,
           contentType: req.headers['content-type'] ?? null,
           createdBy: viewer.userId,
+          maxBytes: limits.maxFileBytes,
         },
         req,
         (head) => {

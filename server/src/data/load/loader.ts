@@ -5,8 +5,11 @@ import { quoteIdent } from '../identifiers'
 import type { Column } from '../rows'
 import type { DataServices } from '../services'
 import { touchStorage } from '../storages/catalog'
+import { replaceRows } from './replace'
 import type { TargetSpec } from './spec'
 import { Stage } from './stage'
+import { describeTarget } from './target'
+import { upsertRows } from './upsert'
 
 export interface LoadResult {
   storage: string
@@ -32,8 +35,10 @@ const count = async (q: Queryable, table: string): Promise<number> =>
 
 /**
  * Loads into a storage through a stage: `fill` writes the stage, then one
- * transaction replaces the target with it (drop + rename), appends it, or
- * upserts it by key. Until that transaction commits the target is untouched,
+ * transaction moves its rows into the target: a new storage is the renamed
+ * stage; an existing one keeps its table (and so its indexes, comments and
+ * grants) and has its rows replaced (replace.ts), appended, or upserted by
+ * key (upsert.ts). Until that transaction commits the target is untouched,
  * so a failed load leaves the previous table exactly as it was.
  */
 export async function loadStorage(
@@ -69,36 +74,48 @@ async function loadIn(
     if (!stage.columns) throw new RunFailure('nothing was loaded: the source produced no columns')
     const columns = stage.columns
     const rowsLoaded = await count(session, stage.table)
+    if (target.mode === 'UPSERT') {
+      const absent = target.key.filter((k) => !columns.some((c) => c.name === k))
+      if (absent.length > 0) throw new RunFailure(`key column(s) ${absent.join(', ')} not in the loaded rows`)
+    }
     const rowCount = await session.atomic(async (q) => {
-      const [t] = await q.query<{ kind: string | null }>(
-        `select c.relkind::text as kind from pg_class c join pg_namespace n on n.oid = c.relnamespace
-         where n.nspname = $1 and c.relname = $2`,
-        [session.schema, target.storage],
-      )
-      if (t?.kind && t.kind !== 'r' && t.kind !== 'p') {
+      const existing = await describeTarget(q, session.schema, target.storage)
+      if (existing?.kind === 'VIEW') {
         throw new RunFailure(`storage ${target.storage} is a view; load into a table`)
       }
-      if (target.mode === 'REPLACE' || !t) {
-        if (t) await q.query(`drop table ${quoteIdent(target.storage)}`)
+      if (!existing && target.mode !== 'UPSERT') {
+        // A new storage: the filled stage simply becomes it.
         await q.query(`alter table ${stage.ref} rename to ${quoteIdent(target.storage)}`)
         return rowsLoaded
       }
-      const cols = columns.map((c) => quoteIdent(c.name)).join(', ')
-      if (target.mode === 'UPSERT') {
-        const missing = target.key.filter((k) => !columns.some((c) => c.name === k))
-        if (missing.length > 0)
-          throw new RunFailure(`key column(s) ${missing.join(', ')} not in the loaded rows`)
-        const keys = target.key.map(quoteIdent)
-        await q.query(
-          `delete from ${quoteIdent(target.storage)} t using (select distinct ${keys.join(', ')} from ${stage.ref}) s
-           where ${keys.map((k) => `t.${k} = s.${k}`).join(' and ')}`,
-        )
-        // One row per key: with duplicates in the source, one of them wins.
-        await q.query(
-          `insert into ${quoteIdent(target.storage)} (${cols}) select distinct on (${keys.join(', ')}) ${cols} from ${stage.ref}`,
-        )
+      if (!existing) {
+        // A new storage loaded by key starts empty, so the key index and one row per key hold from the start.
+        await q.query(`create table ${quoteIdent(target.storage)} (like ${stage.ref})`)
+      }
+      const has = existing?.columns ?? columns
+      if (target.mode === 'REPLACE') {
+        await replaceRows(q, { table: target.storage, existing: has, stage: stage.table, columns })
       } else {
-        await q.query(`insert into ${quoteIdent(target.storage)} (${cols}) select ${cols} from ${stage.ref}`)
+        const missing = columns.filter((c) => !has.some((e) => e.name === c.name))
+        if (missing.length > 0)
+          throw new RunFailure(
+            `storage ${target.storage} has no column(s) ${missing.map((c) => c.name).join(', ')}; ` +
+              `${target.mode} adds rows to the columns it has (REPLACE changes them)`,
+          )
+        if (target.mode === 'UPSERT') {
+          await upsertRows(q, {
+            schema: session.schema,
+            table: target.storage,
+            stage: stage.table,
+            columns,
+            key: target.key,
+          })
+        } else {
+          const cols = columns.map((c) => quoteIdent(c.name)).join(', ')
+          await q.query(
+            `insert into ${quoteIdent(target.storage)} (${cols}) select ${cols} from ${stage.ref}`,
+          )
+        }
       }
       await q.query(`drop table ${stage.ref}`)
       return count(q, target.storage)

@@ -94,7 +94,7 @@ export async function fileRows(
   } catch (err) {
     throw new RunFailure(`datasource "${ds.name}": invalid file options: ${(err as Error).message}`)
   }
-  return readFileRows(readFile(ctx.data.db, file.id), file.name, options)
+  return readFileRows(readFile(ctx.data.db, file.id), file.name, options, ctx.data.fileLimits)
 }
 
 /** Adds a source's rows to a stage: inside the warehouse when it is the source, else streamed in batches. */

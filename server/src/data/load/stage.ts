@@ -61,6 +61,14 @@ export class Stage {
 
   /** Adds streamed rows; the stream's columns must match the stage's by name. */
   async insertStream(rows: RowStream, signal: AbortSignal, label: string): Promise<void> {
+    try {
+      await this.insertBatches(rows, signal, label)
+    } finally {
+      await rows.close?.()
+    }
+  }
+
+  private async insertBatches(rows: RowStream, signal: AbortSignal, label: string): Promise<void> {
     if (!this.columns) await this.define(rows.columns)
     const order = this.columns!.map((c) => c.name)
     const theirs = rows.columns.map((c) => c.name)

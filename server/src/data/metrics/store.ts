@@ -1,19 +1,20 @@
+import { selectList } from '../../db/columns'
 import type { Queryable } from '../../db/database'
+import { metricValues } from '../../db/schema'
+import type { HistoryPage } from '../history-page'
 
-export interface MetricRow {
+/**
+ * A stored metric value as raw queries return it: the table's own row type,
+ * except that int8 columns arrive as strings on both drivers.
+ */
+export type MetricRow = Omit<typeof metricValues.$inferSelect, 'id' | 'runId'> & {
   id: string
-  org_id: string
-  automation_id: string | null
-  run_id: string | null
-  datasource_id: string
-  table_name: string
-  name: string
-  value: number | null
-  computed_at: Date
+  runId: string | null
 }
 
-const COLUMNS =
-  'id::text, org_id, automation_id, run_id::text, datasource_id, table_name, name, value, computed_at'
+// Ordering is always by `m.id`, the bigserial itself: an `id::text` column under
+// the name `id` once made "9" sort after "10" and showed an older run as the latest.
+const COLUMNS = selectList(metricValues, 'm')
 
 /** Appends computed values to the metric history. */
 export async function recordMetrics(
@@ -44,23 +45,28 @@ export function latestMetrics(
   f: { datasourceId?: string | null; table?: string | null; name?: string | null },
 ): Promise<MetricRow[]> {
   return q.query<MetricRow>(
-    `select distinct on (datasource_id, table_name, name) ${COLUMNS} from metric_values
-     where org_id = $1 and ($2::text is null or datasource_id = $2) and ($3::text is null or table_name = $3)
-       and ($4::text is null or name = $4)
-     order by datasource_id, table_name, name, id desc limit 1000`,
+    `select distinct on (m.datasource_id, m.table_name, m.name) ${COLUMNS} from metric_values m
+     where m.org_id = $1 and ($2::text is null or m.datasource_id = $2) and ($3::text is null or m.table_name = $3)
+       and ($4::text is null or m.name = $4)
+     order by m.datasource_id, m.table_name, m.name, m.id desc limit 1000`,
     [orgId, f.datasourceId ?? null, f.table ?? null, f.name ?? null],
   )
 }
 
-/** A metric's values, newest first. */
+/**
+ * A metric's values, newest first; `before` (an id from a previous page) pages
+ * on: ids only grow, so a page never repeats or skips a value however many arrive.
+ */
 export function metricHistory(
   q: Queryable,
   m: { orgId: string; datasourceId: string; table: string; name: string },
-  first: number,
+  page: HistoryPage,
 ): Promise<MetricRow[]> {
   return q.query<MetricRow>(
-    `select ${COLUMNS} from metric_values where org_id = $1 and datasource_id = $2 and table_name = $3 and name = $4
-     order by id desc limit $5`,
-    [m.orgId, m.datasourceId, m.table, m.name, first],
+    `select ${COLUMNS} from metric_values m
+     where m.org_id = $1 and m.datasource_id = $2 and m.table_name = $3 and m.name = $4
+       and ($6::int8 is null or m.id < $6)
+     order by m.id desc limit $5`,
+    [m.orgId, m.datasourceId, m.table, m.name, page.first, page.before],
   )
 }
