@@ -3,6 +3,7 @@ import type { Config } from './config'
 import { uploadHandler } from './data/files/upload-route'
 import { createDataServices } from './data/services'
 import { type Database, openDatabase } from './db/database'
+import { createEgress } from './egress'
 import { migrate } from './db/migrate'
 import { type EventBus, startEventBus } from './events/bus'
 import { createGraphQL } from './graphql/yoga'
@@ -13,7 +14,7 @@ import { requestCancel } from './queue/cancel'
 import type { Engine } from './runs/engine'
 import { startSweeper } from './runs/sweeper'
 import { type Worker, startWorker } from './runs/worker'
-import { createSandboxPool } from './sandbox'
+import { createSandboxPool, describeIsolation, resolveIsolation } from './sandbox'
 import { startScheduler } from './scheduler/scheduler'
 import { type SeedResult, seedFirstStart } from './seed'
 import type { Services } from './services'
@@ -48,9 +49,14 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     cancel: (runId, reason) => db.transaction((tx) => requestCancel(tx, runId, reason)),
   }
   const warehouse = createWarehouse({ db, secretKey: config.secretKey, databaseUrl: config.databaseUrl })
-  const data = createDataServices({ db, warehouse, secretKey: config.secretKey })
+  const egress = createEgress(config.egress)
+  const data = createDataServices({ db, warehouse, secretKey: config.secretKey, egress })
   const services: Services = { db, config, log, engine, bus, data }
-  const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0 })
+  const isolation = resolveIsolation(config.sandbox)
+  const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0, isolation, egress })
+  log.info({ isolation: isolation.mode }, describeIsolation(isolation, true))
+  if (config.egress.allow.entries.length > 0)
+    log.info({ allow: config.egress.allow.entries }, 'egress: allowed beyond public addresses')
   const stops: (() => Promise<void>)[] = []
   const triggerHooks = await installTriggerHooks(db, log)
 
@@ -105,6 +111,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
         for (const s of stops) await s().catch((err) => log.warn({ err }, 'stopping a component failed'))
         if (worker) await worker.stop(graceMs)
         await sandbox.stop()
+        await egress.close()
         await warehouse.stop()
         await bus.stop()
         if (!opts.db) await db.close()

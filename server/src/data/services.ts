@@ -1,4 +1,5 @@
 import type { Database } from '../db/database'
+import type { Egress } from '../egress'
 import type { Warehouse } from '../warehouse/warehouse'
 import { deriveKey } from './crypto'
 
@@ -12,16 +13,20 @@ export interface DataServices {
   readonly warehouse: Warehouse
   /** AES-256-GCM key for connection strings, derived from SWITCHYARD_SECRET_KEY. */
   readonly secretsKey: Buffer
+  /** Every outbound connection of a run (HTTP, downloads, reporters, datasources) goes through this. */
+  readonly egress: Egress
 }
 
 export function createDataServices(opts: {
   db: Database
   warehouse: Warehouse
   secretKey: Buffer
+  egress: Egress
 }): DataServices {
   return Object.freeze({
     db: opts.db,
     warehouse: opts.warehouse,
     secretsKey: deriveKey(opts.secretKey, 'datasource-secrets'),
+    egress: opts.egress,
   })
 }

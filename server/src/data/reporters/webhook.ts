@@ -1,3 +1,5 @@
+import type { Egress } from '../../egress'
+import { coerceError } from '../../errors'
 import { RunFailure } from '../../kinds/kind'
 import type { ReportMessage, ReporterSpec } from './types'
 
@@ -14,11 +16,12 @@ const shown = (url: string) => {
  * again (at least once), with the same X-Switchyard-Delivery so receivers can dedupe.
  */
 export async function sendWebhook(
+  egress: Egress,
   spec: Extract<ReporterSpec, { type: 'WEBHOOK' }>,
   message: ReportMessage,
   signal: AbortSignal,
 ): Promise<string> {
-  const res = await fetch(spec.url, {
+  const res = await egress.fetch(spec.url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -28,10 +31,9 @@ export async function sendWebhook(
     },
     body: JSON.stringify(message),
     signal: AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]),
-  }).catch((err: Error) => {
-    throw new RunFailure(
-      `webhook ${shown(spec.url)}: ${err.cause instanceof Error ? err.cause.message : err.message}`,
-    )
+  }).catch((err: unknown) => {
+    const e = coerceError(err)
+    throw new RunFailure(`webhook ${shown(spec.url)}: ${e.cause instanceof Error ? e.cause.message : e.message}`)
   })
   await res.body?.cancel()
   if (!res.ok) throw new RunFailure(`webhook ${shown(spec.url)}: HTTP ${res.status}`)
