@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { expect } from 'vitest'
 import {
   type SandboxPool,
@@ -67,4 +67,18 @@ export async function eventually(check: () => boolean, what: string, ms = 5000):
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+}
+
+/** Live processes whose working dir is `dir`: a sandbox's, seen from outside any namespace. */
+export function pidsIn(dir: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (readlinkSync(`/proc/${entry}/cwd`) === dir) pids.push(Number(entry))
+    } catch {
+      // Gone, or not ours to look at.
+    }
+  }
+  return pids
 }
