@@ -35,14 +35,14 @@ function parseRange(entry: string): readonly [ipaddr.IPv4 | ipaddr.IPv6, number]
   const slash = entry.indexOf('/')
   const address = parseAddress(slash < 0 ? entry : entry.slice(0, slash))
   if (!address) return undefined
-  const full = address.kind() === 'ipv4' ? 32 : 128
-  if (slash < 0) return [address, full]
-  const bits = entry.slice(slash + 1)
-  if (!/^\d{1,3}$/.test(bits) || Number(bits) > full) {
-    throw new Error(`"${entry}": the prefix length must be 0 to ${full}`)
-  }
+  if (slash < 0) return [address, address.kind() === 'ipv4' ? 32 : 128]
   // An IPv4-mapped range (::ffff:10.0.0.0/104) is kept as the IPv4 range it maps.
-  const wasMapped = address.kind() === 'ipv4' && normalHost(entry.slice(0, slash)).includes(':')
+  const written = normalHost(entry.slice(0, slash)).includes(':') ? 128 : 32
+  const bits = entry.slice(slash + 1)
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) > written) {
+    throw new Error(`"${entry}": the prefix length must be 0 to ${written}`)
+  }
+  const wasMapped = address.kind() === 'ipv4' && written === 128
   const prefix = wasMapped ? Number(bits) - 96 : Number(bits)
   if (prefix < 0) throw new Error(`"${entry}": an IPv4-mapped range needs a prefix of at least 96`)
   return [address, prefix]

@@ -7,9 +7,9 @@ export class BodyTooLargeError extends Error {
 }
 
 function tooLarge(what: string, maxBytes: number, variable: string, seen?: number): BodyTooLargeError {
-  const size = seen === undefined ? 'more than that' : `${seen} bytes`
+  const size = seen === undefined ? '' : ` (it declared ${seen} bytes)`
   return new BodyTooLargeError(
-    `${what} is over the ${maxBytes}-byte cap (it sent ${size}); raise ${variable} to accept larger ones`,
+    `${what} is over the ${maxBytes}-byte cap${size}; raise ${variable} to accept larger ones`,
   )
 }
 

@@ -30,7 +30,10 @@ export class EgressRefusedError extends Error {
     readonly host: string,
     why: string,
   ) {
-    const of = normalHost(host) === address ? '' : ` (the address of ${host})`
+    const written = normalHost(host)
+    // A name says what it resolved to; an address written another way (::ffff:7f00:1) says how.
+    const of =
+      written === address ? '' : parseAddress(written) ? ` (written ${written})` : ` (the address of ${host})`
     super(
       `egress refused: ${address}${of} is ${why}; an admin can allow it by adding ${address} ` +
         `(or a range holding it, or the host name) to ${EGRESS_ALLOW_VARIABLE}`,

@@ -53,20 +53,29 @@ export function connect(url: string, egress: Egress, connectTimeoutS = 10): post
     connection: { application_name: 'switchyard-datasource' },
   })
 
-  function openSocket(options: { host: string[]; port: number[]; path?: string }) {
-      // A unix socket (host=/run/postgresql) is this machine's own server: never a datasource.
-      if (options.path) {
-        throw Object.assign(
-          new Error('a datasource connects over TCP only; unix sockets (host=/path) are refused'),
-          { code: 'EGRESS_REFUSED' },
-        )
-      }
-      return egress.connect({
-        host: options.host[0] ?? 'localhost',
-        port: options.port[0] ?? 5432,
-        timeoutMs: connectTimeoutS * 1000,
-      })
+  function openSocket(options: { path?: string }) {
+    const target = socketTarget(url)
+    // A unix socket (host=/run/postgresql) is this machine's own server: never a datasource.
+    if (options.path || !target) {
+      throw Object.assign(
+        new Error('a datasource connects over TCP only; unix sockets (host=/path) are refused'),
+        { code: 'EGRESS_REFUSED' },
+      )
+    }
+    return egress.connect({ ...target, timeoutMs: connectTimeoutS * 1000 })
   }
+}
+
+/**
+ * Host and port to dial, read from the URL as postgres.js would (a `host` parameter wins),
+ * but with WHATWG parsing: postgres.js reads `[::ffff:127.0.0.1]` as the host "[".
+ * Undefined for a unix socket.
+ */
+function socketTarget(url: string): { host: string; port: number } | undefined {
+  const u = new URL(url)
+  const host = u.searchParams.get('host') ?? u.hostname
+  if (host.startsWith('/')) return undefined
+  return { host, port: Number(u.searchParams.get('port') || u.port || 5432) }
 }
 
 /** Says why a datasource could not be reached, without the password. */
