@@ -69,13 +69,16 @@ export async function eventually(check: () => boolean, what: string, ms = 5000):
   }
 }
 
-/** Live processes whose working dir is `dir`: a sandbox's, seen from outside any namespace. */
+/** Live (not zombie) processes whose working dir is `dir`: a sandbox's, seen from outside any namespace. */
 export function pidsIn(dir: string): number[] {
   const pids: number[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
-      if (readlinkSync(`/proc/${entry}/cwd`) === dir) pids.push(Number(entry))
+      // A dir removed while a process still sits in it reads "… (deleted)".
+      const cwd = readlinkSync(`/proc/${entry}/cwd`).replace(/ \(deleted\)$/, '')
+      const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0]
+      if (cwd === dir && state !== 'Z') pids.push(Number(entry))
     } catch {
       // Gone, or not ours to look at.
     }

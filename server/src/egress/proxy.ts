@@ -83,8 +83,8 @@ function forward(egress: Egress, req: http.IncomingMessage, res: http.ServerResp
     method: req.method,
     path: `${url.pathname}${url.search}`,
     headers,
-    // One socket per request, opened by the policy: never a pooled one to another host.
-    agent: false,
+    // No agent: then Node asks createConnection for the socket, one per request, opened by
+    // the policy (never a pooled one to another host).
     createConnection: (_options, done) => {
       egress
         .connect({ host: url.hostname, port: Number(url.port || 80), timeoutMs: CONNECT_TIMEOUT_MS })
