@@ -37,6 +37,8 @@ export interface App {
  * configured database. Every role is stateless: all state is in PostgreSQL.
  */
 export async function startApp(config: Config, log: Logger, opts: { db?: Database } = {}): Promise<App> {
+  // First: SWITCHYARD_SANDBOX=bwrap on a host that cannot must stop the start before anything opens.
+  const isolation = resolveIsolation(config.sandbox)
   const db =
     opts.db ??
     (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pgdata') }))
@@ -52,7 +54,6 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
   const egress = createEgress(config.egress)
   const data = createDataServices({ db, warehouse, secretKey: config.secretKey, egress })
   const services: Services = { db, config, log, engine, bus, data }
-  const isolation = resolveIsolation(config.sandbox)
   const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0, isolation, egress })
   log.info({ isolation: isolation.mode }, describeIsolation(isolation, true))
   if (config.egress.allow.entries.length > 0)

@@ -59,7 +59,10 @@ const get = (url) => new Promise((resolve) => {
   req.on('error', (e) => resolve({ error: e.code }))
   req.end()
 })
-return { direct, connect, refused: await get(params.refused), allowed: await get(params.allowed) }`
+// fetch() goes through the proxy too, without the script saying so.
+const fetched = await fetch(params.allowed.replace('hello', 'fetched')).then((r) => r.text())
+const fetchRefused = await fetch(params.refused).then((r) => r.status, (e) => String(e.cause?.message ?? e))
+return { direct, connect, refused: await get(params.refused), allowed: await get(params.allowed), fetched, fetchRefused }`
 
 const PY_PROBES = `
 import http.client, os, socket, urllib.error, urllib.request
@@ -99,7 +102,12 @@ describe('scripts in their own network namespace', () => {
     expect(outputs.connect).toMatch(REFUSED)
     expect(outputs.refused).toMatchObject({ status: 403, body: expect.stringMatching(REFUSED) })
     expect(outputs.allowed).toEqual({ status: 200, body: 'hello from /hello' })
-    expect(hits - before).toBe(1)
+    expect(outputs.fetched).toBe('hello from /fetched')
+    // undici's ProxyAgent tunnels http:// too: the proxy's 403 fails the CONNECT, and fetch
+    // rejects (the count of hits below shows the request never arrived).
+    expect(outputs.fetchRefused).not.toBe(200)
+    expect(typeof outputs.fetchRefused).toBe('string')
+    expect(hits - before).toBe(2)
   })
 
   it('Python: the same, with urllib finding the proxy through HTTP_PROXY, and CONNECT tunnels', async () => {

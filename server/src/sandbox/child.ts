@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants, realpathSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +16,9 @@ export const NODE_RUNNER = realpathSync(fileURLToPath(new URL('./runner.mjs', im
 export const PYTHON_RUNNER = realpathSync(fileURLToPath(new URL('./runner.py', import.meta.url)))
 /** Where the runners' in-sandbox forwarder listens (each sandbox has a loopback of its own). */
 export const PROXY_PORT = 3128
+/** undici's entry file and package dir: the Node runner loads its ProxyAgent for fetch(). */
+export const UNDICI_ENTRY = realpathSync(createRequire(import.meta.url).resolve('undici'))
+export const UNDICI_DIR = dirname(UNDICI_ENTRY)
 
 const STDERR_TAIL_CHARS = 8 * 1024
 
@@ -83,7 +87,11 @@ function scrubbedEnv(options: SpawnOptions): Record<string, string> {
   if (options.isolation.mode === 'namespaces' && options.proxySocket) {
     // The runner forwards this loopback port to the socket; HTTP clients find it through these.
     const proxy = `http://127.0.0.1:${PROXY_PORT}`
-    Object.assign(env, { SWITCHYARD_EGRESS_SOCKET: options.proxySocket, SWITCHYARD_EGRESS_PROXY: proxy })
+    Object.assign(env, {
+      SWITCHYARD_EGRESS_SOCKET: options.proxySocket,
+      SWITCHYARD_EGRESS_PROXY: proxy,
+      SWITCHYARD_UNDICI: UNDICI_ENTRY,
+    })
     for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) env[name] = proxy
   }
   if (options.isolation.mode === 'none' && options.isolation.network === 'off') env.SWITCHYARD_NO_NETWORK = '1'
@@ -95,6 +103,8 @@ function nodeArgs(dir: string, memoryMb: number): string[] {
   return [
     '--experimental-permission',
     `--allow-fs-read=${NODE_RUNNER}`,
+    // Public library code, for fetch() through the egress proxy; nothing of the server's.
+    `--allow-fs-read=${UNDICI_DIR}`,
     `--allow-fs-read=${dir}`,
     `--allow-fs-write=${dir}`,
     `--max-old-space-size=${memoryMb}`,

@@ -1,7 +1,14 @@
 import { dirname, join } from 'node:path'
 import { type EgressProxy, startEgressProxy } from '../egress/proxy'
 import { coerceError } from '../errors'
-import { NODE_RUNNER, PYTHON_RUNNER, type SandboxProcess, type SpawnOptions, spawnSandbox } from './child'
+import {
+  NODE_RUNNER,
+  PYTHON_RUNNER,
+  type SandboxProcess,
+  type SpawnOptions,
+  UNDICI_DIR,
+  spawnSandbox,
+} from './child'
 import { type CompiledScript, compileScript } from './compile'
 import { runOnProcess } from './job'
 import { DEFAULT_MEMORY_MB } from './limits'
@@ -56,7 +63,7 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
     language: 'node',
     executable: nodePath,
     isolation,
-    readOnly: [installDirOf(nodePath), NODE_RUNNER],
+    readOnly: [installDirOf(nodePath), NODE_RUNNER, UNDICI_DIR],
   } as const
   const idle: SandboxProcess[] = []
   // Every process not yet gone, idle or busy, and spawns still under way: what stop() waits for.

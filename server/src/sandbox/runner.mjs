@@ -76,6 +76,24 @@ function closeNetwork() {
   seal(dns.promises.Resolver.prototype, 'resolve', 'dns resolve')
 }
 
+// Node 20's fetch ignores HTTP_PROXY: on first use, point its global dispatcher at the proxy
+// with undici's ProxyAgent (the server's copy, which this process may read), so a script's
+// plain fetch() goes out through the egress proxy like everything else.
+function fetchThroughProxy(proxyUrl, undiciPath) {
+  const direct = globalThis.fetch
+  let installing
+  globalThis.fetch = async (...args) => {
+    installing ??= import(undiciPath).then(({ ProxyAgent, setGlobalDispatcher }) =>
+      setGlobalDispatcher(new ProxyAgent(proxyUrl)),
+    )
+    await installing
+    return direct(...args)
+  }
+}
+
+if (process.env.SWITCHYARD_EGRESS_SOCKET && process.env.SWITCHYARD_UNDICI) {
+  fetchThroughProxy(process.env.SWITCHYARD_EGRESS_PROXY, process.env.SWITCHYARD_UNDICI)
+}
 const network = process.env.SWITCHYARD_EGRESS_SOCKET
   ? forwardProxy(process.env.SWITCHYARD_EGRESS_SOCKET, process.env.SWITCHYARD_EGRESS_PROXY)
   : Promise.resolve()
