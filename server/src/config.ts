@@ -91,7 +91,12 @@ const envSchema = z.object({
   SWITCHYARD_WEBHOOK_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
   SWITCHYARD_WEBHOOK_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120),
   SWITCHYARD_EGRESS_ALLOW: z.string().default(''),
-  SWITCHYARD_MAX_HTTP_RESPONSE_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(10_485_760),
+  SWITCHYARD_MAX_HTTP_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1_073_741_824)
+    .default(10_485_760),
   SWITCHYARD_MAX_DOWNLOAD_BYTES: z.coerce
     .number()
     .int()

@@ -14,7 +14,11 @@ let base: string
 let written = 0
 
 /** Streams `bytes` of CSV-looking data, at the pace the client reads, until it hangs up. */
-function stream(res: import('node:http').ServerResponse, bytes: number, headers: Record<string, string>): void {
+function stream(
+  res: import('node:http').ServerResponse,
+  bytes: number,
+  headers: Record<string, string>,
+): void {
   const chunk = Buffer.from('1,abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\n'.repeat(1024))
   res.writeHead(200, { 'content-type': 'text/csv', ...headers })
   res.write('n,text\n')
@@ -80,7 +84,9 @@ describe('response and download caps', () => {
     written = 0
     const runs: Awaited<ReturnType<DataFixture['run']>>[] = []
     await expectBoundedMemory(async () => {
-      runs.push(...(await Promise.all([1, 2, 3, 4].map((i) => f.run('HTTP_REQUEST', { url: `${base}/bomb/${i}` })))))
+      runs.push(
+        ...(await Promise.all([1, 2, 3, 4].map((i) => f.run('HTTP_REQUEST', { url: `${base}/bomb/${i}` })))),
+      )
     })
     for (const run of runs) {
       expect(run.state).toBe('FAILED')
@@ -102,10 +108,15 @@ describe('response and download caps', () => {
     written = 0
     let run: Awaited<ReturnType<DataFixture['run']>> | undefined
     await expectBoundedMemory(async () => {
-      run = await f.run('FILE_IMPORT', { source: { type: 'URL', url: `${base}/big.csv` }, target: { storage: 'big' } })
+      run = await f.run('FILE_IMPORT', {
+        source: { type: 'URL', url: `${base}/big.csv` },
+        target: { storage: 'big' },
+      })
     })
     expect(run?.state).toBe('FAILED')
-    expect(run?.error).toMatch(/the download of http:\/\/127\.0\.0\.1:\d+\/big\.csv is over the 10485760-byte cap; raise SWITCHYARD_MAX_DOWNLOAD_BYTES/)
+    expect(run?.error).toMatch(
+      /the download of http:\/\/127\.0\.0\.1:\d+\/big\.csv is over the 10485760-byte cap; raise SWITCHYARD_MAX_DOWNLOAD_BYTES/,
+    )
     expect(written).toBeLessThan(BOMB_BYTES * 0.25)
   })
 })

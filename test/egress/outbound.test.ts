@@ -10,7 +10,8 @@ let internal: InternalService
 let allowed: string
 let targets: Record<string, string>
 
-const REFUSED = /egress refused: 127\.0\.0\.1( \(written ::ffff:7f00:1\))? is a loopback address; an admin can allow it by adding 127\.0\.0\.1 .*SWITCHYARD_EGRESS_ALLOW/
+const REFUSED =
+  /egress refused: 127\.0\.0\.1( \(written ::ffff:7f00:1\))? is a loopback address; an admin can allow it by adding 127\.0\.0\.1 .*SWITCHYARD_EGRESS_ALLOW/
 
 beforeAll(async () => {
   f = await dataFixture({ SWITCHYARD_EGRESS_ALLOW: 'localhost' })

@@ -72,15 +72,30 @@ describe('the egress policy', () => {
   })
 
   it('parses SWITCHYARD_EGRESS_ALLOW strictly: a typo stops the start, naming the entry', () => {
-    for (const bad of ['10.0.0.0/33', '10.0.0/8', '127.1', 'http://x', 'a b', '::1/129', '*.', '::ffff:1.2.3.4/90']) {
-      expect(() => loadConfig({ SWITCHYARD_EGRESS_ALLOW: bad, SWITCHYARD_DATA_DIR: '/tmp/sy-egress-config' }), bad).toThrow(
-        ConfigError,
-      )
+    for (const bad of [
+      '10.0.0.0/33',
+      '10.0.0/8',
+      '127.1',
+      'http://x',
+      'a b',
+      '::1/129',
+      '*.',
+      '::ffff:1.2.3.4/90',
+    ]) {
+      expect(
+        () => loadConfig({ SWITCHYARD_EGRESS_ALLOW: bad, SWITCHYARD_DATA_DIR: '/tmp/sy-egress-config' }),
+        bad,
+      ).toThrow(ConfigError)
     }
     try {
-      loadConfig({ SWITCHYARD_EGRESS_ALLOW: 'db.internal, 10.0.0.0/33', SWITCHYARD_DATA_DIR: '/tmp/sy-egress-config' })
+      loadConfig({
+        SWITCHYARD_EGRESS_ALLOW: 'db.internal, 10.0.0.0/33',
+        SWITCHYARD_DATA_DIR: '/tmp/sy-egress-config',
+      })
     } catch (err) {
-      expect((err as Error).message).toMatch(/SWITCHYARD_EGRESS_ALLOW: "10\.0\.0\.0\/33": the prefix length must be 0 to 32/)
+      expect((err as Error).message).toMatch(
+        /SWITCHYARD_EGRESS_ALLOW: "10\.0\.0\.0\/33": the prefix length must be 0 to 32/,
+      )
     }
     const config = loadConfig({
       SWITCHYARD_EGRESS_ALLOW: ' db.internal ,10.0.0.0/8,::1,',
@@ -101,9 +116,9 @@ describe('the egress policy', () => {
       await expect(egress.connect({ host: 'localhost', port: 5432, timeoutMs: 2000 })).rejects.toThrow(
         /^egress refused: (127\.0\.0\.1|::1) \(the address of localhost\) is a loopback address/,
       )
-      await expect(egress.connect({ host: '[::ffff:127.0.0.1]', port: 5432, timeoutMs: 2000 })).rejects.toThrow(
-        /^egress refused: 127\.0\.0\.1 /,
-      )
+      await expect(
+        egress.connect({ host: '[::ffff:127.0.0.1]', port: 5432, timeoutMs: 2000 }),
+      ).rejects.toThrow(/^egress refused: 127\.0\.0\.1 /)
     } finally {
       await egress.close()
     }

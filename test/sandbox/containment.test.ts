@@ -67,16 +67,25 @@ describe('scripts without namespaces', () => {
       `await process.getBuiltinModule('dns').promises.lookup('localhost')`,
     ]) {
       const err = await failure(pool, job('javascript', code), 'FAILED')
-      expect(err.message, code).toMatch(/scripts have no network on this server .*SWITCHYARD_SCRIPT_DIRECT_NETWORK/)
+      expect(err.message, code).toMatch(
+        /scripts have no network on this server .*SWITCHYARD_SCRIPT_DIRECT_NETWORK/,
+      )
     }
   })
 
   it('get no network unless an admin opts in: Python', async () => {
-    const tcp = await failure(pool, job('python', 'import socket\nsocket.create_connection(("127.0.0.1", 5432))'), 'FAILED')
+    const tcp = await failure(
+      pool,
+      job('python', 'import socket\nsocket.create_connection(("127.0.0.1", 5432))'),
+      'FAILED',
+    )
     expect(tcp.message).toMatch(/^PermissionError/)
     const udp = await failure(
       pool,
-      job('python', 'import socket\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 53))'),
+      job(
+        'python',
+        'import socket\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 53))',
+      ),
       'FAILED',
     )
     expect(udp.message).toMatch(/scripts have no network on this server/)

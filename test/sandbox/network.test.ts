@@ -9,8 +9,16 @@ import { job } from './helpers'
 // a host without it fails here rather than skipping). The egress policy allows the name
 // "localhost" only: through the proxy a script reaches http://localhost:port, and the
 // same server as 127.0.0.1 is refused, like the PostgreSQL server on 127.0.0.1:5432.
-const egress = createEgress({ allow: parseEgressAllow('localhost'), maxHttpResponseBytes: 1 << 20, maxDownloadBytes: 1 << 20 })
-const pool = createSandboxPool({ warm: 1, isolation: resolveIsolation({ mode: 'bwrap', directNetwork: false }), egress })
+const egress = createEgress({
+  allow: parseEgressAllow('localhost'),
+  maxHttpResponseBytes: 1 << 20,
+  maxDownloadBytes: 1 << 20,
+})
+const pool = createSandboxPool({
+  warm: 1,
+  isolation: resolveIsolation({ mode: 'bwrap', directNetwork: false }),
+  egress,
+})
 let service: Server
 let port = 0
 let hits = 0
@@ -30,7 +38,8 @@ afterAll(async () => {
   await new Promise((resolve) => service.close(resolve))
 })
 
-const REFUSED = /egress refused: 127\.0\.0\.1 is a loopback address; an admin can allow it .*SWITCHYARD_EGRESS_ALLOW/
+const REFUSED =
+  /egress refused: 127\.0\.0\.1 is a loopback address; an admin can allow it .*SWITCHYARD_EGRESS_ALLOW/
 
 // JavaScript: a raw TCP connection, a CONNECT through the proxy, and plain HTTP through it.
 const JS_PROBES = `
@@ -86,13 +95,16 @@ except urllib.error.HTTPError as e:
 allowed = urllib.request.urlopen(params["allowed"], timeout=5).read().decode()
 # HTTPS clients tunnel with CONNECT: the same through an allowed tunnel, in plain HTTP.
 tunnel = http.client.HTTPConnection("127.0.0.1", 3128, timeout=5)
-tunnel.set_tunnel("localhost", ${'${port}'})
+tunnel.set_tunnel("localhost", SERVICE_PORT)
 tunnel.request("GET", "/tunnelled")
 tunnelled = tunnel.getresponse().read().decode()
 set_output("probes", {"direct": direct, "connect": connect, "refused": refused, "allowed": allowed, "tunnelled": tunnelled})`
 
 describe('scripts in their own network namespace', () => {
-  const urls = () => ({ refused: `http://127.0.0.1:${port}/secret`, allowed: `http://localhost:${port}/hello` })
+  const urls = () => ({
+    refused: `http://127.0.0.1:${port}/secret`,
+    allowed: `http://localhost:${port}/hello`,
+  })
 
   it('JavaScript: 127.0.0.1:5432 is out of reach; the proxy refuses loopback and forwards what is allowed', async () => {
     const before = hits
@@ -112,7 +124,7 @@ describe('scripts in their own network namespace', () => {
 
   it('Python: the same, with urllib finding the proxy through HTTP_PROXY, and CONNECT tunnels', async () => {
     const before = hits
-    const code = PY_PROBES.replace('${port}', String(port))
+    const code = PY_PROBES.replace('SERVICE_PORT', String(port))
     const { outputs } = await pool.run(job('python', code, { args: { params: urls() } }))
     const probes = outputs.probes as Record<string, unknown>
     expect(probes.direct).toBe('ConnectionRefusedError')

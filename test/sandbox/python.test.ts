@@ -83,7 +83,9 @@ set_output("context", {"region": variables["region"], "user": triggered_by_user,
     )
     expect(outputs.read).toBe('kept')
     expect(
-      Object.keys(outputs.env as object).filter((name) => !['PATH', 'LANG', 'TZ', 'LC_CTYPE', 'PWD'].includes(name)),
+      Object.keys(outputs.env as object).filter(
+        (name) => !['PATH', 'LANG', 'TZ', 'LC_CTYPE', 'PWD'].includes(name),
+      ),
     ).toEqual([])
   })
 

@@ -14,7 +14,8 @@ export interface EgressAllowList {
   readonly entries: readonly string[]
 }
 
-const HOST_NAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
+const HOST_NAME =
+  /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
 
 /** A host name as the policy compares it: lower case, no trailing dot, no IPv6 brackets. */
 export function normalHost(host: string): string {

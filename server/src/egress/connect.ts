@@ -24,7 +24,8 @@ export function checkedLookup(policy: EgressPolicy): LookupFunction {
       }
       const first = allowed[0]
       if (!first) return callback(refusal as NodeJS.ErrnoException, '', 0)
-      if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, allowed)
+      if (options.all)
+        return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, allowed)
       callback(null, first.address, first.family)
     })
   }
@@ -66,7 +67,12 @@ export function connectChecked(policy: EgressPolicy, opts: CheckedConnectOptions
       socket.destroy()
       reject(err)
     }
-    const onTimeout = () => fail(Object.assign(new Error(`connection to ${opts.host}:${opts.port} timed out`), { code: 'CONNECT_TIMEOUT' }))
+    const onTimeout = () =>
+      fail(
+        Object.assign(new Error(`connection to ${opts.host}:${opts.port} timed out`), {
+          code: 'CONNECT_TIMEOUT',
+        }),
+      )
     const onAbort = () => fail(new Error('the connection was aborted'))
     const timer = setTimeout(onTimeout, opts.timeoutMs)
     const cleanup = () => {

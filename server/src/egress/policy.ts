@@ -56,7 +56,8 @@ function hostAllowed(allow: EgressAllowList, host: string): boolean {
 /** Why an address is not public, or undefined when it is. */
 function notPublic(address: ipaddr.IPv4 | ipaddr.IPv6): string | undefined {
   const range = address.range()
-  if (address.kind() === 'ipv4') return range === 'unicast' ? undefined : (RANGE_WORDS[range] ?? `in the ${range} range`)
+  if (address.kind() === 'ipv4')
+    return range === 'unicast' ? undefined : (RANGE_WORDS[range] ?? `in the ${range} range`)
   if (range !== 'unicast') return RANGE_WORDS[range] ?? `in the special-purpose ${range} range`
   return address.match(GLOBAL_UNICAST_V6) ? undefined : 'not a global IPv6 address'
 }

@@ -45,7 +45,10 @@ function tunnel(
   open.add(client)
   client.on('close', () => open.delete(client))
   const target = parseAuthority(req.url ?? '')
-  if (!target) return answer(client, '400 Bad Request', 'CONNECT needs host:port\n')
+  if (!target) {
+    answer(client, '400 Bad Request', 'CONNECT needs host:port\n')
+    return
+  }
   egress.connect({ ...target, timeoutMs: CONNECT_TIMEOUT_MS }).then(
     (upstream) => {
       upstream.setTimeout(IDLE_MS, () => upstream.destroy())

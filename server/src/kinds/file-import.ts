@@ -66,7 +66,11 @@ async function openUrl(
     const type = res.headers.get('content-type') ?? ''
     name += BY_CONTENT_TYPE.find(([re]) => re.test(type))?.[1] ?? ''
   }
-  const cap = { maxBytes: egress.settings.maxDownloadBytes, variable: MAX_DOWNLOAD_VARIABLE, what: `the download of ${shown}` }
+  const cap = {
+    maxBytes: egress.settings.maxDownloadBytes,
+    variable: MAX_DOWNLOAD_VARIABLE,
+    what: `the download of ${shown}`,
+  }
   try {
     checkDeclaredLength(res.headers.get('content-length'), cap)
   } catch (err) {
@@ -75,11 +79,7 @@ async function openUrl(
   }
   d.log('INFO', `downloading ${shown} (${res.headers.get('content-length') ?? 'unknown'} bytes)`)
   // Counted as it streams: the file readers never see a byte past the cap.
-  const body = pipeline(
-    Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
-    capStream(cap),
-    () => {},
-  )
+  const body = pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), capStream(cap), () => {})
   return readFileRows(body, name, options)
 }
 

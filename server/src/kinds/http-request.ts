@@ -33,19 +33,21 @@ export const httpRequest = defineKind({
     const body = config.body === undefined ? undefined : interpolate(config.body, parameters, String)
     log('INFO', `${config.method} ${redactUrl(url)}`)
     const started = Date.now()
-    const response = await egress.fetch(url, {
-      method: config.method,
-      headers,
-      body,
-      signal: AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs)]),
-      redirect: 'follow',
-    }).catch((err: unknown) => {
-      if (signal.aborted) throw err
-      const e = coerceError(err)
-      throw new RunFailure(
-        `request to ${redactUrl(url)} failed: ${e.cause instanceof Error ? e.cause.message : e.message}`,
-      )
-    })
+    const response = await egress
+      .fetch(url, {
+        method: config.method,
+        headers,
+        body,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs)]),
+        redirect: 'follow',
+      })
+      .catch((err: unknown) => {
+        if (signal.aborted) throw err
+        const e = coerceError(err)
+        throw new RunFailure(
+          `request to ${redactUrl(url)} failed: ${e.cause instanceof Error ? e.cause.message : e.message}`,
+        )
+      })
     const cap = {
       maxBytes: egress.settings.maxHttpResponseBytes,
       variable: MAX_HTTP_RESPONSE_VARIABLE,

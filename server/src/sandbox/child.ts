@@ -94,7 +94,8 @@ function scrubbedEnv(options: SpawnOptions): Record<string, string> {
     })
     for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) env[name] = proxy
   }
-  if (options.isolation.mode === 'none' && options.isolation.network === 'off') env.SWITCHYARD_NO_NETWORK = '1'
+  if (options.isolation.mode === 'none' && options.isolation.network === 'off')
+    env.SWITCHYARD_NO_NETWORK = '1'
   return env
 }
 
@@ -129,7 +130,10 @@ function spawnChild(options: SpawnOptions, dir: string): ChildProcess {
   const [command, argv] =
     isolation.mode === 'namespaces'
       ? // --die-with-parent stands in for setpriv's pdeathsig; the pid namespace does the rest.
-        [isolation.bwrap, [...bwrapArgs({ dir, readOnly: options.readOnly, proxyDir }), options.executable, ...args]]
+        [
+          isolation.bwrap,
+          [...bwrapArgs({ dir, readOnly: options.readOnly, proxyDir }), options.executable, ...args],
+        ]
       : SETPRIV
         ? [SETPRIV, ['--pdeathsig', 'KILL', options.executable, ...args]]
         : [options.executable, args]

@@ -54,9 +54,7 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   const isolation = opts.isolation ?? resolveIsolation({ mode: 'auto', directNetwork: false })
   // Only a namespaced script needs the proxy: its network namespace has no other way out.
   const proxy: Promise<EgressProxy | undefined> =
-    isolation.mode === 'namespaces' && opts.egress
-      ? startProxy(opts.egress)
-      : Promise.resolve(undefined)
+    isolation.mode === 'namespaces' && opts.egress ? startProxy(opts.egress) : Promise.resolve(undefined)
   // A failed proxy surfaces on the first spawn, as a CRASHED script that says why.
   proxy.catch(() => {})
   const nodeOptions = {
@@ -75,13 +73,15 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   const stopping = new AbortController()
 
   function spawnTracked(options: Omit<SpawnOptions, 'proxySocket'>): Promise<SandboxProcess> {
-    const pending = proxy.then((p) => spawnSandbox({ ...options, proxySocket: p?.socketPath })).then((proc) => {
-      live.add(proc)
-      proc.exited.then(() => live.delete(proc))
-      // stop() may have run while the temp dir was being made.
-      if (stopped) proc.kill()
-      return proc
-    })
+    const pending = proxy
+      .then((p) => spawnSandbox({ ...options, proxySocket: p?.socketPath }))
+      .then((proc) => {
+        live.add(proc)
+        proc.exited.then(() => live.delete(proc))
+        // stop() may have run while the temp dir was being made.
+        if (stopped) proc.kill()
+        return proc
+      })
     spawning.add(pending)
     const forget = () => spawning.delete(pending)
     pending.then(forget, forget)
@@ -126,7 +126,12 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
       if (!python) {
         throw new ScriptError('FAILED', 'Python scripts need python3, which is not installed on this server')
       }
-      const readOnly = [installDirOf(python.executable), ...python.prefixes, PYTHON_RUNNER, join(dirname(PYTHON_RUNNER), 'landlock.py')]
+      const readOnly = [
+        installDirOf(python.executable),
+        ...python.prefixes,
+        PYTHON_RUNNER,
+        join(dirname(PYTHON_RUNNER), 'landlock.py'),
+      ]
       options = { language: 'python', memoryMb, executable: python.executable, isolation, readOnly }
     } else {
       const warm = takeWarm(memoryMb)

@@ -9,7 +9,8 @@ export interface PythonInstall {
 
 let resolved: PythonInstall | null | undefined
 
-const PROBE = 'import json, sys; print(json.dumps([sys.executable, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]))'
+const PROBE =
+  'import json, sys; print(json.dumps([sys.executable, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]))'
 
 /**
  * The real python3 interpreter behind PATH, resolved once. Asking Python for

@@ -62,13 +62,23 @@ function forwardProxy(socketPath, proxyUrl) {
 // net.Socket#connect) leaves user code no way to open one.
 function closeNetwork() {
   const refuse = (what) => () => {
-    throw new Error(`${what}: scripts have no network on this server (no network namespace; an admin can set SWITCHYARD_SCRIPT_DIRECT_NETWORK=true)`)
+    throw new Error(
+      `${what}: scripts have no network on this server (no network namespace; an admin can set SWITCHYARD_SCRIPT_DIRECT_NETWORK=true)`,
+    )
   }
   const seal = (target, name, what) =>
     Object.defineProperty(target, name, { value: refuse(what), writable: false, configurable: false })
   seal(net.Socket.prototype, 'connect', 'connect')
   for (const name of ['send', 'connect', 'bind']) seal(dgram.Socket.prototype, name, `udp ${name}`)
-  for (const name of ['lookup', 'lookupService', 'resolve', 'resolve4', 'resolve6', 'resolveAny', 'resolveTxt']) {
+  for (const name of [
+    'lookup',
+    'lookupService',
+    'resolve',
+    'resolve4',
+    'resolve6',
+    'resolveAny',
+    'resolveTxt',
+  ]) {
     seal(dns, name, `dns.${name}`)
     seal(dns.promises, name, `dns.${name}`)
   }

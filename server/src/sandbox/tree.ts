@@ -11,7 +11,12 @@ async function childrenOf(pid: number): Promise<number[]> {
   const lists = await Promise.all(
     tasks.map((tid) => readFile(`/proc/${pid}/task/${tid}/children`, 'utf8').catch(() => '')),
   )
-  return lists.flatMap((text) => text.split(' ').filter((p) => p !== '').map(Number))
+  return lists.flatMap((text) =>
+    text
+      .split(' ')
+      .filter((p) => p !== '')
+      .map(Number),
+  )
 }
 
 /**

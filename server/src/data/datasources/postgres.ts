@@ -86,16 +86,16 @@ export function connectionFailure(name: string, url: string, err: unknown): RunF
     e.code === 'EGRESS_REFUSED'
       ? (e.message ?? String(err))
       : e.code === 'ECONNREFUSED'
-      ? 'connection refused (is the server running and the port right?)'
-      : e.code === 'CONNECT_TIMEOUT'
-        ? 'connection timed out'
-        : e.code === 'ENOTFOUND'
-          ? 'host not found'
-          : e.code === '28P01' || e.code === '28000'
-            ? 'authentication failed (check user and password)'
-            : e.code === '3D000'
-              ? 'database does not exist'
-              : (e.message ?? String(err))
+        ? 'connection refused (is the server running and the port right?)'
+        : e.code === 'CONNECT_TIMEOUT'
+          ? 'connection timed out'
+          : e.code === 'ENOTFOUND'
+            ? 'host not found'
+            : e.code === '28P01' || e.code === '28000'
+              ? 'authentication failed (check user and password)'
+              : e.code === '3D000'
+                ? 'database does not exist'
+                : (e.message ?? String(err))
   return new RunFailure(
     `could not connect to datasource "${name}" (${d.host}:${d.port}/${d.database}): ${why}`,
   )

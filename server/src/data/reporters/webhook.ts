@@ -21,20 +21,24 @@ export async function sendWebhook(
   message: ReportMessage,
   signal: AbortSignal,
 ): Promise<string> {
-  const res = await egress.fetch(spec.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'user-agent': 'switchyard',
-      'x-switchyard-delivery': `run-${message.runId}`,
-      ...spec.headers,
-    },
-    body: JSON.stringify(message),
-    signal: AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]),
-  }).catch((err: unknown) => {
-    const e = coerceError(err)
-    throw new RunFailure(`webhook ${shown(spec.url)}: ${e.cause instanceof Error ? e.cause.message : e.message}`)
-  })
+  const res = await egress
+    .fetch(spec.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'switchyard',
+        'x-switchyard-delivery': `run-${message.runId}`,
+        ...spec.headers,
+      },
+      body: JSON.stringify(message),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]),
+    })
+    .catch((err: unknown) => {
+      const e = coerceError(err)
+      throw new RunFailure(
+        `webhook ${shown(spec.url)}: ${e.cause instanceof Error ? e.cause.message : e.message}`,
+      )
+    })
   await res.body?.cancel()
   if (!res.ok) throw new RunFailure(`webhook ${shown(spec.url)}: HTTP ${res.status}`)
   return `WEBHOOK ${shown(spec.url)}`
