@@ -1,5 +1,6 @@
 import dns from 'node:dns'
 import net, { type LookupFunction } from 'node:net'
+import { coerceError } from '../errors'
 import { parseAddress } from './allow'
 import type { EgressPolicy } from './policy'
 
@@ -19,7 +20,7 @@ export function checkedLookup(policy: EgressPolicy): LookupFunction {
           policy.check(entry.address, hostname)
           allowed.push(entry)
         } catch (e) {
-          refusal ??= e as Error
+          refusal ??= coerceError(e)
         }
       }
       const first = allowed[0]

@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher, buildConnector, fetch as undiciFetch } from 'undici'
+import { coerceError } from '../errors'
 import { checkLiteral, checkedLookup } from './connect'
 import type { EgressPolicy } from './policy'
 
@@ -25,7 +26,7 @@ export function createEgressHttp(policy: EgressPolicy): EgressHttp {
       try {
         checkLiteral(policy, options.hostname)
       } catch (err) {
-        callback(err as Error, null)
+        callback(coerceError(err), null)
         return
       }
       connector(options, callback)
