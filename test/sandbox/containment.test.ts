@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type SandboxIsolation, createSandboxPool, resolveIsolation } from '../../server/src/sandbox/index'
 import { eventually, failure, job, pidsIn } from './helpers'
@@ -89,5 +91,28 @@ describe('scripts without namespaces', () => {
       'FAILED',
     )
     expect(udp.message).toMatch(/scripts have no network on this server/)
+  })
+})
+
+describe('scripts without namespaces, with SWITCHYARD_SCRIPT_DIRECT_NETWORK', () => {
+  const pool = createSandboxPool({
+    warm: 0,
+    isolation: { mode: 'none', network: 'direct', reason: 'the test asks for none' },
+  })
+  afterAll(() => pool.stop())
+
+  it('open connections themselves, unfiltered: the admin opted in', async () => {
+    const server = createServer((_req, res) => res.end('direct'))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+      const { outputs } = await pool.run(
+        job('javascript', `return { body: await (await fetch(${JSON.stringify(url)})).text() }`),
+      )
+      expect(outputs.body).toBe('direct')
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
