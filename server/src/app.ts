@@ -3,6 +3,7 @@ import type { Config } from './config'
 import { uploadHandler } from './data/files/upload-route'
 import { createDataServices } from './data/services'
 import { type Database, openDatabase } from './db/database'
+import { createEgress } from './egress'
 import { migrate } from './db/migrate'
 import { type EventBus, startEventBus } from './events/bus'
 import { createGraphQL } from './graphql/yoga'
@@ -13,7 +14,7 @@ import { startSweeper } from './engine/sweeper'
 import { type Worker, startWorker } from './engine/worker'
 import { getKind } from './kinds/registry'
 import { createRunReads } from './runs/reads'
-import { createSandboxPool } from './sandbox'
+import { createSandboxPool, describeIsolation, resolveIsolation } from './sandbox'
 import { startScheduler } from './scheduler/scheduler'
 import { type SeedResult, seedFirstStart } from './seed'
 import type { Services } from './services'
@@ -36,6 +37,8 @@ export interface App {
  * configured database. Every role is stateless: all state is in PostgreSQL.
  */
 export async function startApp(config: Config, log: Logger, opts: { db?: Database } = {}): Promise<App> {
+  // First: SWITCHYARD_SANDBOX=bwrap on a host that cannot must stop the start before anything opens.
+  const isolation = resolveIsolation(config.sandbox)
   const db =
     opts.db ??
     (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pgdata') }))
@@ -45,9 +48,13 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
   const bus: EventBus = await startEventBus(db, log)
   const engine: Engine = createEngine({ db, log, kinds: getKind })
   const warehouse = createWarehouse({ db, secretKey: config.secretKey, databaseUrl: config.databaseUrl })
-  const data = createDataServices({ db, warehouse, secretKey: config.secretKey, fileLimits: config.files })
+  const egress = createEgress(config.egress)
+  const data = createDataServices({ db, warehouse, secretKey: config.secretKey, egress, fileLimits: config.files })
   const services: Services = { db, config, log, engine, bus, data, runReads: createRunReads(db) }
-  const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0 })
+  const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0, isolation, egress })
+  log.info({ isolation: isolation.mode }, describeIsolation(isolation, true))
+  if (config.egress.allow.entries.length > 0)
+    log.info({ allow: config.egress.allow.entries }, 'egress: allowed beyond public addresses')
   const stops: (() => Promise<void>)[] = []
   const triggerHooks = await installTriggerHooks(engine, db, log)
 
@@ -112,6 +119,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
         for (const s of stops) await s().catch((err) => log.warn({ err }, 'stopping a component failed'))
         if (worker) await worker.stop(graceMs)
         await sandbox.stop()
+        await egress.close()
         await warehouse.stop()
         await bus.stop()
         if (!opts.db) await db.close()

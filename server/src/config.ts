@@ -2,6 +2,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
+import type { EgressSettings } from './egress'
+import { parseEgressAllow } from './egress/allow'
+import { coerceError } from './errors'
 
 export const NodeRole = { API: 'api', WORKER: 'worker', SCHEDULER: 'scheduler' } as const
 export type NodeRole = (typeof NodeRole)[keyof typeof NodeRole]
@@ -24,6 +27,19 @@ export interface Config {
   readonly pollMs: number
   readonly triggers: TriggerSettings
   readonly files: FileLimits
+  readonly egress: EgressSettings
+  readonly sandbox: SandboxSettings
+}
+
+/** How scripts are contained (SWITCHYARD_SANDBOX, SWITCHYARD_SCRIPT_DIRECT_NETWORK). */
+export interface SandboxSettings {
+  /**
+   * `auto`: own network and pid namespaces through bubblewrap where it works, else none;
+   * `bwrap`: bubblewrap or the start fails; `none`: no namespaces.
+   */
+  readonly mode: 'auto' | 'bwrap' | 'none'
+  /** Without namespaces, scripts get no network unless this is set (and then reach anything). */
+  readonly directNetwork: boolean
 }
 
 /** Scheduler and trigger limits (SWITCHYARD_SCHEDULER_*, SWITCHYARD_TRIGGER_*, SWITCHYARD_WEBHOOK_*). */
@@ -136,6 +152,21 @@ const envSchema = z.object({
   SWITCHYARD_WEBHOOK_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
   SWITCHYARD_WEBHOOK_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120),
   ...fileLimitsSchema,
+  SWITCHYARD_EGRESS_ALLOW: z.string().default(''),
+  SWITCHYARD_MAX_HTTP_RESPONSE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1_073_741_824)
+    .default(10_485_760),
+  SWITCHYARD_MAX_DOWNLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1_099_511_627_776)
+    .default(1_073_741_824),
+  SWITCHYARD_SANDBOX: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+  SWITCHYARD_SCRIPT_DIRECT_NETWORK: bool.default(false),
 })
 
 /** Thrown when the environment is invalid; main() prints it and exits. */
@@ -182,6 +213,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
       '--role / SWITCHYARD_ROLES: separate roles need DATABASE_URL; the embedded database runs all roles in one process',
     )
   }
+  let allow: EgressSettings['allow']
+  try {
+    allow = parseEgressAllow(e.SWITCHYARD_EGRESS_ALLOW)
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  SWITCHYARD_EGRESS_ALLOW: ${coerceError(err).message}`)
+  }
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -208,6 +245,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
       webhookMaxWaitSeconds: e.SWITCHYARD_WEBHOOK_MAX_WAIT_SECONDS,
     }),
     files: fileLimitsOf(e),
+    egress: Object.freeze({
+      allow,
+      maxHttpResponseBytes: e.SWITCHYARD_MAX_HTTP_RESPONSE_BYTES,
+      maxDownloadBytes: e.SWITCHYARD_MAX_DOWNLOAD_BYTES,
+    }),
+    sandbox: Object.freeze({ mode: e.SWITCHYARD_SANDBOX, directNetwork: e.SWITCHYARD_SCRIPT_DIRECT_NETWORK }),
   })
 }
 

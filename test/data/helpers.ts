@@ -1,6 +1,6 @@
 import { createAutomation, runAutomation, waitForRun, type RunDetail } from '../helpers/automations'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { type TestServer, startTestServer } from '../helpers/server'
+import { LOOPBACK_EGRESS, type TestServer, startTestServer } from '../helpers/server'
 
 export interface DataFixture {
   s: TestServer
@@ -18,9 +18,12 @@ export interface DataFixture {
 
 let n = 0
 
-/** A server with one organization (admin, editor, viewer) signed in. */
+/**
+ * A server with one organization (admin, editor, viewer) signed in. Its datasources and
+ * downloads are servers on this machine, so loopback is allowed unless `env` says otherwise.
+ */
 export async function dataFixture(env?: Record<string, string>): Promise<DataFixture> {
-  const s = await startTestServer(env ? { env } : {})
+  const s = await startTestServer({ env: { SWITCHYARD_EGRESS_ALLOW: LOOPBACK_EGRESS, ...env } })
   const org = await createOrg(s.db)
   const admin = await s.login(org.users.admin!.email, org.users.admin!.password)
   const editor = await s.login(org.users.editor!.email, org.users.editor!.password)

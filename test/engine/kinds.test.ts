@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAutomation, expectLifecycle, runAutomation, waitForRun } from '../helpers/automations'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { type TestServer, startTestServer } from '../helpers/server'
+import { LOOPBACK_EGRESS, type TestServer, startTestServer } from '../helpers/server'
 
 let s: TestServer
 let org: TestOrg
@@ -14,7 +14,8 @@ let receiverUrl: string
 const received: { method: string; url: string; body: string; headers: IncomingMessage['headers'] }[] = []
 
 beforeAll(async () => {
-  s = await startTestServer()
+  // The HTTP_REQUEST receiver below listens on loopback.
+  s = await startTestServer({ env: { SWITCHYARD_EGRESS_ALLOW: LOOPBACK_EGRESS } })
   org = await createOrg(s.db)
   other = await createOrg(s.db)
   token = await s.login(org.users.editor!.email, org.users.editor!.password)

@@ -12,6 +12,12 @@ import { type TestDatabase, testDatabase } from './db'
 export const TEST_SECRET_KEY = 'test-secret-key-test-secret-key-0123456789'
 export const ADMIN_EMAIL = 'admin@switchyard.test'
 export const ADMIN_PASSWORD = 'admin-password'
+/**
+ * SWITCHYARD_EGRESS_ALLOW for suites whose runs call servers the test started on this
+ * machine on purpose (a datasource on the local PostgreSQL, an HTTP receiver): loopback is
+ * refused otherwise.
+ */
+export const LOOPBACK_EGRESS = '127.0.0.0/8,::1,localhost'
 
 export interface GqlResult<T = Record<string, unknown>> {
   data?: T

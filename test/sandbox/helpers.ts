@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { expect } from 'vitest'
 import {
   type SandboxPool,
@@ -67,4 +67,21 @@ export async function eventually(check: () => boolean, what: string, ms = 5000):
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+}
+
+/** Live (not zombie) processes whose working dir is `dir`: a sandbox's, seen from outside any namespace. */
+export function pidsIn(dir: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // A dir removed while a process still sits in it reads "… (deleted)".
+      const cwd = readlinkSync(`/proc/${entry}/cwd`).replace(/ \(deleted\)$/, '')
+      const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0]
+      if (cwd === dir && state !== 'Z') pids.push(Number(entry))
+    } catch {
+      // Gone, or not ours to look at.
+    }
+  }
+  return pids
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { createSandboxPool } from '../../server/src/sandbox/index'
-import { eventually, job, sandboxChildren } from './helpers'
+import { eventually, job, pidsIn, sandboxChildren } from './helpers'
 
 // Its own file, so no other pool's processes are children of this worker while we count them.
 describe('pool lifecycle', () => {
@@ -47,17 +47,20 @@ describe('pool lifecycle', () => {
     const server = spawn(process.execPath, ['--import', 'tsx', fixture], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
+    const dirs: string[] = []
     const pids: number[] = []
     let serverPid = 0
     server.stdout.setEncoding('utf8').on('data', (text: string) => {
-      for (const match of text.matchAll(/pid (\d+)/g)) pids.push(Number(match[1]))
+      for (const match of text.matchAll(/dir (\S+)/g)) dirs.push(String(match[1]))
       serverPid ||= Number(text.match(/server (\d+)/)?.[1] ?? 0)
     })
     const orphanedDirs = () =>
       readdirSync(tmpdir()).filter((name) => name.startsWith(`switchyard-sandbox-${serverPid}-`))
     try {
-      await eventually(() => pids.length === 2, 'both scripts to start', 20_000)
-      for (const pid of pids) expect(existsSync(`/proc/${pid}`)).toBe(true)
+      await eventually(() => dirs.length === 2, 'both scripts to start', 20_000)
+      // Every process of both sandboxes, as the host sees them (bwrap, its init, the runner).
+      for (const dir of dirs) pids.push(...pidsIn(dir))
+      expect(pids.length).toBeGreaterThanOrEqual(2)
       expect(orphanedDirs().length).toBeGreaterThanOrEqual(2)
     } finally {
       server.kill('SIGKILL')

@@ -222,7 +222,7 @@ describe('process lifecycle', () => {
       'const seen = globalThis.marker ?? null\nglobalThis.marker = 1\nreturn { pid: process.pid, cwd: process.cwd(), seen }'
     const first = (await pool.run(job('javascript', code))).outputs
     const second = (await pool.run(job('javascript', code))).outputs
-    expect(first.pid).not.toBe(second.pid)
+    // Not by pid: in a pid namespace of its own every runner has the same one.
     expect(second.seen).toBeNull()
     expect(first.cwd).not.toBe(second.cwd)
     await eventually(() => !existsSync(String(first.cwd)), 'the temp dir to be removed')

@@ -64,7 +64,8 @@ describe('the Node sandbox (permission model)', () => {
       job('javascript', `await import(${JSON.stringify(repoPackage)}, { with: { type: 'json' } })`),
       'FAILED',
     )
-    expect(imported.message).toMatch(/restricted|ERR_ACCESS_DENIED/)
+    // Or absent: in a mount namespace the repository is not there at all.
+    expect(imported.message).toMatch(/restricted|ERR_ACCESS_DENIED|Cannot find module/)
   })
 
   it('can write, and read back, files in its own temp dir only', async () => {
@@ -136,6 +137,7 @@ describe('the Node sandbox (permission model)', () => {
     const { outputs } = await pool.run(job('javascript', 'return { env: { ...process.env } }'))
     const env = outputs.env as Record<string, string>
     expect(env.DATABASE_URL).toBeUndefined()
-    expect(Object.keys(env).filter((name) => !['PATH', 'LANG', 'TZ'].includes(name))).toEqual([])
+    // bubblewrap sets PWD (the sandbox's own dir) in the environment it hands on.
+    expect(Object.keys(env).filter((name) => !['PATH', 'LANG', 'TZ', 'PWD'].includes(name))).toEqual([])
   })
 })

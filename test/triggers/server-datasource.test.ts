@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAutomation } from '../helpers/automations'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { type TestServer, startTestServer } from '../helpers/server'
+import { LOOPBACK_EGRESS, type TestServer, startTestServer } from '../helpers/server'
 import { type SourceDb, createSourceDb, sourceServerUp } from '../data/source-db'
 
 // The whole server (api, worker, scheduler) with a SQL_CHANGE trigger on a
@@ -15,7 +15,9 @@ describe.skipIf(!up)('a SQL_CHANGE trigger on a PostgreSQL datasource, in a runn
   let src: SourceDb
 
   beforeAll(async () => {
-    s = await startTestServer({ env: { SWITCHYARD_TRIGGER_MIN_INTERVAL_SECONDS: '1' } })
+    s = await startTestServer({
+      env: { SWITCHYARD_TRIGGER_MIN_INTERVAL_SECONDS: '1', SWITCHYARD_EGRESS_ALLOW: LOOPBACK_EGRESS },
+    })
     org = await createOrg(s.db)
     admin = await s.login(org.users.admin!.email, org.users.admin!.password)
     src = await createSourceDb()

@@ -8,7 +8,8 @@ import { type Warehouse, createWarehouse } from '../../server/src/warehouse/ware
 import { type SourceDb, createSourceDb, sourceServerUp } from '../data/source-db'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { TEST_SECRET_KEY } from '../helpers/server'
+import { LOOPBACK_EGRESS, TEST_SECRET_KEY } from '../helpers/server'
+import { createEgress, parseEgressAllow } from '../../server/src/egress'
 import {
   T0,
   automation,
@@ -66,7 +67,13 @@ describe.skipIf(!up)('polling triggers on PostgreSQL datasources, as the run-as 
     ctx = contextFor(tdb.db, org)
     const secretKey = Buffer.from(TEST_SECRET_KEY)
     warehouse = createWarehouse({ db: tdb.db, secretKey, databaseUrl: tdb.url })
-    data = createDataServices({ db: tdb.db, warehouse, secretKey })
+    // The watched datasource is the local PostgreSQL.
+    const egress = createEgress({
+      allow: parseEgressAllow(LOOPBACK_EGRESS),
+      maxHttpResponseBytes: 1 << 20,
+      maxDownloadBytes: 1 << 20,
+    })
+    data = createDataServices({ db: tdb.db, warehouse, secretKey, egress })
     src = await createSourceDb()
     await src.sql.unsafe(`
       create table tickets (id int);

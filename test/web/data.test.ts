@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { type TestServer, startTestServer } from '../helpers/server'
+import { LOOPBACK_EGRESS, type TestServer, startTestServer } from '../helpers/server'
 import { ensureWebBuild, launchChromium, screenshot, signedInContext } from './browser'
 
 let s: TestServer
@@ -27,7 +27,8 @@ async function sql(name: string, statement: string) {
 
 beforeAll(async () => {
   ensureWebBuild()
-  s = await startTestServer()
+  // The datasource form is tested against the local PostgreSQL.
+  s = await startTestServer({ env: { SWITCHYARD_EGRESS_ALLOW: LOOPBACK_EGRESS } })
   org = await createOrg(s.db)
   adminToken = await s.login(org.users.admin!.email, org.users.admin!.password)
   await sql(

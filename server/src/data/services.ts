@@ -1,5 +1,6 @@
 import { type FileLimits, defaultFileLimits } from '../config'
 import type { Database } from '../db/database'
+import type { Egress } from '../egress'
 import type { Warehouse } from '../warehouse/warehouse'
 import { deriveKey } from './crypto'
 
@@ -15,6 +16,8 @@ export interface DataServices {
   readonly secretsKey: Buffer
   /** Caps on what a run reads from a CSV or XLSX file (SWITCHYARD_MAX_*). */
   readonly fileLimits: FileLimits
+  /** Every outbound connection of a run (HTTP, downloads, reporters, datasources) goes through this. */
+  readonly egress: Egress
 }
 
 export function createDataServices(opts: {
@@ -23,11 +26,13 @@ export function createDataServices(opts: {
   secretKey: Buffer
   /** Default: the caps of an environment that sets none. */
   fileLimits?: FileLimits
+  egress: Egress
 }): DataServices {
   return Object.freeze({
     db: opts.db,
     warehouse: opts.warehouse,
     secretsKey: deriveKey(opts.secretKey, 'datasource-secrets'),
     fileLimits: opts.fileLimits ?? defaultFileLimits(),
+    egress: opts.egress,
   })
 }

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream'
+import { Readable, pipeline } from 'node:stream'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { z } from 'zod'
 import { dataContext, loadContext } from '../data/kind-context'
@@ -12,6 +12,8 @@ import {
 import { loadStorage } from '../data/load/loader'
 import { type DataRunContext, fileRows, resolveDatasource } from '../data/load/sources'
 import { StatementTimeout, TargetSpec } from '../data/load/spec'
+import { MAX_DOWNLOAD_VARIABLE, capStream, checkDeclaredLength } from '../egress'
+import { coerceError } from '../errors'
 import { interpolate } from './interpolate'
 import { RunFailure, defineKind } from './kind'
 
@@ -45,14 +47,16 @@ async function openUrl(
   const shown = new URL(url)
   shown.username = ''
   shown.password = ''
-  const res = await fetch(url, { headers: src.headers, signal: d.signal, redirect: 'follow' }).catch(
-    (err: Error) => {
+  const { egress } = d.data
+  const res = await egress
+    .fetch(url, { headers: src.headers, signal: d.signal, redirect: 'follow' })
+    .catch((err: unknown) => {
       if (d.signal.aborted) throw err
+      const e = coerceError(err)
       throw new RunFailure(
-        `download of ${shown} failed: ${err.cause instanceof Error ? err.cause.message : err.message}`,
+        `download of ${shown} failed: ${e.cause instanceof Error ? e.cause.message : e.message}`,
       )
-    },
-  )
+    })
   if (!res.ok || !res.body) {
     await res.body?.cancel()
     throw new RunFailure(`download of ${shown} failed: HTTP ${res.status}`)
@@ -62,13 +66,21 @@ async function openUrl(
     const type = res.headers.get('content-type') ?? ''
     name += BY_CONTENT_TYPE.find(([re]) => re.test(type))?.[1] ?? ''
   }
+  const cap = {
+    maxBytes: egress.settings.maxDownloadBytes,
+    variable: MAX_DOWNLOAD_VARIABLE,
+    what: `the download of ${shown}`,
+  }
+  try {
+    checkDeclaredLength(res.headers.get('content-length'), cap)
+  } catch (err) {
+    await res.body.cancel().catch(() => {})
+    throw new RunFailure(coerceError(err).message)
+  }
   d.log('INFO', `downloading ${shown} (${res.headers.get('content-length') ?? 'unknown'} bytes)`)
-  return readFileRows(
-    Readable.fromWeb(res.body as WebReadableStream<Uint8Array>),
-    name,
-    options,
-    d.data.fileLimits,
-  )
+  // Counted as it streams: the file readers never see a byte past the cap.
+  const body = pipeline(Readable.fromWeb(res.body as WebReadableStream<Uint8Array>), capStream(cap), () => {})
+  return readFileRows(body, name, options, d.data.fileLimits)
 }
 
 /**

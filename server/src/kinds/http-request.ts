@@ -1,8 +1,11 @@
 import { z } from 'zod'
+import { MAX_HTTP_RESPONSE_VARIABLE, checkDeclaredLength, readCapped } from '../egress'
+import { coerceError } from '../errors'
 import { RunFailure, defineKind } from './kind'
 import { interpolate } from './interpolate'
 
-const MAX_BODY = 256 * 1024
+/** What of the body is kept in the run's outputs; the whole body (up to the cap) is still read. */
+const MAX_OUTPUT_BODY = 256 * 1024
 
 /** Calls an HTTP endpoint; `${param}` in url, headers and body are filled from run parameters. */
 export const httpRequest = defineKind({
@@ -21,7 +24,8 @@ export const httpRequest = defineKind({
     /** Accepted statuses; default any 2xx. */
     expectStatus: z.array(z.number().int().min(100).max(599)).optional(),
   }),
-  async execute({ config, parameters, signal, log }) {
+  async execute({ config, parameters, signal, log, services }) {
+    const { egress } = services.data
     const url = interpolate(config.url, parameters, encodeURIComponent)
     const headers = Object.fromEntries(
       Object.entries(config.headers).map(([k, v]) => [k, interpolate(v, parameters, String)]),
@@ -29,21 +33,41 @@ export const httpRequest = defineKind({
     const body = config.body === undefined ? undefined : interpolate(config.body, parameters, String)
     log('INFO', `${config.method} ${redactUrl(url)}`)
     const started = Date.now()
-    const response = await fetch(url, {
-      method: config.method,
-      headers,
-      body,
-      signal: AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs)]),
-      redirect: 'follow',
-    }).catch((err: Error) => {
+    const response = await egress
+      .fetch(url, {
+        method: config.method,
+        headers,
+        body,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(config.timeoutMs)]),
+        redirect: 'follow',
+      })
+      .catch((err: unknown) => {
+        if (signal.aborted) throw err
+        const e = coerceError(err)
+        throw new RunFailure(
+          `request to ${redactUrl(url)} failed: ${e.cause instanceof Error ? e.cause.message : e.message}`,
+        )
+      })
+    const cap = {
+      maxBytes: egress.settings.maxHttpResponseBytes,
+      variable: MAX_HTTP_RESPONSE_VARIABLE,
+      what: `the response of ${config.method} ${redactUrl(url)}`,
+    }
+    let bytes: Buffer
+    try {
+      checkDeclaredLength(response.headers.get('content-length'), cap)
+      bytes = await readCapped(response.body, cap)
+    } catch (err) {
+      await response.body?.cancel().catch(() => {})
       if (signal.aborted) throw err
-      throw new RunFailure(
-        `request to ${redactUrl(url)} failed: ${err.cause instanceof Error ? err.cause.message : err.message}`,
-      )
-    })
-    const text = (await response.text()).slice(0, MAX_BODY)
+      throw new RunFailure(coerceError(err).message)
+    }
     const ms = Date.now() - started
-    log('INFO', `→ ${response.status} in ${ms} ms (${text.length} bytes)`)
+    log('INFO', `→ ${response.status} in ${ms} ms (${bytes.length} bytes)`)
+    if (bytes.length > MAX_OUTPUT_BODY) {
+      log('INFO', `the body is kept in the outputs cut to its first ${MAX_OUTPUT_BODY} bytes`)
+    }
+    const text = bytes.subarray(0, MAX_OUTPUT_BODY).toString('utf8')
     const ok = config.expectStatus ? config.expectStatus.includes(response.status) : response.ok
     if (!ok) throw new RunFailure(`unexpected status ${response.status}: ${text.slice(0, 500)}`)
     let json: unknown

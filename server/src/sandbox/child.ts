@@ -1,16 +1,24 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants, realpathSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import { type SandboxIsolation, bwrapArgs } from './isolation'
 import { splitLines } from './lines'
 import { MAX_LOG_LINE_BYTES, MAX_MESSAGE_CHARS, truncateLine } from './limits'
 import type { JobMessage } from './protocol'
 import { makeSandboxDir, removeSandboxDir } from './tempdirs'
+import { killTree, treeRssMb } from './tree'
 
 // Real paths, because the permission model compares the paths Node resolves.
 export const NODE_RUNNER = realpathSync(fileURLToPath(new URL('./runner.mjs', import.meta.url)))
 export const PYTHON_RUNNER = realpathSync(fileURLToPath(new URL('./runner.py', import.meta.url)))
+/** Where the runners' in-sandbox forwarder listens (each sandbox has a loopback of its own). */
+export const PROXY_PORT = 3128
+/** undici's entry file and package dir: the Node runner loads its ProxyAgent for fetch(). */
+export const UNDICI_ENTRY = realpathSync(createRequire(import.meta.url).resolve('undici'))
+export const UNDICI_DIR = dirname(UNDICI_ENTRY)
 
 const STDERR_TAIL_CHARS = 8 * 1024
 
@@ -62,15 +70,32 @@ export interface SpawnOptions {
   memoryMb: number
   /** The node binary, or the resolved python3 interpreter. */
   executable: string
+  isolation: SandboxIsolation
+  /** Paths outside the system dirs the runtime reads (its install dir, the runner), mounted in a namespace. */
+  readOnly: readonly string[]
+  /** The egress proxy's unix socket; without one a namespaced script has no network at all. */
+  proxySocket?: string
 }
 
 /** Only what a script needs to behave normally; never the server's secrets. */
-function scrubbedEnv(): Record<string, string> {
+function scrubbedEnv(options: SpawnOptions): Record<string, string> {
   const env: Record<string, string> = {}
   for (const name of ['PATH', 'LANG', 'TZ']) {
     const value = process.env[name]
     if (value !== undefined) env[name] = value
   }
+  if (options.isolation.mode === 'namespaces' && options.proxySocket) {
+    // The runner forwards this loopback port to the socket; HTTP clients find it through these.
+    const proxy = `http://127.0.0.1:${PROXY_PORT}`
+    Object.assign(env, {
+      SWITCHYARD_EGRESS_SOCKET: options.proxySocket,
+      SWITCHYARD_EGRESS_PROXY: proxy,
+      SWITCHYARD_UNDICI: UNDICI_ENTRY,
+    })
+    for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) env[name] = proxy
+  }
+  if (options.isolation.mode === 'none' && options.isolation.network === 'off')
+    env.SWITCHYARD_NO_NETWORK = '1'
   return env
 }
 
@@ -79,6 +104,8 @@ function nodeArgs(dir: string, memoryMb: number): string[] {
   return [
     '--experimental-permission',
     `--allow-fs-read=${NODE_RUNNER}`,
+    // Public library code, for fetch() through the egress proxy; nothing of the server's.
+    `--allow-fs-read=${UNDICI_DIR}`,
     `--allow-fs-read=${dir}`,
     `--allow-fs-write=${dir}`,
     `--max-old-space-size=${memoryMb}`,
@@ -98,12 +125,21 @@ function spawnChild(options: SpawnOptions, dir: string): ChildProcess {
   // Not Node's IPC channel: it would parse a message of any size a script chose to send.
   // detached gives the child its own process group, so kill() also reaches anything it forked
   // (Python can fork) and a Ctrl-C meant for the server does not hit scripts halfway.
-  const [command, argv] = SETPRIV
-    ? [SETPRIV, ['--pdeathsig', 'KILL', options.executable, ...args]]
-    : [options.executable, args]
+  const { isolation } = options
+  const proxyDir = options.proxySocket ? dirname(options.proxySocket) : undefined
+  const [command, argv] =
+    isolation.mode === 'namespaces'
+      ? // --die-with-parent stands in for setpriv's pdeathsig; the pid namespace does the rest.
+        [
+          isolation.bwrap,
+          [...bwrapArgs({ dir, readOnly: options.readOnly, proxyDir }), options.executable, ...args],
+        ]
+      : SETPRIV
+        ? [SETPRIV, ['--pdeathsig', 'KILL', options.executable, ...args]]
+        : [options.executable, args]
   return spawn(command, argv, {
     cwd: dir,
-    env: scrubbedEnv(),
+    env: scrubbedEnv(options),
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
   })
@@ -185,22 +221,21 @@ export async function spawnSandbox(options: SpawnOptions): Promise<SandboxProces
     },
     kill() {
       if (!alive || child.pid === undefined) return
-      try {
-        process.kill(-child.pid, 'SIGKILL')
-      } catch {
-        child.kill('SIGKILL')
-      }
+      const pid = child.pid
+      // Without a pid namespace, a child that called setsid() left the process group: the
+      // tree is walked and killed first, while the runner still holds it together.
+      const tree = options.isolation.mode === 'none' ? killTree(pid) : Promise.resolve()
+      tree.finally(() => {
+        try {
+          // In a namespace, killing bwrap takes its pid namespace, and all in it, along.
+          process.kill(-pid, 'SIGKILL')
+        } catch {
+          child.kill('SIGKILL')
+        }
+      })
     },
     stderrTail: () => stderr,
-    async rssMb() {
-      if (child.pid === undefined) return undefined
-      try {
-        const status = await readFile(`/proc/${child.pid}/status`, 'utf8')
-        const kb = status.match(/^VmRSS:\s+(\d+) kB/m)?.[1]
-        return kb === undefined ? undefined : Number(kb) / 1024
-      } catch {
-        return undefined
-      }
-    },
+    // The whole tree: under bwrap the runner is a grandchild, and a forked child counts too.
+    rssMb: () => (child.pid === undefined ? Promise.resolve(undefined) : treeRssMb(child.pid)),
   }
 }

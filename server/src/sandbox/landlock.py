@@ -29,6 +29,9 @@ IOCTL_DEV = 1 << 15  # ABI 5
 # Rights that make sense on a file (the others concern directories and are refused there).
 FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
 
+NET_BIND_TCP = 1 << 0  # ABI 4
+NET_CONNECT_TCP = 1 << 1  # ABI 4
+
 SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
 SCOPE_SIGNAL = 1 << 1  # ABI 6: no kill() of the server or of other sandboxes
 
@@ -107,8 +110,28 @@ def _allow(libc, ruleset, path, access):
         os.close(fd)
 
 
-def confine(workdir):
-    """Restricts this process for good; returns None, or why it could not (the job must not run)."""
+def _close_udp():
+    """Landlock covers TCP only: UDP (and raw) sockets are refused at the Python level."""
+    import socket
+
+    original = socket.socket
+
+    class _NoNetworkSocket(original):
+        def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
+            if family in (socket.AF_INET, socket.AF_INET6, -1) and fileno is None:
+                raise PermissionError("scripts have no network on this server (no network namespace; "
+                                      "an admin can set SWITCHYARD_SCRIPT_DIRECT_NETWORK=true)")
+            super().__init__(family, type, proto, fileno)
+
+    socket.socket = _NoNetworkSocket
+
+
+def confine(workdir, no_network=False):
+    """Restricts this process for good; returns None, or why it could not (the job must not run).
+
+    With `no_network`, TCP connect and bind are refused too (Landlock ABI 4), for hosts where
+    the script has no network namespace of its own.
+    """
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
     abi = libc.syscall(ctypes.c_long(_SYS_CREATE_RULESET), None, ctypes.c_long(0),
@@ -117,7 +140,11 @@ def confine(workdir):
         return ("Python scripts need Linux Landlock (kernel 5.13 or later, with landlock in the LSM list) "
                 "to keep them away from the server's files, and this host does not provide it")
     handled = _handled_fs(abi)
-    attr = _RulesetAttr(handled_access_fs=handled, handled_access_net=0,
+    if no_network and abi < 4:
+        return ("scripts must run without network here, and this kernel's Landlock cannot refuse TCP "
+                "(ABI 4, kernel 6.7); install bubblewrap or set SWITCHYARD_SCRIPT_DIRECT_NETWORK=true")
+    net = NET_BIND_TCP | NET_CONNECT_TCP if no_network else 0
+    attr = _RulesetAttr(handled_access_fs=handled, handled_access_net=net,
                         scoped=SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET if abi >= 6 else 0)
     # The kernel reads only the fields its ABI knows; a larger size with zeros is refused on old ones.
     size = 24 if abi >= 6 else 16 if abi >= 4 else 8
@@ -139,4 +166,6 @@ def confine(workdir):
         return str(err)
     finally:
         os.close(ruleset)
+    if no_network:
+        _close_udp()
     return None

@@ -1,10 +1,20 @@
+import { dirname, join } from 'node:path'
+import { type EgressProxy, startEgressProxy } from '../egress/proxy'
 import { coerceError } from '../errors'
-import { type SandboxProcess, type SpawnOptions, spawnSandbox } from './child'
+import {
+  NODE_RUNNER,
+  PYTHON_RUNNER,
+  type SandboxProcess,
+  type SpawnOptions,
+  UNDICI_DIR,
+  spawnSandbox,
+} from './child'
 import { type CompiledScript, compileScript } from './compile'
 import { runOnProcess } from './job'
 import { DEFAULT_MEMORY_MB } from './limits'
-import { pythonExecutable } from './python'
-import { sweepOrphanedDirs } from './tempdirs'
+import { installDirOf, resolveIsolation } from './isolation'
+import { pythonInstall } from './python'
+import { makeSandboxDir, removeSandboxDir, sweepOrphanedDirs } from './tempdirs'
 import { type SandboxPool, type SandboxPoolOptions, ScriptError, type ScriptJob } from './types'
 
 /** Python positions come from the runner already in the user's lines. */
@@ -41,6 +51,18 @@ function checkJob(job: ScriptJob): void {
 export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   const warmTarget = opts.warm ?? 2
   const nodePath = opts.nodePath ?? process.execPath
+  const isolation = opts.isolation ?? resolveIsolation({ mode: 'auto', directNetwork: false })
+  // Only a namespaced script needs the proxy: its network namespace has no other way out.
+  const proxy: Promise<EgressProxy | undefined> =
+    isolation.mode === 'namespaces' && opts.egress ? startProxy(opts.egress) : Promise.resolve(undefined)
+  // A failed proxy surfaces on the first spawn, as a CRASHED script that says why.
+  proxy.catch(() => {})
+  const nodeOptions = {
+    language: 'node',
+    executable: nodePath,
+    isolation,
+    readOnly: [installDirOf(nodePath), NODE_RUNNER, UNDICI_DIR],
+  } as const
   const idle: SandboxProcess[] = []
   // Every process not yet gone, idle or busy, and spawns still under way: what stop() waits for.
   const live = new Set<SandboxProcess>()
@@ -50,14 +72,16 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   let stopped = false
   const stopping = new AbortController()
 
-  function spawnTracked(options: SpawnOptions): Promise<SandboxProcess> {
-    const pending = spawnSandbox(options).then((proc) => {
-      live.add(proc)
-      proc.exited.then(() => live.delete(proc))
-      // stop() may have run while the temp dir was being made.
-      if (stopped) proc.kill()
-      return proc
-    })
+  function spawnTracked(options: Omit<SpawnOptions, 'proxySocket'>): Promise<SandboxProcess> {
+    const pending = proxy
+      .then((p) => spawnSandbox({ ...options, proxySocket: p?.socketPath }))
+      .then((proc) => {
+        live.add(proc)
+        proc.exited.then(() => live.delete(proc))
+        // stop() may have run while the temp dir was being made.
+        if (stopped) proc.kill()
+        return proc
+      })
     spawning.add(pending)
     const forget = () => spawning.delete(pending)
     pending.then(forget, forget)
@@ -67,7 +91,7 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   function replenish(): void {
     while (!stopped && idle.length + warmSpawning < warmTarget) {
       warmSpawning++
-      spawnTracked({ language: 'node', memoryMb: DEFAULT_MEMORY_MB, executable: nodePath }).then(
+      spawnTracked({ ...nodeOptions, memoryMb: DEFAULT_MEMORY_MB }).then(
         (proc) => {
           warmSpawning--
           if (stopped || !proc.alive) return
@@ -96,13 +120,19 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   }
 
   async function processFor(job: ScriptJob, memoryMb: number): Promise<SandboxProcess> {
-    let options: SpawnOptions = { language: 'node', memoryMb, executable: nodePath }
+    let options: Omit<SpawnOptions, 'proxySocket'> = { ...nodeOptions, memoryMb }
     if (job.language === 'python') {
-      const executable = pythonExecutable()
-      if (!executable) {
+      const python = pythonInstall()
+      if (!python) {
         throw new ScriptError('FAILED', 'Python scripts need python3, which is not installed on this server')
       }
-      options = { language: 'python', memoryMb, executable }
+      const readOnly = [
+        installDirOf(python.executable),
+        ...python.prefixes,
+        PYTHON_RUNNER,
+        join(dirname(PYTHON_RUNNER), 'landlock.py'),
+      ]
+      options = { language: 'python', memoryMb, executable: python.executable, isolation, readOnly }
     } else {
       const warm = takeWarm(memoryMb)
       if (warm) return warm
@@ -148,10 +178,28 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
       for (const proc of live) proc.kill()
       await Promise.allSettled([...spawning, swept])
       await Promise.all([...live].map((proc) => proc.exited))
+      const running = await proxy.catch(() => undefined)
+      if (running) {
+        await running.stop()
+        await removeSandboxDir(dirname(running.socketPath))
+      }
     },
+
+    isolation,
 
     get stats() {
       return { warm: idle.length, busy }
     },
+  }
+}
+
+/** The egress proxy on a socket in a dir of its own (swept like sandbox dirs if the server dies). */
+async function startProxy(egress: NonNullable<SandboxPoolOptions['egress']>): Promise<EgressProxy> {
+  const dir = await makeSandboxDir()
+  try {
+    return await startEgressProxy(egress, join(dir, 'egress.sock'))
+  } catch (err) {
+    await removeSandboxDir(dir)
+    throw err
   }
 }

@@ -4,6 +4,8 @@
 // loader and imports only built-ins. It reads its job as one JSON line on stdin and
 // answers in JSON lines on fd 3 (log, done, failed), like the Python runner.
 import { Buffer } from 'node:buffer'
+import dgram from 'node:dgram'
+import dns from 'node:dns'
 import { syncBuiltinESMExports } from 'node:module'
 import net from 'node:net'
 import os from 'node:os'
@@ -38,6 +40,74 @@ os.setPriority = (pid, priority) => {
   if (pid !== 0 && pid !== process.pid) throw new Error('os.setPriority of another process is not available')
   return setPriority(pid, priority)
 }
+
+// In a network namespace the only way out is the server's egress proxy, on a unix socket
+// mounted in; HTTP clients expect a TCP proxy, so this forwards a loopback port to it. Any
+// code in here may use the socket directly too: the proxy, outside, is what decides.
+function forwardProxy(socketPath, proxyUrl) {
+  const port = Number(new URL(proxyUrl).port)
+  const server = net.createServer((client) => {
+    const upstream = net.connect(socketPath)
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+    client.pipe(upstream).pipe(client)
+  })
+  server.unref()
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', resolve))
+}
+
+// Without namespaces and without the admin's opt-in, scripts get no network. Node 20's
+// permission model does not cover sockets, and it keeps process.binding out of reach, so
+// closing the public entry points (every TCP, TLS, HTTP and fetch connection goes through
+// net.Socket#connect) leaves user code no way to open one.
+function closeNetwork() {
+  const refuse = (what) => () => {
+    throw new Error(
+      `${what}: scripts have no network on this server (no network namespace; an admin can set SWITCHYARD_SCRIPT_DIRECT_NETWORK=true)`,
+    )
+  }
+  const seal = (target, name, what) =>
+    Object.defineProperty(target, name, { value: refuse(what), writable: false, configurable: false })
+  seal(net.Socket.prototype, 'connect', 'connect')
+  for (const name of ['send', 'connect', 'bind']) seal(dgram.Socket.prototype, name, `udp ${name}`)
+  for (const name of [
+    'lookup',
+    'lookupService',
+    'resolve',
+    'resolve4',
+    'resolve6',
+    'resolveAny',
+    'resolveTxt',
+  ]) {
+    seal(dns, name, `dns.${name}`)
+    seal(dns.promises, name, `dns.${name}`)
+  }
+  seal(dns.Resolver.prototype, 'resolve', 'dns resolve')
+  seal(dns.promises.Resolver.prototype, 'resolve', 'dns resolve')
+}
+
+// Node 20's fetch ignores HTTP_PROXY: on first use, point its global dispatcher at the proxy
+// with undici's ProxyAgent (the server's copy, which this process may read), so a script's
+// plain fetch() goes out through the egress proxy like everything else.
+function fetchThroughProxy(proxyUrl, undiciPath) {
+  const direct = globalThis.fetch
+  let installing
+  globalThis.fetch = async (...args) => {
+    installing ??= import(undiciPath).then(({ ProxyAgent, setGlobalDispatcher }) =>
+      setGlobalDispatcher(new ProxyAgent(proxyUrl)),
+    )
+    await installing
+    return direct(...args)
+  }
+}
+
+if (process.env.SWITCHYARD_EGRESS_SOCKET && process.env.SWITCHYARD_UNDICI) {
+  fetchThroughProxy(process.env.SWITCHYARD_EGRESS_PROXY, process.env.SWITCHYARD_UNDICI)
+}
+const network = process.env.SWITCHYARD_EGRESS_SOCKET
+  ? forwardProxy(process.env.SWITCHYARD_EGRESS_SOCKET, process.env.SWITCHYARD_EGRESS_PROXY)
+  : Promise.resolve()
+if (process.env.SWITCHYARD_NO_NETWORK === '1') closeNetwork()
 syncBuiltinESMExports()
 
 let finished = false
@@ -192,10 +262,10 @@ process.stdin.on('data', (chunk) => {
     finish({ type: 'failed', message: 'the sandbox received an invalid job' })
     return
   }
-  runJob(job).catch((err) => finish(failed(err)))
+  network.then(() => runJob(job)).catch((err) => finish(failed(err)))
 })
 // The parent keeps stdin open; its end means the server is gone, and so must we be.
 process.stdin.on('end', () => exit(1))
 
-// Tells the pool this process is booted, so it is preferred over one still starting.
-send({ type: 'ready' })
+// Tells the pool this process is booted (the forwarder listening), so it is preferred over one still starting.
+network.then(() => send({ type: 'ready' }))

@@ -9,11 +9,14 @@ signals to processes outside the sandbox. Where Landlock is missing it refuses t
 """
 
 import ast
+import ctypes
 import json
 import os
 import resource
+import socket
 import sys
 import threading
+import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -28,6 +31,10 @@ FILENAME = "<script>"
 # Over the heap size asked for, room for the interpreter, thread stacks and malloc arenas;
 # the parent's resident-memory watchdog holds the real line.
 ADDRESS_SPACE_MARGIN_MB = 1024
+# After the final message the runner waits this long for the parent's kill, instead of exiting:
+# while it lives, whatever the script forked (even after setsid) is still its descendant.
+HOLD_SECONDS = 5
+_PR_SET_CHILD_SUBREAPER = 36
 
 _channel = os.fdopen(3, "w", encoding="utf-8", buffering=1)
 _lock = threading.Lock()
@@ -46,7 +53,8 @@ def _finish(message):
         return
     _finished = True
     _send(message)
-    # The parent kills the process on receipt; exiting here covers a slow parent.
+    # The parent kills the whole tree on receipt; exiting after a while covers a parent gone.
+    time.sleep(HOLD_SECONDS)
     os._exit(0)
 
 
@@ -155,6 +163,51 @@ def _failed(err):
     return message
 
 
+def _forward_proxy(socket_path, proxy_url):
+    """Forwards the loopback proxy port to the server's egress proxy on its unix socket.
+
+    The sandbox's network namespace has no way out but that socket; urllib, requests and
+    pip find the port through HTTP_PROXY/HTTPS_PROXY. Started after Landlock, so the
+    forwarding threads are confined like the script.
+    """
+    port = int(proxy_url.rsplit(":", 1)[1])
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen(64)
+
+    def pump(source, target):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, target):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def serve():
+        while True:
+            client, _ = server.accept()
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                upstream.connect(socket_path)
+            except OSError:
+                client.close()
+                upstream.close()
+                continue
+            threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
 def _watch_parent():
     # The parent keeps stdin open; its end means the server is gone and so must we be.
     sys.stdin.buffer.read()
@@ -183,13 +236,20 @@ def _run(job):
 
 def main():
     job = json.loads(sys.stdin.readline())
-    threading.Thread(target=_watch_parent, daemon=True).start()
+    # Orphans of the script are re-parented to this process rather than to init, so the
+    # parent's walk of the tree still finds them (a pid namespace, where there is one, does more).
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     memory = (job["memoryMb"] + ADDRESS_SPACE_MARGIN_MB) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    problem = landlock.confine(os.getcwd())
+    problem = landlock.confine(os.getcwd(), no_network=os.environ.get("SWITCHYARD_NO_NETWORK") == "1")
     if problem:
         _finish({"type": "failed", "message": problem})
+    # Threads only after Landlock: it confines the calling thread and those it starts later,
+    # and user code shares memory with every thread of the process.
+    threading.Thread(target=_watch_parent, daemon=True).start()
+    if os.environ.get("SWITCHYARD_EGRESS_SOCKET"):
+        _forward_proxy(os.environ["SWITCHYARD_EGRESS_SOCKET"], os.environ["SWITCHYARD_EGRESS_PROXY"])
     sys.stdout, sys.stderr = _LineWriter("INFO"), _LineWriter("WARN")
     try:
         _run(job)

@@ -10,6 +10,8 @@
  */
 
 import type { LogLevel } from '../domain'
+import type { Egress } from '../egress'
+import type { SandboxIsolation } from './isolation'
 
 /** Languages a SCRIPT automation can be written in; `python` only where python3 exists. */
 export type ScriptLanguage = 'javascript' | 'typescript' | 'python'
@@ -70,6 +72,8 @@ export interface SandboxPool {
   run(job: ScriptJob): Promise<ScriptResult>
   stop(): Promise<void>
   readonly stats: { warm: number; busy: number }
+  /** The containment in force, for the start log. */
+  readonly isolation: SandboxIsolation
 }
 
 export interface SandboxPoolOptions {
@@ -77,4 +81,8 @@ export interface SandboxPoolOptions {
   warm?: number
   /** Node binary for sandbox processes; default the server's own. */
   nodePath?: string
+  /** Default: namespaces where bubblewrap works, else none without network (see isolation.ts). */
+  isolation?: SandboxIsolation
+  /** The policy namespaced scripts reach the network through; without it they have none. */
+  egress?: Egress
 }

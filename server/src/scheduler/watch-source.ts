@@ -70,7 +70,12 @@ export async function readForTrigger(
     throw new Error(`datasource "${ds.name}" is a file; a trigger watches a storage or a PostgreSQL table`)
   }
   const { text, params } = bind(r.statement, r.values)
-  return queryRows(ds.url, text, params, { name: ds.name, timeoutMs: WATCH_TIMEOUT_MS, signal: d.signal })
+  return queryRows(ds.url, text, params, {
+    name: ds.name,
+    timeoutMs: WATCH_TIMEOUT_MS,
+    signal: d.signal,
+    egress: d.data.egress,
+  })
 }
 
 async function readWarehouse(ctx: EvalContext, orgId: string, r: WatchRead) {

@@ -109,6 +109,7 @@ builder.mutationField('testDatasource', (t) =>
         return testConnection(
           'new connection',
           parseInput(ConnectionString, args.connectionString, 'connectionString'),
+          ctx.services.data.egress,
         )
       }
       if (!args.id)
@@ -123,7 +124,7 @@ builder.mutationField('testDatasource', (t) =>
           latencyMs: 0,
           serverVersion: null,
         }
-      return testConnection(row.name, connectionStringOf(ctx.services.data, row))
+      return testConnection(row.name, connectionStringOf(ctx.services.data, row), ctx.services.data.egress)
     },
   }),
 )

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream'
 import postgres from 'postgres'
 import { z } from 'zod'
+import type { Egress } from '../../egress'
 import { RunFailure } from '../../kinds/kind'
 import type { Column, RowStream, TextRow } from '../rows'
 
@@ -35,16 +36,46 @@ export function describeConnection(url: string): {
   }
 }
 
-/** One short-lived connection for one run or one test; the caller ends it. */
-export function connect(url: string, connectTimeoutS = 10): postgres.Sql {
+/**
+ * One short-lived connection for one run or one test; the caller ends it. The socket is
+ * opened by the egress policy, on the address it checked; postgres.js then speaks TLS over
+ * it with the host name kept for SNI.
+ */
+export function connect(url: string, egress: Egress, connectTimeoutS = 10): postgres.Sql {
   return postgres(url, {
     max: 1,
     connect_timeout: connectTimeoutS,
+    // Missing from postgres.js's types, documented and used by its source (connection.js).
+    ...({ socket: openSocket } as object),
     idle_timeout: 10,
     prepare: false,
     onnotice: () => {},
     connection: { application_name: 'switchyard-datasource' },
   })
+
+  function openSocket(options: { path?: string }) {
+    const target = socketTarget(url)
+    // A unix socket (host=/run/postgresql) is this machine's own server: never a datasource.
+    if (options.path || !target) {
+      throw Object.assign(
+        new Error('a datasource connects over TCP only; unix sockets (host=/path) are refused'),
+        { code: 'EGRESS_REFUSED' },
+      )
+    }
+    return egress.connect({ ...target, timeoutMs: connectTimeoutS * 1000 })
+  }
+}
+
+/**
+ * Host and port to dial, read from the URL as postgres.js would (a `host` parameter wins),
+ * but with WHATWG parsing: postgres.js reads `[::ffff:127.0.0.1]` as the host "[".
+ * Undefined for a unix socket.
+ */
+function socketTarget(url: string): { host: string; port: number } | undefined {
+  const u = new URL(url)
+  const host = u.searchParams.get('host') ?? u.hostname
+  if (host.startsWith('/')) return undefined
+  return { host, port: Number(u.searchParams.get('port') || u.port || 5432) }
 }
 
 /** Says why a datasource could not be reached, without the password. */
@@ -52,23 +83,26 @@ export function connectionFailure(name: string, url: string, err: unknown): RunF
   const d = describeConnection(url)
   const e = err as { code?: string; message?: string }
   const why =
-    e.code === 'ECONNREFUSED'
-      ? 'connection refused (is the server running and the port right?)'
-      : e.code === 'CONNECT_TIMEOUT'
-        ? 'connection timed out'
-        : e.code === 'ENOTFOUND'
-          ? 'host not found'
-          : e.code === '28P01' || e.code === '28000'
-            ? 'authentication failed (check user and password)'
-            : e.code === '3D000'
-              ? 'database does not exist'
-              : (e.message ?? String(err))
+    e.code === 'EGRESS_REFUSED'
+      ? (e.message ?? String(err))
+      : e.code === 'ECONNREFUSED'
+        ? 'connection refused (is the server running and the port right?)'
+        : e.code === 'CONNECT_TIMEOUT'
+          ? 'connection timed out'
+          : e.code === 'ENOTFOUND'
+            ? 'host not found'
+            : e.code === '28P01' || e.code === '28000'
+              ? 'authentication failed (check user and password)'
+              : e.code === '3D000'
+                ? 'database does not exist'
+                : (e.message ?? String(err))
   return new RunFailure(
     `could not connect to datasource "${name}" (${d.host}:${d.port}/${d.database}): ${why}`,
   )
 }
 
 const CONNECT_CODES = new Set([
+  'EGRESS_REFUSED',
   'ECONNREFUSED',
   'CONNECT_TIMEOUT',
   'ENOTFOUND',
@@ -84,8 +118,9 @@ export const isConnectFailure = (err: unknown): boolean =>
 export async function testConnection(
   name: string,
   url: string,
+  egress: Egress,
 ): Promise<{ ok: boolean; message: string; latencyMs: number | null; serverVersion: string | null }> {
-  const sql = connect(url, 10)
+  const sql = connect(url, egress, 10)
   const started = Date.now()
   try {
     const [row] = await sql<{ v: string }[]>`select current_setting('server_version') as v`
@@ -130,6 +165,8 @@ export interface StreamOptions {
   timeoutMs: number
   batchRows: number
   signal: AbortSignal
+  /** Opens the connection; the datasource's address must pass the egress policy. */
+  egress: Egress
 }
 
 /**
@@ -223,7 +260,7 @@ async function inReadOnly<T>(
   opts: StreamOptions,
   fn: (tx: postgres.TransactionSql) => Promise<T>,
 ): Promise<T> {
-  const sql = connect(url)
+  const sql = connect(url, opts.egress)
   const onAbort = () => void sql.end({ timeout: 0 })
   opts.signal.addEventListener('abort', onAbort, { once: true })
   let connected = false

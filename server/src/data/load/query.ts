@@ -22,7 +22,12 @@ export async function readQuery<R = Record<string, unknown>>(
     )
   }
   if (ds.type === 'POSTGRES')
-    return queryRows<R>(ds.url, text, params, { name: ds.name, timeoutMs: d.timeoutMs, signal: d.signal })
+    return queryRows<R>(ds.url, text, params, {
+      name: ds.name,
+      timeoutMs: d.timeoutMs,
+      signal: d.signal,
+      egress: d.data.egress,
+    })
   throw new RunFailure(
     `datasource "${ds.name}" is a file: load it into a storage first, then query the storage`,
   )

@@ -118,7 +118,13 @@ export async function fillFromSource(
     const { text, params } = bind(select, ctx.values)
     return stage.insertSelect(text, params)
   }
-  const opts = { name: ds.name, timeoutMs: ctx.timeoutMs, batchRows: 5000, signal: ctx.signal }
+  const opts = {
+    name: ds.name,
+    timeoutMs: ctx.timeoutMs,
+    batchRows: 5000,
+    signal: ctx.signal,
+    egress: ctx.data.egress,
+  }
   const named = label.replace(spec.datasource, `"${ds.name}"`)
   if (spec.table && stage.copyable) {
     // A whole table into a server warehouse: COPY out piped into COPY in, nothing parsed on the way.

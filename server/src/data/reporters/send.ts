@@ -21,7 +21,7 @@ export async function report(
     try {
       sent.push(
         r.type === 'WEBHOOK'
-          ? await sendWebhook(r, message, signal)
+          ? await sendWebhook(data.egress, r, message, signal)
           : await writeToStorage(data, r, message, signal),
       )
     } catch (err) {

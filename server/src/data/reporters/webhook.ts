@@ -1,3 +1,5 @@
+import type { Egress } from '../../egress'
+import { coerceError } from '../../errors'
 import { RunFailure } from '../../kinds/kind'
 import type { ReportMessage, ReporterSpec } from './types'
 
@@ -14,25 +16,29 @@ const shown = (url: string) => {
  * again (at least once), with the same X-Switchyard-Delivery so receivers can dedupe.
  */
 export async function sendWebhook(
+  egress: Egress,
   spec: Extract<ReporterSpec, { type: 'WEBHOOK' }>,
   message: ReportMessage,
   signal: AbortSignal,
 ): Promise<string> {
-  const res = await fetch(spec.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'user-agent': 'switchyard',
-      'x-switchyard-delivery': `run-${message.runId}`,
-      ...spec.headers,
-    },
-    body: JSON.stringify(message),
-    signal: AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]),
-  }).catch((err: Error) => {
-    throw new RunFailure(
-      `webhook ${shown(spec.url)}: ${err.cause instanceof Error ? err.cause.message : err.message}`,
-    )
-  })
+  const res = await egress
+    .fetch(spec.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'switchyard',
+        'x-switchyard-delivery': `run-${message.runId}`,
+        ...spec.headers,
+      },
+      body: JSON.stringify(message),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(spec.timeoutMs)]),
+    })
+    .catch((err: unknown) => {
+      const e = coerceError(err)
+      throw new RunFailure(
+        `webhook ${shown(spec.url)}: ${e.cause instanceof Error ? e.cause.message : e.message}`,
+      )
+    })
   await res.body?.cancel()
   if (!res.ok) throw new RunFailure(`webhook ${shown(spec.url)}: HTTP ${res.status}`)
   return `WEBHOOK ${shown(spec.url)}`
