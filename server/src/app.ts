@@ -47,7 +47,15 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     enqueue: (r) => db.transaction((tx) => enqueueRun(tx, r)),
     cancel: (runId, reason) => db.transaction((tx) => requestCancel(tx, runId, reason)),
   }
-  const warehouse = createWarehouse({ db, secretKey: config.secretKey, databaseUrl: config.databaseUrl })
+  const warehouse = createWarehouse({
+    db,
+    secretKey: config.secretKey,
+    serverUrl: config.warehouse.url ?? config.databaseUrl,
+    // Warehouses follow the platform: in memory when it is (tests), else a directory each.
+    dataDir: db.dataDir?.startsWith('memory://') ? 'memory://' : join(config.dataDir, 'warehouses'),
+    idleMs: config.warehouse.idleMs,
+    limits: { maxRows: config.warehouse.maxResultRows, maxBytes: config.warehouse.maxResultBytes },
+  })
   const data = createDataServices({ db, warehouse, secretKey: config.secretKey })
   const services: Services = { db, config, log, engine, bus, data }
   const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0 })

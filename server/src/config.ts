@@ -23,6 +23,22 @@ export interface Config {
   readonly leaseMs: number
   readonly pollMs: number
   readonly triggers: TriggerSettings
+  readonly warehouse: WarehouseSettings
+}
+
+/** Where organizations' warehouses live and what a statement may bring back (SWITCHYARD_WAREHOUSE_*, SWITCHYARD_MAX_RESULT_*). */
+export interface WarehouseSettings {
+  /**
+   * A server whose role may create databases and roles, for the warehouses;
+   * unset: the platform's own server (DATABASE_URL), or PGlite when that is unset too.
+   */
+  readonly url: string | undefined
+  /** An embedded warehouse (a PGlite worker) idle this long is closed, freeing its memory. */
+  readonly idleMs: number
+  /** Rows one statement's result may have, read or kept; more fails the statement. */
+  readonly maxResultRows: number
+  /** Bytes (values as text) one statement's result may bring to the node; more fails the statement. */
+  readonly maxResultBytes: number
 }
 
 /** Scheduler and trigger limits (SWITCHYARD_SCHEDULER_*, SWITCHYARD_TRIGGER_*, SWITCHYARD_WEBHOOK_*). */
@@ -74,6 +90,13 @@ const envSchema = z.object({
   SWITCHYARD_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100_000_000).default(262_144),
   SWITCHYARD_WEBHOOK_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
   SWITCHYARD_WEBHOOK_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120),
+  SWITCHYARD_WAREHOUSE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  SWITCHYARD_WAREHOUSE_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  SWITCHYARD_MAX_RESULT_ROWS: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
+  SWITCHYARD_MAX_RESULT_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(67_108_864),
 })
 
 /** Thrown when the environment is invalid; main() prints it and exits. */
@@ -144,6 +167,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
       webhookMaxBodyBytes: e.SWITCHYARD_WEBHOOK_MAX_BODY_BYTES,
       webhookRatePerMinute: e.SWITCHYARD_WEBHOOK_RATE_PER_MINUTE,
       webhookMaxWaitSeconds: e.SWITCHYARD_WEBHOOK_MAX_WAIT_SECONDS,
+    }),
+    warehouse: Object.freeze({
+      url: e.SWITCHYARD_WAREHOUSE_URL,
+      idleMs: e.SWITCHYARD_WAREHOUSE_IDLE_SECONDS * 1000,
+      maxResultRows: e.SWITCHYARD_MAX_RESULT_ROWS,
+      maxResultBytes: e.SWITCHYARD_MAX_RESULT_BYTES,
     }),
   })
 }
