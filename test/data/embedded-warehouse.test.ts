@@ -36,7 +36,8 @@ describe('embedded warehouse: user SQL runs in a database of its own', () => {
 
   const run = (statement: string, timeoutMs = 5_000) =>
     warehouse.execute({ orgId, statement, parameters: {}, timeoutMs })
-  const platformUsers = async () => (await db.query<{ n: number }>('select count(*)::int as n from users'))[0]!.n
+  const platformUsers = async () =>
+    (await db.query<{ n: number }>('select count(*)::int as n from users'))[0]!.n
 
   it('runs ordinary statements', async () => {
     await run('create table sales (id int, region text)')
@@ -56,7 +57,9 @@ describe('embedded warehouse: user SQL runs in a database of its own', () => {
     const [path] = await db.query<{ search_path: string }>('show search_path')
     expect(path!.search_path).not.toContain(schema === 'public' ? 'wh_' : schema)
     // And the platform's tables do not exist where user SQL runs.
-    const seen = await run("select count(*)::int as n from pg_tables where tablename in ('runs', 'automations')")
+    const seen = await run(
+      "select count(*)::int as n from pg_tables where tablename in ('runs', 'automations')",
+    )
     expect(seen.rows[0]).toMatchObject({ n: 0 })
   })
 
@@ -72,7 +75,9 @@ describe('embedded warehouse: user SQL runs in a database of its own', () => {
     await run(
       "do $$ begin execute 'rese'||'t role'; execute 'create table copied as select * from pg_tables'; end $$",
     )
-    const r = await run("select count(*)::int as n from copied where tablename in ('users', 'runs', 'organizations')")
+    const r = await run(
+      "select count(*)::int as n from copied where tablename in ('users', 'runs', 'organizations')",
+    )
     // Only the shadow table this suite made itself.
     expect(r.rows[0]).toMatchObject({ n: 1 })
     expect(await db.query("select 1 from pg_tables where tablename = 'copied'")).toHaveLength(0)

@@ -6,7 +6,6 @@ import type { Warehouse } from '../../server/src/warehouse/warehouse'
 import { testWarehouse } from '../helpers/warehouse'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { TEST_SECRET_KEY } from '../helpers/server'
 import {
   T0,
   automation,

@@ -8,7 +8,8 @@ import { createHmac } from 'node:crypto'
  * stored in the platform's `warehouses` table, so an operator can find it.
  */
 export function warehouseIdentity(orgId: string, secretKey: Buffer): { name: string; password: string } {
-  if (!/^[0-9a-f]{8}(-?[0-9a-f]{4}){3}-?[0-9a-f]{12}$/i.test(orgId)) throw new Error('invalid organization id')
+  if (!/^[0-9a-f]{8}(-?[0-9a-f]{4}){3}-?[0-9a-f]{12}$/i.test(orgId))
+    throw new Error('invalid organization id')
   const id = orgId.toLowerCase()
   return {
     name: `sy_w_${createHmac('sha256', secretKey).update(`warehouse-name:${id}`).digest('hex').slice(0, 24)}`,

@@ -32,8 +32,15 @@ export function databaseUrl(base: string, name: string, user?: { name: string; p
  * the next ensure. Steps are serialised across nodes by an advisory lock held
  * in the platform's database, where no user statement runs.
  */
-export function createProvisioner(platform: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> }, adminUrl: string): Provisioner {
-  const admin = postgres(adminUrl, { max: 2, onnotice: () => {}, connection: { application_name: 'switchyard-provision' } })
+export function createProvisioner(
+  platform: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> },
+  adminUrl: string,
+): Provisioner {
+  const admin = postgres(adminUrl, {
+    max: 2,
+    onnotice: () => {},
+    connection: { application_name: 'switchyard-provision' },
+  })
   return {
     async provision(name, password) {
       const id = ident(name)

@@ -4,7 +4,13 @@ import type postgres from 'postgres'
 import type { Queryable, Row } from '../db/database'
 import { type Column, copyText } from '../data/rows'
 import { type ResultLimits, ResultReader } from './limits'
-import { type SessionOptions, WAREHOUSE_SCHEMA, type WarehouseSession, sqlFailure, timeoutSetting } from './session'
+import {
+  type SessionOptions,
+  WAREHOUSE_SCHEMA,
+  type WarehouseSession,
+  sqlFailure,
+  timeoutSetting,
+} from './session'
 
 const quote = (n: string) => `"${n.replace(/"/g, '""')}"`
 const copyStatement = (table: string, columns: readonly Column[]) =>

@@ -30,7 +30,8 @@ export function createEmbeddedWarehouse(opts: {
   const { db, secretKey, limits } = opts
   const instances = new Map<string, EmbeddedInstance>()
   const recorded = new Set<string>()
-  const dirFor = (name: string) => (opts.dataDir.startsWith('memory://') ? 'memory://' : join(opts.dataDir, name))
+  const dirFor = (name: string) =>
+    opts.dataDir.startsWith('memory://') ? 'memory://' : join(opts.dataDir, name)
 
   const open = async (orgId: string): Promise<EmbeddedInstance> => {
     let instance = instances.get(orgId)
@@ -61,9 +62,14 @@ export function createEmbeddedWarehouse(opts: {
   }
 
   /** Stops the worker when the signal fires: the one way to stop a statement inside PGlite. */
-  const stopOnAbort = async <T>(instance: EmbeddedInstance, signal: AbortSignal | undefined, fn: () => Promise<T>) => {
+  const stopOnAbort = async <T>(
+    instance: EmbeddedInstance,
+    signal: AbortSignal | undefined,
+    fn: () => Promise<T>,
+  ) => {
     signal?.throwIfAborted()
-    const onAbort = () => void instance.terminate(new RunFailure('the run was cancelled while its statement ran'))
+    const onAbort = () =>
+      void instance.terminate(new RunFailure('the run was cancelled while its statement ran'))
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
       return await fn()
@@ -74,8 +80,17 @@ export function createEmbeddedWarehouse(opts: {
     }
   }
 
-  const capped = (instance: EmbeddedInstance, text: string, params: readonly unknown[], keep: number, timeoutMs: number) =>
-    instance.send({ op: 'query', text, params: params.map(toWire), capped: { limits, keep } }, timeoutMs) as Promise<QueryReply>
+  const capped = (
+    instance: EmbeddedInstance,
+    text: string,
+    params: readonly unknown[],
+    keep: number,
+    timeoutMs: number,
+  ) =>
+    instance.send(
+      { op: 'query', text, params: params.map(toWire), capped: { limits, keep } },
+      timeoutMs,
+    ) as Promise<QueryReply>
 
   return {
     async ensure(orgId) {

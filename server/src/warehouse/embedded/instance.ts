@@ -37,10 +37,16 @@ export class EmbeddedInstance {
     private readonly idleMs: number,
     private readonly onGone: (i: EmbeddedInstance) => void,
   ) {
-    this.worker = new Worker(BOOT, { workerData: { entry: ENTRY } })
+    // The JS heap of a worker only ever holds one batch of a result: keep it small, so it is collected early.
+    this.worker = new Worker(BOOT, {
+      workerData: { entry: ENTRY },
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    })
     this.worker.on('message', (m: WorkerReply) => this.reply(m))
     this.worker.on('error', (err) => this.gone(err))
-    this.worker.on('exit', (code) => this.gone(new Error(`the embedded warehouse worker exited (code ${code})`)))
+    this.worker.on('exit', (code) =>
+      this.gone(new Error(`the embedded warehouse worker exited (code ${code})`)),
+    )
     this.opened = this.send({ op: 'open', dataDir }, OPEN_TIMEOUT_MS).then(() => {})
     this.opened.catch(() => {})
   }
@@ -78,7 +84,9 @@ export class EmbeddedInstance {
             `the statement ran past its timeout of ${timeoutMs} ms and was stopped (the organization's embedded warehouse restarts on next use); raise timeoutMs or make it cheaper`,
           ),
         )
-        void this.terminate(new Error('the embedded warehouse was stopped after a statement overran its timeout'))
+        void this.terminate(
+          new Error('the embedded warehouse was stopped after a statement overran its timeout'),
+        )
       }, timeoutMs)
       this.pending.set(id, { resolve, reject, timer })
       this.worker.postMessage({ ...req, id } as WorkerRequest)

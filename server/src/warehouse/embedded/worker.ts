@@ -28,7 +28,12 @@ const db = (): PGlite => {
  * produced, let alone copied to the server. Statements that cannot be a cursor
  * (DDL, DML) run plainly; they bring no rows, or only what RETURNING asks for.
  */
-async function cappedQuery(text: string, params: unknown[], limits: ResultLimits, keep: number): Promise<QueryReply> {
+async function cappedQuery(
+  text: string,
+  params: unknown[],
+  limits: ResultLimits,
+  keep: number,
+): Promise<QueryReply> {
   const p = db()
   const own = !p.isInTransaction()
   await p.query(own ? 'begin' : 'savepoint sy_cursor')
@@ -50,7 +55,9 @@ async function cappedQuery(text: string, params: unknown[], limits: ResultLimits
   try {
     const reader = new ResultReader(limits, keep)
     for (;;) {
-      const batch = await p.query<Record<string, unknown>>(`fetch forward ${reader.nextBatchSize()} from sy_cursor`)
+      const batch = await p.query<Record<string, unknown>>(
+        `fetch forward ${reader.nextBatchSize()} from sy_cursor`,
+      )
       if (batch.rows.length === 0) break
       reader.add(batch.rows)
     }
