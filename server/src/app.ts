@@ -19,6 +19,7 @@ import { type SeedResult, seedFirstStart } from './seed'
 import type { Services } from './services'
 import { installTriggerHooks } from './triggers/after-automation'
 import { createWebhookHandler } from './triggers/webhook'
+import { moveLegacyWarehouses } from './warehouse/legacy'
 import { createWarehouse } from './warehouse/warehouse'
 
 export interface App {
@@ -56,6 +57,8 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     idleMs: config.warehouse.idleMs,
     limits: { maxRows: config.warehouse.maxResultRows, maxBytes: config.warehouse.maxResultBytes },
   })
+  const moved = await moveLegacyWarehouses(db, warehouse, log)
+  if (moved > 0) log.info({ tables: moved }, 'moved legacy warehouse tables into per-organization warehouses')
   const data = createDataServices({ db, warehouse, secretKey: config.secretKey })
   const services: Services = { db, config, log, engine, bus, data }
   const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0 })
