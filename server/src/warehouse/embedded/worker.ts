@@ -61,6 +61,8 @@ async function cappedQuery(
       if (batch.rows.length === 0) break
       reader.add(batch.rows)
     }
+    // Closed before the next statement of the same transaction declares its own.
+    await p.query('close sy_cursor')
     await p.query(own ? 'commit' : 'release savepoint sy_cursor')
     return { rows: reader.rows, rowCount: reader.rowCount }
   } catch (err) {
