@@ -20,6 +20,7 @@ import { type SeedResult, seedFirstStart } from './seed'
 import type { Services } from './services'
 import { installTriggerHooks } from './triggers/after-automation'
 import { createWebhookHandler } from './triggers/webhook'
+import { moveLegacyWarehouses } from './warehouse/legacy'
 import { createWarehouse } from './warehouse/warehouse'
 
 export interface App {
@@ -47,9 +48,25 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
   const seed = await seedFirstStart(db, config, log)
   const bus: EventBus = await startEventBus(db, log)
   const engine: Engine = createEngine({ db, log, kinds: getKind })
-  const warehouse = createWarehouse({ db, secretKey: config.secretKey, databaseUrl: config.databaseUrl })
+  const warehouse = createWarehouse({
+    db,
+    secretKey: config.secretKey,
+    serverUrl: config.warehouse.url ?? config.databaseUrl,
+    // Warehouses follow the platform: in memory when it is (tests), else a directory each.
+    dataDir: db.dataDir?.startsWith('memory://') ? 'memory://' : join(config.dataDir, 'warehouses'),
+    idleMs: config.warehouse.idleMs,
+    limits: { maxRows: config.warehouse.maxResultRows, maxBytes: config.warehouse.maxResultBytes },
+  })
+  const moved = await moveLegacyWarehouses(db, warehouse, log)
+  if (moved > 0) log.info({ tables: moved }, 'moved legacy warehouse tables into per-organization warehouses')
   const egress = createEgress(config.egress)
-  const data = createDataServices({ db, warehouse, secretKey: config.secretKey, egress, fileLimits: config.files })
+  const data = createDataServices({
+    db,
+    warehouse,
+    secretKey: config.secretKey,
+    egress,
+    fileLimits: config.files,
+  })
   const services: Services = { db, config, log, engine, bus, data, runReads: createRunReads(db) }
   const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0, isolation, egress })
   log.info({ isolation: isolation.mode }, describeIsolation(isolation, true))

@@ -29,6 +29,22 @@ export interface Config {
   readonly files: FileLimits
   readonly egress: EgressSettings
   readonly sandbox: SandboxSettings
+  readonly warehouse: WarehouseSettings
+}
+
+/** Where organizations' warehouses live and what a statement may bring back (SWITCHYARD_WAREHOUSE_*, SWITCHYARD_MAX_RESULT_*). */
+export interface WarehouseSettings {
+  /**
+   * A server whose role may create databases and roles, for the warehouses;
+   * unset: the platform's own server (DATABASE_URL), or PGlite when that is unset too.
+   */
+  readonly url: string | undefined
+  /** An embedded warehouse (a PGlite worker) idle this long is closed, freeing its memory. */
+  readonly idleMs: number
+  /** Rows one statement's result may have, read or kept; more fails the statement. */
+  readonly maxResultRows: number
+  /** Bytes (values as text) one statement's result may bring to the node; more fails the statement. */
+  readonly maxResultBytes: number
 }
 
 /** How scripts are contained (SWITCHYARD_SANDBOX, SWITCHYARD_SCRIPT_DIRECT_NETWORK). */
@@ -167,6 +183,13 @@ const envSchema = z.object({
     .default(1_073_741_824),
   SWITCHYARD_SANDBOX: z.enum(['auto', 'bwrap', 'none']).default('auto'),
   SWITCHYARD_SCRIPT_DIRECT_NETWORK: bool.default(false),
+  SWITCHYARD_WAREHOUSE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  SWITCHYARD_WAREHOUSE_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  SWITCHYARD_MAX_RESULT_ROWS: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
+  SWITCHYARD_MAX_RESULT_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(67_108_864),
 })
 
 /** Thrown when the environment is invalid; main() prints it and exits. */
@@ -251,6 +274,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
       maxDownloadBytes: e.SWITCHYARD_MAX_DOWNLOAD_BYTES,
     }),
     sandbox: Object.freeze({ mode: e.SWITCHYARD_SANDBOX, directNetwork: e.SWITCHYARD_SCRIPT_DIRECT_NETWORK }),
+    warehouse: Object.freeze({
+      url: e.SWITCHYARD_WAREHOUSE_URL,
+      idleMs: e.SWITCHYARD_WAREHOUSE_IDLE_SECONDS * 1000,
+      maxResultRows: e.SWITCHYARD_MAX_RESULT_ROWS,
+      maxResultBytes: e.SWITCHYARD_MAX_RESULT_BYTES,
+    }),
   })
 }
 

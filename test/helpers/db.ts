@@ -32,7 +32,13 @@ export async function testDatabase(): Promise<TestDatabase> {
     db,
     url,
     async drop() {
+      // Warehouses are databases (and roles, which are cluster-wide) of their own: drop them too.
+      const warehouses = await db.query<{ name: string }>('select name from warehouses')
       await db.close()
+      for (const w of warehouses) {
+        await admin.unsafe(`drop database if exists "${w.name}" with (force)`)
+        await admin.unsafe(`drop role if exists "${w.name}"`)
+      }
       await admin.unsafe(`drop database if exists ${name} with (force)`)
       await admin.end()
     },

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Context } from '../../server/src/graphql/context'
 import { type SandboxPool, createSandboxPool } from '../../server/src/sandbox'
 import type { Scheduler } from '../../server/src/scheduler/scheduler'
-import { type Warehouse, createWarehouse } from '../../server/src/warehouse/warehouse'
+import type { Warehouse } from '../../server/src/warehouse/warehouse'
+import { testWarehouse } from '../helpers/warehouse'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { TEST_SECRET_KEY } from '../helpers/server'
 import {
   T0,
   automation,
@@ -29,7 +29,7 @@ beforeAll(async () => {
   tdb = await testDatabase()
   org = await createOrg(tdb.db)
   ctx = contextFor(tdb.db, org)
-  warehouse = createWarehouse({ db: tdb.db, secretKey: Buffer.from(TEST_SECRET_KEY), databaseUrl: tdb.url })
+  warehouse = testWarehouse(tdb)
   sandbox = createSandboxPool({ warm: 0 })
   s = await fakeScheduler(tdb.db, clock, { warehouse, sandbox })
 })

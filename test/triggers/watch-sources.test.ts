@@ -4,7 +4,8 @@ import { seal } from '../../server/src/data/crypto'
 import { type DataServices, createDataServices } from '../../server/src/data/services'
 import type { Context } from '../../server/src/graphql/context'
 import type { Scheduler } from '../../server/src/scheduler/scheduler'
-import { type Warehouse, createWarehouse } from '../../server/src/warehouse/warehouse'
+import type { Warehouse } from '../../server/src/warehouse/warehouse'
+import { testWarehouse } from '../helpers/warehouse'
 import { type SourceDb, createSourceDb, sourceServerUp } from '../data/source-db'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
@@ -66,7 +67,7 @@ describe.skipIf(!up)('polling triggers on PostgreSQL datasources, as the run-as 
     org = await createOrg(tdb.db)
     ctx = contextFor(tdb.db, org)
     const secretKey = Buffer.from(TEST_SECRET_KEY)
-    warehouse = createWarehouse({ db: tdb.db, secretKey, databaseUrl: tdb.url })
+    warehouse = testWarehouse(tdb)
     // The watched datasource is the local PostgreSQL.
     const egress = createEgress({
       allow: parseEgressAllow(LOOPBACK_EGRESS),

@@ -17,6 +17,8 @@ export interface Queryable {
  */
 export interface Database extends Queryable {
   readonly driver: 'postgres' | 'pglite'
+  /** PGlite's data directory (`memory://…` in memory); undefined on a server. */
+  readonly dataDir?: string | undefined
   readonly db: Drizzle
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>

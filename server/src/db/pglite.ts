@@ -15,6 +15,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
   const root = asQueryable(pg)
   return {
     driver: 'pglite',
+    dataDir,
     db: drizzle(pg, { schema }),
     query: root.query,
     transaction: (fn) => pg.transaction((tx) => fn(asQueryable(tx))),

@@ -33,7 +33,6 @@ export const etlStep = defineKind({
           { source: rels[0]!, joined: rels[1] },
           d.values,
           params,
-          (f) => d.data.warehouse.assertUserSql(f),
         )
         return stage.defineAs(sql, params)
       }),

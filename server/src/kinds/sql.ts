@@ -2,8 +2,10 @@ import { z } from 'zod'
 import { defineKind } from './kind'
 
 /**
- * Runs one SQL statement on the organization's warehouse schema, as its
- * restricted database role. `${name}` becomes a bound parameter, never text.
+ * Runs one SQL statement on the organization's own warehouse database.
+ * `${name}` becomes a bound parameter, never text. The result is read through
+ * a cursor under the result caps (SWITCHYARD_MAX_RESULT_ROWS / _BYTES): only
+ * `maxRows` rows are kept, the rest are counted.
  */
 export const sqlKind = defineKind({
   kind: 'SQL',
@@ -20,9 +22,10 @@ export const sqlKind = defineKind({
       statement: config.statement,
       parameters,
       timeoutMs: config.timeoutMs,
+      keepRows: config.maxRows,
       signal,
     })
     log('INFO', `${result.command ?? 'statement'}: ${result.rowCount} row(s)`)
-    return { outputs: { rowCount: result.rowCount, rows: result.rows.slice(0, config.maxRows) } }
+    return { outputs: { rowCount: result.rowCount, rows: result.rows } }
   },
 })

@@ -21,7 +21,7 @@ export async function fingerprint(ctx: EvalContext, t: TriggerRow, c: DatasetCha
   const datasource = c.datasource ?? WAREHOUSE_ID
   const where = datasource === WAREHOUSE_ID ? 'the warehouse' : 'the datasource'
   const read = (statement: string, values: Record<string, unknown> = {}) =>
-    readForTrigger(ctx, t, { datasource, statement, values, userSql: false })
+    readForTrigger(ctx, t, { datasource, statement, values })
   if (c.fingerprint === 'TABLE_STATS') {
     const dot = c.table.indexOf('.')
     const [schema, table] = dot < 0 ? [null, c.table] : [c.table.slice(0, dot), c.table.slice(dot + 1)]

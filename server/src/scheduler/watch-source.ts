@@ -16,8 +16,6 @@ export interface WatchRead {
   statement: string
   /** What `${name}` in the statement binds. */
   values: Record<string, unknown>
-  /** Written by a user (checked for role escapes on the embedded warehouse), not built by the platform. */
-  userSql: boolean
 }
 
 /**
@@ -79,7 +77,6 @@ export async function readForTrigger(
 }
 
 async function readWarehouse(ctx: EvalContext, orgId: string, r: WatchRead) {
-  if (r.userSql) ctx.warehouse.assertUserSql(r.statement)
   const { text, params } = bind(r.statement, r.values)
   return ctx.warehouse.session(orgId, { timeoutMs: WATCH_TIMEOUT_MS }, (s) =>
     // atomic: one transaction on the embedded database too, so the mode holds for the query.

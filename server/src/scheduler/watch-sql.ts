@@ -20,7 +20,6 @@ export async function evaluateSqlChange(t: TriggerRow, ctx: EvalContext): Promis
     datasource: c.datasource ?? WAREHOUSE_ID,
     statement: c.query,
     values: t.parameters,
-    userSql: true,
   })
   if (rows.length > MAX_ROWS) {
     throw new Error(

@@ -1,18 +1,27 @@
 import { createHmac } from 'node:crypto'
 
-/** Each organization has its own warehouse schema and its own restricted role. */
-export function warehouseNames(
-  orgId: string,
-  secretKey: Buffer,
-): { schema: string; role: string; password: string } {
-  const hex = orgId.replace(/-/g, '').toLowerCase()
-  if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error('invalid organization id')
+/**
+ * An organization's warehouse database and role (one name for both) and the
+ * role's password. The name is a keyed hash: it says nothing about the
+ * organization (catalogs such as pg_database and pg_roles are visible to
+ * every role on a server), yet every node derives the same one. It is also
+ * stored in the platform's `warehouses` table, so an operator can find it.
+ */
+export function warehouseIdentity(orgId: string, secretKey: Buffer): { name: string; password: string } {
+  if (!/^[0-9a-f]{8}(-?[0-9a-f]{4}){3}-?[0-9a-f]{12}$/i.test(orgId))
+    throw new Error('invalid organization id')
+  const id = orgId.toLowerCase()
   return {
-    schema: `wh_${hex}`,
-    role: `sy_wh_${hex}`,
+    name: `sy_w_${createHmac('sha256', secretKey).update(`warehouse-name:${id}`).digest('hex').slice(0, 24)}`,
     // Derived, never stored: every node computes the same password from the shared secret key.
     password: createHmac('sha256', secretKey).update(`warehouse:${orgId}`).digest('hex'),
   }
+}
+
+/** The schema the warehouse of a platform from before one database per organization had, in the platform's database. */
+export function legacySchema(orgId: string): { schema: string; role: string } {
+  const hex = orgId.replace(/-/g, '').toLowerCase()
+  return { schema: `wh_${hex}`, role: `sy_wh_${hex}` }
 }
 
 /**

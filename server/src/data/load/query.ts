@@ -11,12 +11,10 @@ export async function readQuery<R = Record<string, unknown>>(
   d: DataRunContext,
   datasource: string | ResolvedDatasource,
   statement: string,
-  opts: { userSql: boolean } = { userSql: true },
 ): Promise<R[]> {
   const ds = typeof datasource === 'string' ? await resolveDatasource(d, datasource) : datasource
   const { text, params } = bind(statement, d.values)
   if (ds.type === 'WAREHOUSE') {
-    if (opts.userSql) d.data.warehouse.assertUserSql(statement)
     return d.data.warehouse.session(d.run.orgId, { timeoutMs: d.timeoutMs, signal: d.signal }, (s) =>
       s.query<R>(text, params),
     )

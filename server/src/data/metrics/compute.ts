@@ -60,9 +60,7 @@ export async function computeMetrics(
   const out = new Map<MetricSpec, number | null>()
   if (aggregates.length > 0) {
     const select = aggregates.map((m, i) => `${aggregate(m)} as m${i}`).join(', ')
-    const [row] = await readQuery<Record<string, unknown>>(d, ds, `select ${select} from ${table}`, {
-      userSql: false,
-    })
+    const [row] = await readQuery<Record<string, unknown>>(d, ds, `select ${select} from ${table}`)
     aggregates.forEach((m, i) => {
       const v = row?.[`m${i}`]
       out.set(m, m.type === 'MIN' || m.type === 'MAX' ? extreme(metricName(m), v) : (asNumber(v) ?? null))

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../db/database'
+import { type Queryable, toWire } from '../../db/database'
 import type { Warehouse } from '../../warehouse/warehouse'
 
 export interface StorageColumn {
@@ -23,8 +23,6 @@ interface TableRow {
   name: string
   relkind: string
   reltuples: number
-  modified_at: Date | null
-  run_id: string | null
 }
 
 interface ColumnRow {
@@ -34,9 +32,16 @@ interface ColumnRow {
   nullable: boolean
 }
 
+interface MetaRow {
+  name: string
+  modified_at: Date | null
+  run_id: string | null
+}
+
 /**
- * Lists the organization's storages from the catalog, as the platform (the
- * catalog is metadata only; rows are always read as the organization's role).
+ * Lists the organization's storages: tables and views from the catalog of its
+ * own warehouse (read there, the only place it exists), with when a run last
+ * loaded each from the platform's `storage_meta`.
  */
 export async function listStorages(
   db: Queryable,
@@ -44,26 +49,33 @@ export async function listStorages(
   orgId: string,
   name?: string,
 ): Promise<StorageInfo[]> {
-  const schema = await warehouse.ensure(orgId)
-  const tables = await db.query<TableRow>(
-    `select c.relname as name, c.relkind, greatest(c.reltuples, 0)::float8 as reltuples,
-            m.modified_at, m.run_id::text as run_id
-     from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     left join storage_meta m on m.org_id = $2 and m.name = c.relname
-     where n.nspname = $1 and c.relkind in ('r', 'p', 'v')
-       and c.relname not like '\\_sy\\_%' and ($3::text is null or c.relname = $3)
-     order by c.relname`,
-    [schema, orgId, name ?? null],
-  )
+  const { tables, columns } = await warehouse.session(orgId, { timeoutMs: 15_000 }, async (s) => {
+    const tables = await s.query<TableRow>(
+      `select c.relname as name, c.relkind::text as relkind, greatest(c.reltuples, 0)::float8 as reltuples
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = $1 and c.relkind in ('r', 'p', 'v')
+         and c.relname not like '\\_sy\\_%' and ($2::text is null or c.relname = $2)
+       order by c.relname`,
+      [s.schema, name ?? null],
+    )
+    if (tables.length === 0) return { tables, columns: [] as ColumnRow[] }
+    const columns = await s.query<ColumnRow>(
+      `select c.relname as table_name, a.attname as name, format_type(a.atttypid, a.atttypmod) as type,
+              not a.attnotnull as nullable
+       from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = $1 and a.attnum > 0 and not a.attisdropped and c.relname = any($2::text[])
+       order by c.relname, a.attnum`,
+      [s.schema, toWire(tables.map((t) => t.name))],
+    )
+    return { tables, columns }
+  })
   if (tables.length === 0) return []
-  const columns = await db.query<ColumnRow>(
-    `select c.relname as table_name, a.attname as name, format_type(a.atttypid, a.atttypmod) as type,
-            not a.attnotnull as nullable
-     from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
-     where n.nspname = $1 and a.attnum > 0 and not a.attisdropped and c.relname = any($2::text[])
-     order by c.relname, a.attnum`,
-    [schema, tables.map((t) => t.name)],
+  const meta = await db.query<MetaRow>(
+    `select name, modified_at, run_id::text as run_id from storage_meta
+     where org_id = $1 and name = any($2::text[])`,
+    [orgId, tables.map((t) => t.name)],
   )
+  const metaOf = new Map(meta.map((m) => [m.name, m]))
   const byTable = new Map<string, StorageColumn[]>()
   for (const c of columns) {
     const list = byTable.get(c.table_name) ?? []
@@ -76,8 +88,8 @@ export async function listStorages(
     kind: t.relkind === 'v' ? 'VIEW' : 'TABLE',
     columns: byTable.get(t.name) ?? [],
     rowEstimate: Number(t.reltuples),
-    modifiedAt: t.modified_at,
-    runId: t.run_id,
+    modifiedAt: metaOf.get(t.name)?.modified_at ?? null,
+    runId: metaOf.get(t.name)?.run_id ?? null,
   }))
 }
 
