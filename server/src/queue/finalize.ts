@@ -1,3 +1,4 @@
+import { assertMayRunChild } from '../automations/access'
 import { resolveParameters } from '../automations/parameters'
 import type { Queryable } from '../db/database'
 import type { RunState } from '../domain'
@@ -112,6 +113,7 @@ export async function enqueueChild(
 ): Promise<RunRow> {
   const current = await currentVersion(tx, parent.org_id, automationId)
   if (!current) throw new Error(`automation ${automationId} no longer exists`)
+  await assertMayRunChild(tx, { orgId: parent.org_id, runAsUserId: parent.run_as, automationId })
   const declared = new Set(current.definition.parameters.map((p) => p.name))
   const passed = Object.fromEntries(Object.entries(parent.parameters).filter(([k]) => declared.has(k)))
   const { run } = await enqueueRun(tx, {
