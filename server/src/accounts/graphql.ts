@@ -126,7 +126,7 @@ builder.mutationField('logout', (t) =>
     authScopes: { user: true },
     resolve: async (_root, _args, ctx) => {
       const v = userOf(ctx)
-      if (v.sessionHash) await logout(ctx.services.db, v.sessionHash)
+      if (v.sessionHash) await logout(ctx.services.db, v, v.sessionHash)
       ctx.responseCookies.push(`${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`)
       return true
     },

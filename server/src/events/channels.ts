@@ -11,6 +11,7 @@ export const Channel = {
   LOG: 'sy_log',
   /** A running run should stop: payload is the run id. */
   CANCEL: 'sy_cancel',
+  ACCESS: 'sy_access', // grants changed (revoked token, deleted user, role, folder grant, sign-out): JSON AccessChange
 } as const
 
 /** [runId, orgId, automationId, state, parentRunId|null] */
