@@ -23,6 +23,10 @@ export interface Config {
   readonly leaseMs: number
   readonly pollMs: number
   readonly triggers: TriggerSettings
+  /** Extra origins whose pages may open a cookie-authenticated WebSocket (SWITCHYARD_ALLOWED_ORIGINS). */
+  readonly allowedOrigins: readonly string[]
+  /** GraphiQL and introspection (SWITCHYARD_GRAPHIQL; switch off in production). */
+  readonly graphiql: boolean
 }
 
 /** Scheduler and trigger limits (SWITCHYARD_SCHEDULER_*, SWITCHYARD_TRIGGER_*, SWITCHYARD_WEBHOOK_*). */
@@ -74,6 +78,19 @@ const envSchema = z.object({
   SWITCHYARD_WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100_000_000).default(262_144),
   SWITCHYARD_WEBHOOK_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(120),
   SWITCHYARD_WEBHOOK_MAX_WAIT_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120),
+  SWITCHYARD_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each must be an origin like https://bi.example.com')),
+    ),
+  SWITCHYARD_GRAPHIQL: bool.default(true),
 })
 
 /** Thrown when the environment is invalid; main() prints it and exits. */
@@ -135,6 +152,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
     seedDemo: e.SWITCHYARD_SEED_DEMO,
     leaseMs: e.SWITCHYARD_LEASE_MS,
     pollMs: e.SWITCHYARD_POLL_MS,
+    allowedOrigins: Object.freeze(e.SWITCHYARD_ALLOWED_ORIGINS),
+    graphiql: e.SWITCHYARD_GRAPHIQL,
     triggers: Object.freeze({
       tickMs: e.SWITCHYARD_SCHEDULER_TICK_MS,
       lookaheadMs: e.SWITCHYARD_SCHEDULER_LOOKAHEAD_MS,
