@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { createLoginThrottle } from './auth/throttle'
 import type { Config } from './config'
 import { uploadHandler } from './data/files/upload-route'
 import { createDataServices } from './data/services'
@@ -49,7 +50,8 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
   }
   const warehouse = createWarehouse({ db, secretKey: config.secretKey, databaseUrl: config.databaseUrl })
   const data = createDataServices({ db, warehouse, secretKey: config.secretKey })
-  const services: Services = { db, config, log, engine, bus, data }
+  const loginThrottle = createLoginThrottle(db, config.login)
+  const services: Services = { db, config, log, engine, bus, data, loginThrottle }
   const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0 })
   const stops: (() => Promise<void>)[] = []
   const triggerHooks = await installTriggerHooks(db, log)

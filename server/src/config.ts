@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
 import { z } from 'zod'
+import type { ThrottleSettings } from './auth/throttle'
 
 export const NodeRole = { API: 'api', WORKER: 'worker', SCHEDULER: 'scheduler' } as const
 export type NodeRole = (typeof NodeRole)[keyof typeof NodeRole]
@@ -27,6 +28,7 @@ export interface Config {
   readonly allowedOrigins: readonly string[]
   /** GraphiQL and introspection (SWITCHYARD_GRAPHIQL; switch off in production). */
   readonly graphiql: boolean
+  readonly login: ThrottleSettings
 }
 
 /** Scheduler and trigger limits (SWITCHYARD_SCHEDULER_*, SWITCHYARD_TRIGGER_*, SWITCHYARD_WEBHOOK_*). */
@@ -91,6 +93,9 @@ const envSchema = z.object({
       z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each must be an origin like https://bi.example.com')),
     ),
   SWITCHYARD_GRAPHIQL: bool.default(true),
+  SWITCHYARD_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(10),
+  SWITCHYARD_LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  SWITCHYARD_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
 })
 
 /** Thrown when the environment is invalid; main() prints it and exits. */
@@ -154,6 +159,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
     pollMs: e.SWITCHYARD_POLL_MS,
     allowedOrigins: Object.freeze(e.SWITCHYARD_ALLOWED_ORIGINS),
     graphiql: e.SWITCHYARD_GRAPHIQL,
+    login: Object.freeze({
+      accountFailures: e.SWITCHYARD_LOGIN_MAX_FAILURES,
+      addressFailures: e.SWITCHYARD_LOGIN_MAX_FAILURES_PER_ADDRESS,
+      windowSeconds: e.SWITCHYARD_LOGIN_WINDOW_SECONDS,
+    }),
     triggers: Object.freeze({
       tickMs: e.SWITCHYARD_SCHEDULER_TICK_MS,
       lookaheadMs: e.SWITCHYARD_SCHEDULER_LOOKAHEAD_MS,

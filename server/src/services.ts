@@ -1,3 +1,4 @@
+import type { LoginThrottle } from './auth/throttle'
 import type { Config } from './config'
 import type { DataServices } from './data/services'
 import type { Database } from './db/database'
@@ -13,4 +14,6 @@ export interface Services {
   readonly engine: Engine
   readonly bus: EventBus
   readonly data: DataServices
+  /** Failed sign-ins, counted in the database so every node shares them. */
+  readonly loginThrottle: LoginThrottle
 }

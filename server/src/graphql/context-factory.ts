@@ -6,7 +6,14 @@ import type { Services } from '../services'
 import type { Context } from './context'
 
 export interface ContextSource {
-  headers: { authorization?: string | null; cookie?: string | null; origin?: string | null }
+  headers: {
+    authorization?: string | null
+    cookie?: string | null
+    origin?: string | null
+    'user-agent'?: string | null
+  }
+  /** The peer address of the HTTP request or WebSocket. */
+  address?: string | undefined
   /** graphql-ws connectionParams: `{ authorization: 'Bearer …' }` (browsers cannot set WS headers). */
   connectionParams?: Record<string, unknown> | undefined
 }
@@ -43,9 +50,22 @@ export async function buildContext(
       extensions: { code: 'FORBIDDEN_ORIGIN', http: { status: 403 } },
     })
   }
-  return { services, viewer, origin, responseCookies, memo: new Map() }
+  return {
+    services,
+    viewer,
+    origin,
+    clientAddress: src.address,
+    userAgent: src.headers['user-agent']?.slice(0, 300) ?? undefined,
+    responseCookies,
+    memo: new Map(),
+  }
 }
 
 export function headersOf(h: IncomingHttpHeaders): ContextSource['headers'] {
-  return { authorization: h.authorization ?? null, cookie: h.cookie ?? null, origin: h.origin ?? null }
+  return {
+    authorization: h.authorization ?? null,
+    cookie: h.cookie ?? null,
+    origin: h.origin ?? null,
+    'user-agent': h['user-agent'] ?? null,
+  }
 }

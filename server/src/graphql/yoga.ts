@@ -81,8 +81,13 @@ export function createGraphQL(services: Services) {
             authorization: request.headers.get('authorization'),
             cookie: request.headers.get('cookie'),
             origin: request.headers.get('origin'),
+            'user-agent': request.headers.get('user-agent'),
           }
-      return buildContext(services, { headers, connectionParams }, cookies)
+      return buildContext(
+        services,
+        { headers, connectionParams, address: req?.socket.remoteAddress },
+        cookies,
+      )
     },
   })
 }
