@@ -1,3 +1,4 @@
+import { restrictEmbedViewers } from '../embed/surface'
 import { builder } from './builder'
 import './errors'
 import '../accounts/graphql'
@@ -12,4 +13,4 @@ import '../triggers/graphql'
 import '../data/graphql'
 
 /** The whole API: every feature registers its types on the shared builder by being imported above. */
-export const schema = builder.toSchema({ sortSchema: true })
+export const schema = restrictEmbedViewers(builder.toSchema({ sortSchema: true }))

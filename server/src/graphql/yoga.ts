@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor'
-import type { GraphQLError } from 'graphql'
+import { GraphQLError } from 'graphql'
 import { createYoga, maskError, type Plugin } from 'graphql-yoga'
 import type { Services } from '../services'
 import type { Context } from './context'
@@ -26,6 +26,31 @@ export const armor = () =>
     maxTokens: { n: 5000 },
     blockFieldSuggestion: { enabled: true },
   })
+
+/** Codes for expected failures raised outside a typed result (field scopes, plain fields). */
+const EXPECTED_CODES: Readonly<Record<string, string>> = {
+  ForbiddenError: 'FORBIDDEN',
+  NotFoundError: 'NOT_FOUND',
+  ValidationError: 'BAD_USER_INPUT',
+}
+
+/**
+ * An expected failure (a refused scope, a bad argument) that reached a field
+ * without a typed result keeps its message and gets a code, instead of being
+ * masked as an unexpected error.
+ */
+function expectedError(error: unknown, original: unknown): GraphQLError | undefined {
+  if (!(original instanceof Error)) return undefined
+  const code = EXPECTED_CODES[original.name]
+  if (!code) return undefined
+  const e = error as GraphQLError
+  const issues = (original as { issues?: unknown }).issues
+  return new GraphQLError(original.message, {
+    nodes: e.nodes ?? null,
+    path: e.path ?? null,
+    extensions: { code, ...(Array.isArray(issues) && issues.length > 0 ? { issues } : {}) },
+  })
+}
 
 export function createGraphQL(services: Services) {
   return createYoga<{ connectionParams?: Record<string, unknown>; req?: IncomingMessage }, Context>({
@@ -53,6 +78,8 @@ export function createGraphQL(services: Services) {
           typeof (e as GraphQLError).extensions?.code === 'string'
         const original = (error as { originalError?: unknown }).originalError
         if (intended(original)) return original
+        const expected = expectedError(error, original)
+        if (expected) return expected
         if (intended(error) && !original) return error
         return maskError(error, message, isDev)
       },
