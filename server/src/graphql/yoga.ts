@@ -5,6 +5,7 @@ import { createYoga, maskError, type Plugin } from 'graphql-yoga'
 import type { Services } from '../services'
 import type { Context } from './context'
 import { buildContext, headersOf } from './context-factory'
+import { inputGuard, noIntrospection } from './input-guard'
 import { schema } from './schema'
 
 // Set-Cookie values produced while executing, keyed by the request they answer.
@@ -16,14 +17,20 @@ const cookiePlugin: Plugin = {
   },
 }
 
+// Armor calls every refusal a "Syntax Error"; the query is well-formed, only too big.
+// Its handlers see the error before it is thrown, so the label is dropped there.
+const onReject = [
+  (_ctx: unknown, err: Error) => void (err.message = err.message.replace(/^Syntax Error: /, '')),
+]
+
 /** Limits that keep one query from taking the server down (depth, cost, aliases, size). */
 export const armor = () =>
   EnvelopArmorPlugin({
-    maxDepth: { n: 12, ignoreIntrospection: true },
-    costLimit: { maxCost: 20_000, ignoreIntrospection: true },
-    maxAliases: { n: 30 },
-    maxDirectives: { n: 30 },
-    maxTokens: { n: 5000 },
+    maxDepth: { n: 12, ignoreIntrospection: true, onReject },
+    costLimit: { maxCost: 20_000, ignoreIntrospection: true, onReject },
+    maxAliases: { n: 30, onReject },
+    maxDirectives: { n: 30, onReject },
+    maxTokens: { n: 5000, onReject },
     blockFieldSuggestion: { enabled: true },
   })
 
@@ -56,7 +63,7 @@ export function createGraphQL(services: Services) {
   return createYoga<{ connectionParams?: Record<string, unknown>; req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: { subscriptionsProtocol: 'WS', title: 'Switchyard GraphQL' },
+    graphiql: services.config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Switchyard GraphQL' } : false,
     landingPage: false,
     // Run buttons call from other origins with a bearer embed token; cookies are never
     // sent cross-origin (credentials: false), so a foreign page cannot ride a session.
@@ -97,7 +104,14 @@ export function createGraphQL(services: Services) {
             .join(' '),
         ),
     },
-    plugins: [armor(), cookiePlugin],
+    plugins: [
+      armor(),
+      cookiePlugin,
+      inputGuard,
+      ...(services.config.graphiql
+        ? []
+        : [{ onValidate: ({ addValidationRule }) => addValidationRule(noIntrospection) } satisfies Plugin]),
+    ],
     context: async ({ request, connectionParams, req }) => {
       const cookies: string[] = []
       if (request) cookiesFor.set(request, cookies)

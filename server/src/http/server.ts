@@ -6,7 +6,7 @@ import type { execute, subscribe } from 'graphql'
 import { useServer } from 'graphql-ws/use/ws'
 import { WebSocketServer } from 'ws'
 import { coerceError } from '../errors'
-import { BodyTooLargeError, readBody } from './body'
+import { BodyTooLarge, readBody } from '../triggers/body'
 import { cookieOnly, crossSiteRefusal, webSocketOriginAllowed } from './cross-site'
 import { buildContext, headersOf } from '../graphql/context-factory'
 import type { GraphQLServer } from '../graphql/yoga'
@@ -46,9 +46,9 @@ export async function startHttpServer(
         const body = await readBody(req, MAX_BODY_BYTES)
         if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body
       } catch (err) {
-        if (err instanceof BodyTooLargeError) {
+        if (err instanceof BodyTooLarge) {
           res.setHeader('connection', 'close')
-          return send(res, 413, { error: err.message })
+          return send(res, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` })
         }
         throw err
       }
