@@ -102,7 +102,7 @@ describe('bad arguments and refused fields', () => {
     const embed = await x.s.gql('{ embedTokens { id } }', {}, { token: x.tokens.viewer })
     notInternal(embed)
     expect(embed.errors?.[0]?.extensions?.code).toBe('FORBIDDEN')
-    expect((embed.errors?.[0] as { path?: string[] }).path).toEqual(['embedTokens'])
+    expect(embed.errors?.[0]).toMatchObject({ path: ['embedTokens'] })
   })
 
   it('a query over the cost limit is not called a syntax error', async () => {

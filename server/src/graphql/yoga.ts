@@ -20,7 +20,9 @@ const cookiePlugin: Plugin = {
 // Armor calls every refusal a "Syntax Error"; the query is well-formed, only too big.
 // Its handlers see the error before it is thrown, so the label is dropped there.
 const onReject = [
-  (_ctx: unknown, err: Error) => void (err.message = err.message.replace(/^Syntax Error: /, '')),
+  (_ctx: unknown, err: Error) => {
+    err.message = err.message.replace(/^Syntax Error: /, '')
+  },
 ]
 
 /** Limits that keep one query from taking the server down (depth, cost, aliases, size). */

@@ -14,7 +14,7 @@ export function badTextPath(value: unknown, path: string): string | null {
   }
   if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      if (badText(k)) return `${path}.${k.replace(/[\u0000\ud800-\udfff]/g, '?')}`
+      if (badText(k)) return `${path}.${[...k].map((c) => (badText(c) ? '?' : c)).join('')}`
       const p = badTextPath(v, `${path}.${k}`)
       if (p) return p
     }
