@@ -11,6 +11,7 @@ import '../mutex/graphql'
 import '../embed/graphql'
 import '../triggers/graphql'
 import '../data/graphql'
+import '../secrets/graphql'
 
 /** The whole API: every feature registers its types on the shared builder by being imported above. */
 export const schema = restrictEmbedViewers(builder.toSchema({ sortSchema: true }))

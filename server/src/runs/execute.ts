@@ -5,6 +5,8 @@ import { getKind } from '../kinds/registry'
 import type { Outcome } from '../queue/complete'
 import type { RunRow } from '../queue/run-row'
 import { loadDefinition } from '../queue/versions'
+import { redactDeep, redactor, secretReferences, withSecrets } from '../secrets/references'
+import { openSecretsForRun } from '../secrets/store'
 import { parseInput } from '../validation'
 import type { LogWriter } from './log-writer'
 
@@ -51,6 +53,8 @@ export async function executeRun({
     controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
   )
   aborted.catch(() => {})
+  // Secrets the config names are opened for this run only; whatever it logs or fails with shows *** instead.
+  let redact = (text: string) => text
   try {
     const def = await loadDefinition(db, run.version_id)
     const kind = getKind(def.kind)
@@ -58,6 +62,14 @@ export async function executeRun({
     // Saved configs were validated; a failure here means the kind's schema changed since,
     // and the run fails with each bad field named (the catch below records it).
     const config = parseInput(kind.configSchema, def.config, 'config')
+    const ids = { orgId: run.org_id, automationId: run.automation_id, runId: run.id }
+    const secrets = await openSecretsForRun(
+      db,
+      services.data.secretsKey,
+      ids,
+      secretReferences(def.kind, def.config),
+    )
+    redact = redactor(secrets)
     const result = await Promise.race([
       kind.execute({
         run: {
@@ -70,15 +82,15 @@ export async function executeRun({
           runAs: run.run_as,
         },
         config,
-        parameters: run.parameters,
+        parameters: withSecrets(run.parameters, secrets),
         signal: controller.signal,
-        log: (level, message) => logs.write(run.id, run.org_id, level, message),
+        log: (level, message) => logs.write(run.id, run.org_id, level, redact(message)),
         services,
       }),
       aborted,
     ])
     if ('detach' in result) return { run, detach: result.firstChild }
-    return { run, state: 'SUCCEEDED', outputs: result.outputs ?? {} }
+    return { run, state: 'SUCCEEDED', outputs: redactDeep(result.outputs ?? {}, redact) }
   } catch (err) {
     if (controller.signal.aborted) {
       const reason = controller.signal.reason as StopReason
@@ -86,10 +98,10 @@ export async function executeRun({
       logs.write(run.id, run.org_id, 'WARN', reason.message)
       return { run, state: reason.kind, error: reason.message }
     }
-    const e = coerceError(err)
-    logs.write(run.id, run.org_id, 'ERROR', e.message)
-    const outputs = err instanceof RunFailure ? err.outputs : undefined
-    return { run, state: 'FAILED', error: e.message, ...(outputs ? { outputs } : {}) }
+    const message = redact(coerceError(err).message)
+    logs.write(run.id, run.org_id, 'ERROR', message)
+    const outputs = err instanceof RunFailure && err.outputs ? redactDeep(err.outputs, redact) : undefined
+    return { run, state: 'FAILED', error: message, ...(outputs ? { outputs } : {}) }
   } finally {
     if (timer) clearTimeout(timer)
   }
