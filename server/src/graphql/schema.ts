@@ -1,3 +1,4 @@
+import { auditMutations } from '../audit/record'
 import { restrictEmbedViewers } from '../embed/surface'
 import { builder } from './builder'
 import './errors'
@@ -12,6 +13,7 @@ import '../embed/graphql'
 import '../triggers/graphql'
 import '../data/graphql'
 import '../secrets/graphql'
+import '../audit/graphql'
 
 /** The whole API: every feature registers its types on the shared builder by being imported above. */
-export const schema = restrictEmbedViewers(builder.toSchema({ sortSchema: true }))
+export const schema = auditMutations(restrictEmbedViewers(builder.toSchema({ sortSchema: true })))
