@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { createLoginThrottle } from './auth/throttle'
 import type { Config } from './config'
 import { uploadHandler } from './data/files/upload-route'
 import { createDataServices } from './data/services'
@@ -12,6 +13,7 @@ import type { Logger } from './log'
 import { type Engine, createEngine } from './engine/engine'
 import { startSweeper } from './engine/sweeper'
 import { type Worker, startWorker } from './engine/worker'
+import { assertMayRunChild } from './automations/access'
 import { getKind } from './kinds/registry'
 import { createRunReads } from './runs/reads'
 import { createSandboxPool, describeIsolation, resolveIsolation } from './sandbox'
@@ -47,7 +49,14 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
   if (applied.length > 0) log.info({ applied }, 'applied migrations')
   const seed = await seedFirstStart(db, config, log)
   const bus: EventBus = await startEventBus(db, log)
-  const engine: Engine = createEngine({ db, log, kinds: getKind })
+  const engine: Engine = createEngine({
+    db,
+    log,
+    kinds: getKind,
+    // A chain checks each child against its run-as user as it starts it (grants change after a save).
+    authorizeChild: (q, c) =>
+      assertMayRunChild(q, { orgId: c.orgId, runAsUserId: c.runAs, automationId: c.automationId }),
+  })
   const warehouse = createWarehouse({
     db,
     secretKey: config.secretKey,
@@ -67,7 +76,17 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     egress,
     fileLimits: config.files,
   })
-  const services: Services = { db, config, log, engine, bus, data, runReads: createRunReads(db) }
+  const loginThrottle = createLoginThrottle(db, config.login)
+  const services: Services = {
+    db,
+    config,
+    log,
+    engine,
+    bus,
+    data,
+    loginThrottle,
+    runReads: createRunReads(db),
+  }
   const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0, isolation, egress })
   log.info({ isolation: isolation.mode }, describeIsolation(isolation, true))
   if (config.egress.allow.entries.length > 0)

@@ -5,6 +5,7 @@ import { z } from 'zod'
 import type { EgressSettings } from './egress'
 import { parseEgressAllow } from './egress/allow'
 import { coerceError } from './errors'
+import type { ThrottleSettings } from './auth/throttle'
 
 export const NodeRole = { API: 'api', WORKER: 'worker', SCHEDULER: 'scheduler' } as const
 export type NodeRole = (typeof NodeRole)[keyof typeof NodeRole]
@@ -30,6 +31,11 @@ export interface Config {
   readonly egress: EgressSettings
   readonly sandbox: SandboxSettings
   readonly warehouse: WarehouseSettings
+  /** Extra origins whose pages may open a cookie-authenticated WebSocket (SWITCHYARD_ALLOWED_ORIGINS). */
+  readonly allowedOrigins: readonly string[]
+  /** GraphiQL and introspection (SWITCHYARD_GRAPHIQL; switch off in production). */
+  readonly graphiql: boolean
+  readonly login: ThrottleSettings
 }
 
 /** Where organizations' warehouses live and what a statement may bring back (SWITCHYARD_WAREHOUSE_*, SWITCHYARD_MAX_RESULT_*). */
@@ -190,6 +196,22 @@ const envSchema = z.object({
   SWITCHYARD_WAREHOUSE_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   SWITCHYARD_MAX_RESULT_ROWS: z.coerce.number().int().min(1).max(100_000_000).default(1_000_000),
   SWITCHYARD_MAX_RESULT_BYTES: z.coerce.number().int().min(1024).max(1_073_741_824).default(67_108_864),
+  SWITCHYARD_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'each must be an origin like https://bi.example.com')),
+    ),
+  SWITCHYARD_GRAPHIQL: bool.default(true),
+  SWITCHYARD_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(10),
+  SWITCHYARD_LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  SWITCHYARD_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
 })
 
 /** Thrown when the environment is invalid; main() prints it and exits. */
@@ -257,6 +279,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
     seedDemo: e.SWITCHYARD_SEED_DEMO,
     leaseMs: e.SWITCHYARD_LEASE_MS,
     pollMs: e.SWITCHYARD_POLL_MS,
+    allowedOrigins: Object.freeze(e.SWITCHYARD_ALLOWED_ORIGINS),
+    graphiql: e.SWITCHYARD_GRAPHIQL,
+    login: Object.freeze({
+      accountFailures: e.SWITCHYARD_LOGIN_MAX_FAILURES,
+      addressFailures: e.SWITCHYARD_LOGIN_MAX_FAILURES_PER_ADDRESS,
+      windowSeconds: e.SWITCHYARD_LOGIN_WINDOW_SECONDS,
+    }),
     triggers: Object.freeze({
       tickMs: e.SWITCHYARD_SCHEDULER_TICK_MS,
       lookaheadMs: e.SWITCHYARD_SCHEDULER_LOOKAHEAD_MS,

@@ -29,6 +29,19 @@ export class ValidationError extends Error {
   }
 }
 
+/**
+ * A non-admin saved an automation that runs as someone else: saving would let the
+ * run borrow that user's rights, so the save is refused (see README, permissions).
+ */
+export class RunAsForbiddenError extends Error {
+  override name = 'RunAsForbiddenError'
+  constructor(readonly runAsUserId: string | null) {
+    super(
+      'only an admin or the run-as user may save a new version of this automation; set runAsUserId to your own user id to make it run as you',
+    )
+  }
+}
+
 /** A mutex was busy and its policy is SKIP: no run was queued. */
 export class MutexBusyError extends Error {
   override name = 'MutexBusyError'

@@ -1,3 +1,4 @@
+import type { LoginThrottle } from './auth/throttle'
 import type { Config } from './config'
 import type { DataServices } from './data/services'
 import type { Database } from './db/database'
@@ -16,4 +17,6 @@ export interface Services {
   readonly data: DataServices
   /** Shared reads behind live deliveries (one per app). */
   readonly runReads: RunReads
+  /** Failed sign-ins, counted in the database so every node shares them. */
+  readonly loginThrottle: LoginThrottle
 }

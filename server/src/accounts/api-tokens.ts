@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { announceAccessChanged } from '../auth/announce'
 import { TokenPrefix, hashToken, newToken } from '../auth/tokens'
 import type { UserViewer } from '../auth/viewer'
 import type { Database } from '../db/database'
@@ -50,12 +51,16 @@ export function listApiTokens(db: Database, viewer: UserViewer): Promise<ApiToke
 
 /** Revokes one of the viewer's own tokens (admins may revoke any of their organization's). */
 export async function revokeApiToken(db: Database, viewer: UserViewer, id: string): Promise<ApiTokenRow> {
-  const [row] = await db.query<ApiTokenRow>(
-    `update api_tokens set revoked_at = coalesce(revoked_at, now())
-     where id = $1 and org_id = $2 and (user_id = $3 or $4)
-     returning id, name, prefix, created_at, expires_at, last_used_at, revoked_at`,
-    [id, viewer.orgId, viewer.userId, viewer.role === 'ADMIN'],
-  )
-  if (!row) throw new NotFoundError('API token')
-  return row
+  return db.transaction(async (tx) => {
+    const [row] = await tx.query<ApiTokenRow & { user_id: string }>(
+      `update api_tokens set revoked_at = coalesce(revoked_at, now())
+       where id = $1 and org_id = $2 and (user_id = $3 or $4)
+       returning id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked_at`,
+      [id, viewer.orgId, viewer.userId, viewer.role === 'ADMIN'],
+    )
+    if (!row) throw new NotFoundError('API token')
+    await announceAccessChanged(tx, { orgId: viewer.orgId, userId: row.user_id })
+    const { user_id: _, ...token } = row
+    return token
+  })
 }

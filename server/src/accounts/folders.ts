@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { announceAccessChanged } from '../auth/announce'
 import type { UserViewer } from '../auth/viewer'
 import type { Database } from '../db/database'
 import { Permission, Role } from '../domain'
@@ -37,12 +38,15 @@ export async function createFolder(db: Database, viewer: UserViewer, name: strin
 }
 
 export async function deleteFolder(db: Database, viewer: UserViewer, id: string): Promise<FolderRow> {
-  const [row] = await db.query<FolderRow>(
-    'delete from folders where id = $1 and org_id = $2 returning id, org_id, name, created_at',
-    [id, viewer.orgId],
-  )
-  if (!row) throw new NotFoundError('folder')
-  return row
+  return db.transaction(async (tx) => {
+    const [row] = await tx.query<FolderRow>(
+      'delete from folders where id = $1 and org_id = $2 returning id, org_id, name, created_at',
+      [id, viewer.orgId],
+    )
+    if (!row) throw new NotFoundError('folder')
+    await announceAccessChanged(tx, { orgId: viewer.orgId })
+    return row
+  })
 }
 
 export function listFolders(db: Database, orgId: string): Promise<FolderRow[]> {
@@ -90,19 +94,26 @@ export async function grantFolder(
     ])
     if (!u) throw new NotFoundError('user')
   }
-  const [row] = await db.query<GrantRow>(
-    `insert into folder_grants (org_id, folder_id, user_id, role, permission) values ($1, $2, $3, $4, $5)
-     returning id, folder_id, user_id, role, permission`,
-    [viewer.orgId, g.folderId, g.userId ?? null, g.role ?? null, g.permission],
-  )
-  return row!
+  return db.transaction(async (tx) => {
+    const [row] = await tx.query<GrantRow>(
+      `insert into folder_grants (org_id, folder_id, user_id, role, permission) values ($1, $2, $3, $4, $5)
+       returning id, folder_id, user_id, role, permission`,
+      [viewer.orgId, g.folderId, g.userId ?? null, g.role ?? null, g.permission],
+    )
+    // A first grant restricts the folder for everyone else: the whole organization is affected.
+    await announceAccessChanged(tx, { orgId: viewer.orgId })
+    return row!
+  })
 }
 
 export async function revokeGrant(db: Database, viewer: UserViewer, id: string): Promise<GrantRow> {
-  const [row] = await db.query<GrantRow>(
-    'delete from folder_grants where id = $1 and org_id = $2 returning id, folder_id, user_id, role, permission',
-    [id, viewer.orgId],
-  )
-  if (!row) throw new NotFoundError('grant')
-  return row
+  return db.transaction(async (tx) => {
+    const [row] = await tx.query<GrantRow>(
+      'delete from folder_grants where id = $1 and org_id = $2 returning id, folder_id, user_id, role, permission',
+      [id, viewer.orgId],
+    )
+    if (!row) throw new NotFoundError('grant')
+    await announceAccessChanged(tx, { orgId: viewer.orgId })
+    return row
+  })
 }

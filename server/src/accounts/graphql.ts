@@ -1,4 +1,5 @@
 import { SESSION_COOKIE } from '../auth/authenticate'
+import { TooManyAttemptsError } from '../auth/throttle'
 import { folderAccess } from '../auth/context-access'
 import type { UserViewer } from '../auth/viewer'
 import { Role } from '../domain'
@@ -105,16 +106,28 @@ builder.objectType(InvalidCredentialsError, {
   interfaces: [ErrorInterface],
 })
 
+builder.objectType(TooManyAttemptsError, {
+  name: 'TooManyAttemptsError',
+  description: 'Too many failed sign-ins for this account or from this address; wait and retry',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ retryAfterSeconds: t.exposeInt('retryAfterSeconds') }),
+})
+
 builder.mutationField('login', (t) =>
   t.field({
     type: LoginPayload,
-    errors: { types: [InvalidCredentialsError], directResult: true },
+    errors: { types: [InvalidCredentialsError, TooManyAttemptsError], directResult: true },
     args: { email: t.arg.string(), password: t.arg.string() },
     resolve: async (_root, { email, password }, ctx) => {
-      if (email.length > 254 || password.length > 200)
+      const keys = { email, address: ctx.clientAddress }
+      await ctx.services.loginThrottle.check(keys)
+      const result =
+        email.length > 254 || password.length > 200 ? null : await login(ctx.services.db, email, password)
+      if (!result) {
+        await ctx.services.loginThrottle.failed(keys)
         throw new InvalidCredentialsError('wrong email or password')
-      const result = await login(ctx.services.db, email, password)
-      if (!result) throw new InvalidCredentialsError('wrong email or password')
+      }
+      await ctx.services.loginThrottle.succeeded(email)
       setSessionCookie(ctx, result)
       return result
     },
@@ -126,7 +139,7 @@ builder.mutationField('logout', (t) =>
     authScopes: { user: true },
     resolve: async (_root, _args, ctx) => {
       const v = userOf(ctx)
-      if (v.sessionHash) await logout(ctx.services.db, v.sessionHash)
+      if (v.sessionHash) await logout(ctx.services.db, v, v.sessionHash)
       ctx.responseCookies.push(`${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`)
       return true
     },

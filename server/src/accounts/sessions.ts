@@ -1,3 +1,4 @@
+import { announceAccessChanged } from '../auth/announce'
 import { SESSION_TTL_MS } from '../auth/authenticate'
 import { verifyPassword } from '../auth/password'
 import { TokenPrefix, hashToken, newToken } from '../auth/tokens'
@@ -40,6 +41,14 @@ export async function openSession(db: Queryable, user: UserRow): Promise<LoginRe
   return { token, expiresAt, user }
 }
 
-export async function logout(db: Database, sessionHash: string): Promise<void> {
-  await db.query('delete from sessions where token_hash = $1', [sessionHash])
+/** Ends one session and announces it, so its live subscriptions close. */
+export async function logout(
+  db: Database,
+  viewer: { orgId: string; userId: string },
+  sessionHash: string,
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query('delete from sessions where token_hash = $1', [sessionHash])
+    await announceAccessChanged(tx, viewer)
+  })
 }

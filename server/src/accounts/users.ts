@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
+import { announceAccessChanged } from '../auth/announce'
 import { hashPassword } from '../auth/password'
 import type { UserViewer } from '../auth/viewer'
 import type { Database, Queryable } from '../db/database'
@@ -118,6 +119,7 @@ export async function setUserRole(
       `update users set role = $2 where id = $1 returning ${USER_COLUMNS}`,
       [id, role],
     )
+    await announceAccessChanged(tx, { orgId: viewer.orgId, userId: id })
     return user!
   })
 }
@@ -137,10 +139,16 @@ export async function deleteUser(db: Database, viewer: UserViewer, id: string): 
     if (target.role === 'ADMIN') await assertNotLastAdmin(tx, viewer.orgId, id)
     await tx.query('delete from sessions where user_id = $1', [id])
     await tx.query('update api_tokens set revoked_at = coalesce(revoked_at, now()) where user_id = $1', [id])
+    // Run buttons die with their creator (README: embed tokens); an admin makes new ones.
+    await tx.query('update embed_tokens set revoked_at = coalesce(revoked_at, now()) where created_by = $1', [
+      id,
+    ])
     const [user] = await tx.query<UserRow>(
       `update users set deleted_at = now() where id = $1 returning ${USER_COLUMNS}`,
       [id],
     )
+    await announceAccessChanged(tx, { orgId: viewer.orgId, userId: id })
+    await announceAccessChanged(tx, { orgId: viewer.orgId })
     return user!
   })
 }

@@ -1,4 +1,4 @@
-import type { Database } from '../db/database'
+import type { Queryable } from '../db/database'
 import { PERMISSION_RANK, type Permission, type Role } from '../domain'
 import type { UserViewer } from './viewer'
 
@@ -24,7 +24,10 @@ export interface FolderAccess {
  * admins may do everything; a folder without grants is open by role; a folder
  * with grants is visible only to the users and roles it names, capped by role.
  */
-export async function loadFolderAccess(db: Database, viewer: UserViewer): Promise<FolderAccess> {
+export async function loadFolderAccess(
+  db: Queryable,
+  viewer: Pick<UserViewer, 'userId' | 'orgId' | 'role'> & Partial<UserViewer>,
+): Promise<FolderAccess> {
   if (viewer.role === 'ADMIN') return { permissionFor: () => 'EDIT', visibleFolderIds: undefined }
   const [grants, folders] = await Promise.all([
     db.query<GrantRow>('select folder_id, user_id, role, permission from folder_grants where org_id = $1', [

@@ -2,6 +2,7 @@ import { UserType, userOf } from '../accounts/graphql'
 import { getUser } from '../accounts/users'
 import { atLeast } from '../auth/permissions'
 import { builder } from '../graphql/builder'
+import { RunAsForbiddenError } from '../errors'
 import { COMMON_ERRORS } from '../graphql/errors'
 import { listKinds } from '../kinds/registry'
 import { readDefinition as loadDefinition } from '../engine/versions'
@@ -241,7 +242,7 @@ builder.mutationField('createAutomation', (t) =>
   t.field({
     type: AutomationType,
     authScopes: { editor: true },
-    errors: { types: COMMON_ERRORS, dataField: { name: 'automation' } },
+    errors: { types: [...COMMON_ERRORS, RunAsForbiddenError], dataField: { name: 'automation' } },
     args: { input: t.arg({ type: AutomationInput }) },
     resolve: (_root, { input }, ctx) => createAutomation(ctx, clean(input as Record<string, unknown>)),
   }),
@@ -251,7 +252,7 @@ builder.mutationField('updateAutomation', (t) =>
   t.field({
     type: AutomationType,
     authScopes: { editor: true },
-    errors: { types: COMMON_ERRORS, dataField: { name: 'automation' } },
+    errors: { types: [...COMMON_ERRORS, RunAsForbiddenError], dataField: { name: 'automation' } },
     args: { id: t.arg.id(), input: t.arg({ type: AutomationInput }) },
     resolve: (_root, { id, input }, ctx) =>
       updateAutomation(ctx, String(id), clean(input as Record<string, unknown>)),

@@ -2,11 +2,11 @@ import { folderAccess } from '../auth/context-access'
 import { atLeast } from '../auth/permissions'
 import type { UserViewer } from '../auth/viewer'
 import type { Queryable } from '../db/database'
-import { ForbiddenError, NotFoundError, ValidationError } from '../errors'
+import { ForbiddenError, NotFoundError, RunAsForbiddenError, ValidationError } from '../errors'
 import type { Context } from '../graphql/context'
 import { getKind } from '../kinds/registry'
 import { isUuid } from '../validation'
-import { AUTOMATION_COLUMNS, type AutomationRow, automationPermission } from './access'
+import { AUTOMATION_COLUMNS, type AutomationRow, assertMayUseChildren, automationPermission } from './access'
 import type { Definition } from './definition'
 import { validateAutomation } from './input'
 
@@ -35,21 +35,33 @@ async function assertFolderEditable(ctx: Context, folderId: string | null): Prom
   }
 }
 
-async function checkRunAs(ctx: Context, def: Definition): Promise<void> {
+/**
+ * The run-as user a save stores. An automation never runs with rights its last
+ * editor lacks: a non-admin may only save an automation that runs as themselves
+ * (omitting runAsUserId keeps the current run-as user; naming yourself takes it
+ * over); only admins choose another user. The result is always explicit, so
+ * nothing falls back to the creator behind the editor's back.
+ */
+async function decideRunAs(ctx: Context, requested: string | null, current: string | null): Promise<string> {
   const viewer = ctx.viewer as UserViewer
-  if (!def.runAsUserId || def.runAsUserId === viewer.userId) return
-  // Running as someone else borrows their grants: only admins may choose another user.
-  if (viewer.role !== 'ADMIN')
-    throw new ForbiddenError('only admins may make an automation run as another user')
+  const runAs = requested ?? current ?? viewer.userId
+  if (runAs === viewer.userId) return runAs
+  if (viewer.role !== 'ADMIN') {
+    if (requested && requested !== current)
+      throw new ForbiddenError('only admins may make an automation run as another user')
+    throw new RunAsForbiddenError(runAs)
+  }
+  if (runAs === current) return runAs
   const [u] = await ctx.services.db.query(
     'select 1 from users where id = $1 and org_id = $2 and deleted_at is null',
-    [def.runAsUserId, viewer.orgId],
+    [runAs, viewer.orgId],
   )
   if (!u) {
     throw new ValidationError('invalid input: runAsUserId: no such user', [
       { path: 'runAsUserId', message: 'no such user' },
     ])
   }
+  return runAs
 }
 
 async function insertVersion(
@@ -79,14 +91,15 @@ function uniqueName(err: unknown): never {
 /** Creates an automation and its version 1. */
 export async function createAutomation(ctx: Context, input: unknown): Promise<AutomationRow> {
   const viewer = ctx.viewer as UserViewer
-  const def = validateAutomation(input)
-  await assertFolderEditable(ctx, def.folderId)
-  await checkRunAs(ctx, def)
+  const parsed = validateAutomation(input)
+  await assertFolderEditable(ctx, parsed.folderId)
+  const def = { ...parsed, runAsUserId: await decideRunAs(ctx, parsed.runAsUserId, null) }
   await getKind(def.kind)!.checkSave?.(def.config, {
     db: ctx.services.db,
     orgId: viewer.orgId,
     automationId: null,
   })
+  await assertMayUseChildren(ctx, def)
   return ctx.services.db
     .transaction(async (tx) => {
       const [a] = await tx.query<AutomationRow>(
@@ -119,14 +132,16 @@ export async function updateAutomation(ctx: Context, id: string, input: unknown)
   const existing = await getVisibleAutomation(ctx, id)
   if (!atLeast(await automationPermission(ctx, existing), 'EDIT'))
     throw new ForbiddenError('you may not edit this automation')
-  const def = validateAutomation(input)
-  await assertFolderEditable(ctx, def.folderId)
-  await checkRunAs(ctx, def)
+  const parsed = validateAutomation(input)
+  await assertFolderEditable(ctx, parsed.folderId)
+  const current = existing.run_as_user_id ?? existing.created_by
+  const def = { ...parsed, runAsUserId: await decideRunAs(ctx, parsed.runAsUserId, current) }
   await getKind(def.kind)!.checkSave?.(def.config, {
     db: ctx.services.db,
     orgId: viewer.orgId,
     automationId: id,
   })
+  await assertMayUseChildren(ctx, def)
   return ctx.services.db
     .transaction(async (tx) => {
       const [locked] = await tx.query<AutomationRow>(

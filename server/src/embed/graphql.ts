@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { userOf } from '../accounts/graphql'
+import { announceAccessChanged } from '../auth/announce'
 import { atLeast } from '../auth/permissions'
 import { TokenPrefix, hashToken, newToken } from '../auth/tokens'
 import { automationPermission } from '../automations/access'
@@ -113,12 +114,16 @@ builder.mutationField('revokeEmbedToken', (t) =>
     args: { id: t.arg.id() },
     resolve: async (_root, { id }, ctx) => {
       if (!isUuid(String(id))) throw new NotFoundError('embed token')
-      const [row] = await ctx.services.db.query<EmbedTokenRow>(
-        `update embed_tokens set revoked_at = coalesce(revoked_at, now()) where id = $1 and org_id = $2 returning ${EMBED_COLUMNS}`,
-        [String(id), userOf(ctx).orgId],
-      )
-      if (!row) throw new NotFoundError('embed token')
-      return row
+      const orgId = userOf(ctx).orgId
+      return ctx.services.db.transaction(async (tx) => {
+        const [row] = await tx.query<EmbedTokenRow>(
+          `update embed_tokens set revoked_at = coalesce(revoked_at, now()) where id = $1 and org_id = $2 returning ${EMBED_COLUMNS}`,
+          [String(id), orgId],
+        )
+        if (!row) throw new NotFoundError('embed token')
+        await announceAccessChanged(tx, { orgId })
+        return row
+      })
     },
   }),
 )

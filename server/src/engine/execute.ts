@@ -1,6 +1,8 @@
 import type { Database } from '../db/database'
 import { coerceError } from '../errors'
 import { type KindModule, type KindServices, RunFailure } from '../kinds/kind'
+import { redactDeep, redactor, secretReferences, withSecrets } from '../secrets/references'
+import { openSecretsForRun } from '../secrets/store'
 import { parseInput } from '../validation'
 import type { Engine } from './engine'
 import type { LogWriter } from './log-writer'
@@ -37,9 +39,11 @@ export async function executeRun({
   kinds,
 }: ExecuteArgs): Promise<Outcome | undefined> {
   const { run } = claim
+  // Secrets the config names are opened for this run only; whatever it logs or fails with shows *** instead.
+  let redact = (text: string) => text
   // Log lines carry the claim's fencing token: lines of a superseded attempt are refused.
   const write = (level: Parameters<LogWriter['write']>[1], message: string) =>
-    logs.write(claim, level, message)
+    logs.write(claim, level, redact(message))
   const controller = new AbortController()
   const stop = (reason: StopReason) => {
     if (!controller.signal.aborted) controller.abort(reason)
@@ -64,6 +68,14 @@ export async function executeRun({
     // Saved configs were validated; a failure here means the kind's schema changed since,
     // and the run fails with each bad field named (the catch below records it).
     const config = parseInput(kind.configSchema, def.config, 'config')
+    const ids = { orgId: run.org_id, automationId: run.automation_id, runId: run.id }
+    const secrets = await openSecretsForRun(
+      db,
+      services.data.secretsKey,
+      ids,
+      secretReferences(def.kind, def.config),
+    )
+    redact = redactor(secrets)
     const result = await Promise.race([
       kind.execute({
         run: {
@@ -76,7 +88,7 @@ export async function executeRun({
           runAs: run.run_as,
         },
         config,
-        parameters: run.parameters,
+        parameters: withSecrets(run.parameters, secrets),
         signal: controller.signal,
         log: write,
         services,
@@ -84,7 +96,7 @@ export async function executeRun({
       aborted,
     ])
     if ('orchestrate' in result) return { claim, orchestrate: true }
-    return { claim, state: 'SUCCEEDED', outputs: result.outputs ?? {} }
+    return { claim, state: 'SUCCEEDED', outputs: redactDeep(result.outputs ?? {}, redact) }
   } catch (err) {
     if (controller.signal.aborted) {
       const reason = controller.signal.reason as StopReason
@@ -92,10 +104,10 @@ export async function executeRun({
       write('WARN', reason.message)
       return { claim, state: reason.kind, error: reason.message }
     }
-    const e = coerceError(err)
-    write('ERROR', e.message)
-    const outputs = err instanceof RunFailure ? err.outputs : undefined
-    return { claim, state: 'FAILED', error: e.message, ...(outputs ? { outputs } : {}) }
+    const message = redact(coerceError(err).message)
+    write('ERROR', message)
+    const outputs = err instanceof RunFailure && err.outputs ? redactDeep(err.outputs, redact) : undefined
+    return { claim, state: 'FAILED', error: message, ...(outputs ? { outputs } : {}) }
   } finally {
     if (timer) clearTimeout(timer)
   }

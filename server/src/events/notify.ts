@@ -1,12 +1,5 @@
 import type { Queryable } from '../db/database'
-import {
-  type AccessEvent,
-  Channel,
-  EVENT_ERROR_MAX,
-  type LogEventTuple,
-  type RunEventTuple,
-  packPayloads,
-} from './channels'
+import { Channel, EVENT_ERROR_MAX, type LogEventTuple, type RunEventTuple, packPayloads } from './channels'
 
 /** A run row as far as events need it. */
 export interface RunChange {
@@ -74,9 +67,4 @@ export async function notifyLogs(tx: Queryable, tuples: readonly LogEventTuple[]
   for (const payload of packPayloads(tuples)) {
     await tx.query('select pg_notify($1, $2)', [Channel.LOG, payload])
   }
-}
-
-/** Announces that credentials or grants of an organization (or one of its users) changed. */
-export async function notifyAccessChanged(tx: Queryable, event: AccessEvent): Promise<void> {
-  await tx.query('select pg_notify($1, $2)', [Channel.ACCESS, JSON.stringify(event)])
 }

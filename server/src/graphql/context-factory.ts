@@ -6,7 +6,14 @@ import type { Services } from '../services'
 import type { Context } from './context'
 
 export interface ContextSource {
-  headers: { authorization?: string | null; cookie?: string | null; origin?: string | null }
+  headers: {
+    authorization?: string | null
+    cookie?: string | null
+    origin?: string | null
+    'user-agent'?: string | null
+  }
+  /** The peer address of the HTTP request or WebSocket. */
+  address?: string | undefined
   /** graphql-ws connectionParams: `{ authorization: 'Bearer …' }` (browsers cannot set WS headers). */
   connectionParams?: Record<string, unknown> | undefined
 }
@@ -47,6 +54,8 @@ export async function buildContext(
     services,
     viewer,
     origin,
+    clientAddress: src.address,
+    userAgent: src.headers['user-agent']?.slice(0, 300) ?? undefined,
     responseCookies,
     memo: new Map(),
     credential: viewer ? credential : undefined,
@@ -54,5 +63,10 @@ export async function buildContext(
 }
 
 export function headersOf(h: IncomingHttpHeaders): ContextSource['headers'] {
-  return { authorization: h.authorization ?? null, cookie: h.cookie ?? null, origin: h.origin ?? null }
+  return {
+    authorization: h.authorization ?? null,
+    cookie: h.cookie ?? null,
+    origin: h.origin ?? null,
+    'user-agent': h['user-agent'] ?? null,
+  }
 }

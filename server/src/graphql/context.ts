@@ -6,6 +6,9 @@ export interface Context {
   readonly viewer: Viewer | undefined
   /** Origin header of the HTTP request or WebSocket upgrade (embed tokens are bound to origins). */
   readonly origin: string | undefined
+  /** The client's address (the socket's peer) and User-Agent, for throttling and the audit log. */
+  readonly clientAddress?: string | undefined
+  readonly userAgent?: string | undefined
   /** Set-Cookie values the HTTP layer adds to the response (login/logout). */
   readonly responseCookies: string[]
   /**

@@ -1,4 +1,10 @@
-import { ForbiddenError, MutexBusyError, NotFoundError, ValidationError } from '../errors'
+import {
+  ForbiddenError,
+  MutexBusyError,
+  NotFoundError,
+  RunAsForbiddenError,
+  ValidationError,
+} from '../errors'
 import { builder } from './builder'
 
 /** Every expected failure implements this, so clients can always ask `... on Error { message }`. */
@@ -34,6 +40,14 @@ builder.objectType(MutexBusyError, {
   description: 'The mutex was busy and its policy is SKIP; the run was recorded as SKIPPED',
   interfaces: [ErrorInterface],
   fields: (t) => ({ mutex: t.exposeString('mutex'), runId: t.exposeID('runId') }),
+})
+
+builder.objectType(RunAsForbiddenError, {
+  name: 'RunAsForbiddenError',
+  description:
+    'The automation runs as another user; only an admin or that user may save it (or set runAsUserId to yourself)',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ runAsUserId: t.exposeID('runAsUserId', { nullable: true }) }),
 })
 
 /** The error types most mutations can return. */

@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http'
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor'
-import type { GraphQLError } from 'graphql'
+import { GraphQLError } from 'graphql'
 import { createYoga, maskError, type Plugin } from 'graphql-yoga'
 import type { Services } from '../services'
 import type { Context } from './context'
 import { buildContext, headersOf } from './context-factory'
+import { inputGuard, noIntrospection } from './input-guard'
 import { schema } from './schema'
 
 // Set-Cookie values produced while executing, keyed by the request they answer.
@@ -16,22 +17,55 @@ const cookiePlugin: Plugin = {
   },
 }
 
+// Armor calls every refusal a "Syntax Error"; the query is well-formed, only too big.
+// Its handlers see the error before it is thrown, so the label is dropped there.
+const onReject = [
+  (_ctx: unknown, err: Error) => {
+    err.message = err.message.replace(/^Syntax Error: /, '')
+  },
+]
+
 /** Limits that keep one query from taking the server down (depth, cost, aliases, size). */
 export const armor = () =>
   EnvelopArmorPlugin({
-    maxDepth: { n: 12, ignoreIntrospection: true },
-    costLimit: { maxCost: 20_000, ignoreIntrospection: true },
-    maxAliases: { n: 30 },
-    maxDirectives: { n: 30 },
-    maxTokens: { n: 5000 },
+    maxDepth: { n: 12, ignoreIntrospection: true, onReject },
+    costLimit: { maxCost: 20_000, ignoreIntrospection: true, onReject },
+    maxAliases: { n: 30, onReject },
+    maxDirectives: { n: 30, onReject },
+    maxTokens: { n: 5000, onReject },
     blockFieldSuggestion: { enabled: true },
   })
+
+/** Codes for expected failures raised outside a typed result (field scopes, plain fields). */
+const EXPECTED_CODES: Readonly<Record<string, string>> = {
+  ForbiddenError: 'FORBIDDEN',
+  NotFoundError: 'NOT_FOUND',
+  ValidationError: 'BAD_USER_INPUT',
+}
+
+/**
+ * An expected failure (a refused scope, a bad argument) that reached a field
+ * without a typed result keeps its message and gets a code, instead of being
+ * masked as an unexpected error.
+ */
+function expectedError(error: unknown, original: unknown): GraphQLError | undefined {
+  if (!(original instanceof Error)) return undefined
+  const code = EXPECTED_CODES[original.name]
+  if (!code) return undefined
+  const e = error as GraphQLError
+  const issues = (original as { issues?: unknown }).issues
+  return new GraphQLError(original.message, {
+    nodes: e.nodes ?? null,
+    path: e.path ?? null,
+    extensions: { code, ...(Array.isArray(issues) && issues.length > 0 ? { issues } : {}) },
+  })
+}
 
 export function createGraphQL(services: Services) {
   return createYoga<{ connectionParams?: Record<string, unknown>; req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
-    graphiql: { subscriptionsProtocol: 'WS', title: 'Switchyard GraphQL' },
+    graphiql: services.config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Switchyard GraphQL' } : false,
     landingPage: false,
     // Run buttons call from other origins with a bearer embed token; cookies are never
     // sent cross-origin (credentials: false), so a foreign page cannot ride a session.
@@ -53,6 +87,8 @@ export function createGraphQL(services: Services) {
           typeof (e as GraphQLError).extensions?.code === 'string'
         const original = (error as { originalError?: unknown }).originalError
         if (intended(original)) return original
+        const expected = expectedError(error, original)
+        if (expected) return expected
         if (intended(error) && !original) return error
         return maskError(error, message, isDev)
       },
@@ -70,7 +106,14 @@ export function createGraphQL(services: Services) {
             .join(' '),
         ),
     },
-    plugins: [armor(), cookiePlugin],
+    plugins: [
+      armor(),
+      cookiePlugin,
+      inputGuard,
+      ...(services.config.graphiql
+        ? []
+        : [{ onValidate: ({ addValidationRule }) => addValidationRule(noIntrospection) } satisfies Plugin]),
+    ],
     context: async ({ request, connectionParams, req }) => {
       const cookies: string[] = []
       if (request) cookiesFor.set(request, cookies)
@@ -81,8 +124,13 @@ export function createGraphQL(services: Services) {
             authorization: request.headers.get('authorization'),
             cookie: request.headers.get('cookie'),
             origin: request.headers.get('origin'),
+            'user-agent': request.headers.get('user-agent'),
           }
-      return buildContext(services, { headers, connectionParams }, cookies)
+      return buildContext(
+        services,
+        { headers, connectionParams, address: req?.socket.remoteAddress },
+        cookies,
+      )
     },
   })
 }

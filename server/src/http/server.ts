@@ -6,6 +6,8 @@ import type { execute, subscribe } from 'graphql'
 import { useServer } from 'graphql-ws/use/ws'
 import { WebSocketServer } from 'ws'
 import { coerceError } from '../errors'
+import { BodyTooLarge, readBody } from '../triggers/body'
+import { cookieOnly, crossSiteRefusal, webSocketOriginAllowed } from './cross-site'
 import { buildContext, headersOf } from '../graphql/context-factory'
 import type { GraphQLServer } from '../graphql/yoga'
 import type { Services } from '../services'
@@ -37,16 +39,31 @@ export async function startHttpServer(
   opts: { port: number; host: string } & RouteExtras,
 ): Promise<HttpServer> {
   const log = services.log
+  const graphql = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'POST') {
+      try {
+        // Read here, under the limit, so a chunked body cannot grow past it inside yoga.
+        const body = await readBody(req, MAX_BODY_BYTES)
+        if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body
+      } catch (err) {
+        if (err instanceof BodyTooLarge) {
+          res.setHeader('connection', 'close')
+          return send(res, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` })
+        }
+        throw err
+      }
+    }
+    return yoga.handle(req, res)
+  }
   const server = createServer(async (req, res) => {
     try {
       const path = (req.url ?? '/').split('?')[0]!
       if (path === '/healthz') return await health(services, res)
-      if (path === '/graphql') {
-        const length = Number(req.headers['content-length'] ?? 0)
-        if (length > MAX_BODY_BYTES)
-          return send(res, 413, { error: `request body over ${MAX_BODY_BYTES} bytes` })
-        return await yoga.handle(req, res)
+      if (path === '/graphql' || path === '/uploads') {
+        const refusal = crossSiteRefusal(req.method, req.headers)
+        if (refusal) return send(res, 403, { error: refusal })
       }
+      if (path === '/graphql') return await graphql(req, res)
       if (path.startsWith('/hooks/') && opts.hooks) return await opts.hooks(req, res)
       if (path === '/uploads' && opts.uploads) return await opts.uploads(req, res)
       if (path === '/embed/run-button.js') return runButton(res)
@@ -67,6 +84,13 @@ export async function startHttpServer(
       // foreign origin gets a clear close (4403 with the reason), not a failure per subscription.
       onConnect: async (ctx) => {
         try {
+          const headers = ctx.extra.request.headers
+          const bearer = typeof ctx.connectionParams?.authorization === 'string'
+          if (!bearer && cookieOnly(headers) && !webSocketOriginAllowed(headers, services.config)) {
+            throw new Error(
+              `origin ${headers.origin} may not open a socket with the session cookie; pass a bearer token in connectionParams or list the origin in SWITCHYARD_ALLOWED_ORIGINS`,
+            )
+          }
           await buildContext(services, {
             headers: headersOf(ctx.extra.request.headers),
             connectionParams: ctx.connectionParams,

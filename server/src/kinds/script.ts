@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { pythonAvailable } from '../sandbox'
+import { secretsOf } from '../secrets/references'
 import { defineKind } from './kind'
 
 /** Runs user JavaScript, TypeScript or Python in a sandboxed child process (see sandbox/). */
@@ -23,7 +24,8 @@ export const script = defineKind({
       code: config.code,
       args: {
         params: parameters,
-        variables: {},
+        // The secrets its code names (secret.NAME), and only those: read as variables.secret.NAME.
+        variables: { secret: secretsOf(parameters) },
         triggered_by_user: run.triggeredBy,
         run: {
           id: run.id,

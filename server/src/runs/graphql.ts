@@ -2,7 +2,7 @@ import { UserType } from '../accounts/graphql'
 import { getUser } from '../accounts/users'
 import { AutomationType } from '../automations/graphql'
 import { getVisibleAutomation } from '../automations/service'
-import { MutexBusyError } from '../errors'
+import { MutexBusyError, ValidationError } from '../errors'
 import { builder } from '../graphql/builder'
 import { COMMON_ERRORS } from '../graphql/errors'
 import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
@@ -158,15 +158,20 @@ RunType.implement({
       type: [LogLineType],
       description: 'Log lines in order, paged by id',
       args: { afterId: t.arg.id({ required: false }), first: t.arg.int({ required: false }) },
-      resolve: (r, args, ctx) =>
-        ctx.services.db.query<LogLine>(
+      resolve: (r, args, ctx) => {
+        if (args.first != null && (args.first < 1 || args.first > 5000))
+          throw new ValidationError('invalid first: must be between 1 and 5000', [
+            { path: 'first', message: 'must be between 1 and 5000' },
+          ])
+        return ctx.services.db.query<LogLine>(
           `select id, run_id, at, level, message from run_logs where run_id = $1 and id > $2 order by id limit $3`,
           [
             r.id,
             args.afterId && isRunId(String(args.afterId)) ? String(args.afterId) : '0',
-            Math.min(args.first ?? 500, 5000),
+            args.first ?? 500,
           ],
-        ),
+        )
+      },
     }),
   }),
 })

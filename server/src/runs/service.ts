@@ -66,7 +66,7 @@ export async function getVisibleRun(ctx: Context, id: string): Promise<RunRow> {
   return run
 }
 
-async function assertCanRun(ctx: Context, run: RunRow): Promise<void> {
+async function assertCanCancel(ctx: Context, run: RunRow): Promise<void> {
   const v = ctx.viewer!
   if (v.type === 'embed') {
     if (run.embed_token_id !== v.tokenId) throw new ForbiddenError('this token did not start this run')
@@ -75,13 +75,13 @@ async function assertCanRun(ctx: Context, run: RunRow): Promise<void> {
   if (run.triggered_by === v.userId) return
   const a = await getVisibleAutomation(ctx, run.automation_id).catch(() => null)
   if (!a || !atLeast(await automationPermission(ctx, a), a.allow_all_users_to_run ? 'EDIT' : 'RUN')) {
-    throw new ForbiddenError('you may not cancel or retry this run')
+    throw new ForbiddenError('you may not cancel this run')
   }
 }
 
 export async function cancelRun(ctx: Context, id: string): Promise<RunRow> {
   const run = await getVisibleRun(ctx, id)
-  await assertCanRun(ctx, run)
+  await assertCanCancel(ctx, run)
   if (['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED'].includes(run.state)) {
     throw new ValidationError(`run ${id} already ended (${run.state}); nothing to cancel`, [
       { path: 'id', message: `run already ended (${run.state})` },
@@ -92,10 +92,18 @@ export async function cancelRun(ctx: Context, id: string): Promise<RunRow> {
   return after ?? run
 }
 
-/** Runs the same automation version again with the same parameters, as a new run. */
+/**
+ * Runs the same automation version again with the same parameters, as a new run.
+ * A retry is a new run: it needs the RUN permission now, whoever started the first.
+ */
 export async function retryRun(ctx: Context, id: string): Promise<RunRow> {
   const run = await getVisibleRun(ctx, id)
-  await assertCanRun(ctx, run)
+  const v = ctx.viewer!
+  if (v.type === 'embed' && run.embed_token_id !== v.tokenId)
+    throw new ForbiddenError('this token did not start this run')
+  const a = await getVisibleAutomation(ctx, run.automation_id)
+  if (!atLeast(await automationPermission(ctx, a), 'RUN'))
+    throw new ForbiddenError('you may not run this automation, so you may not retry its runs')
   if (!['FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED'].includes(run.state)) {
     throw new ValidationError(
       `run ${id} is ${run.state}; only ended runs that did not succeed can be retried`,
@@ -106,9 +114,11 @@ export async function retryRun(ctx: Context, id: string): Promise<RunRow> {
     throw new ValidationError('retry the chain, not one of its steps', [
       { path: 'id', message: 'is a chain step' },
     ])
-  const a = await getVisibleAutomation(ctx, run.automation_id)
   const def = await loadDefinition(ctx.services.db, run.version_id)
-  const v = ctx.viewer!
+  const runAs =
+    v.type === 'user' && !a.allow_all_users_to_run
+      ? v.userId
+      : await resolveRunAs(ctx.services.db, a.org_id, a)
   const { run: retried, skipped } = await ctx.services.db.transaction((tx) =>
     ctx.services.engine.enqueueIn(tx, {
       orgId: run.org_id,
@@ -118,7 +128,7 @@ export async function retryRun(ctx: Context, id: string): Promise<RunRow> {
       definition: def,
       triggerSource: 'RETRY',
       triggeredBy: v.type === 'user' ? v.userId : null,
-      runAs: v.type === 'user' && !a.allow_all_users_to_run ? v.userId : run.run_as,
+      runAs,
       embedTokenId: v.type === 'embed' ? v.tokenId : null,
       parameters: run.parameters,
     }),

@@ -4,6 +4,7 @@ import { hashToken } from '../auth/tokens'
 import { resolveParameters } from '../automations/parameters'
 import { ValidationError, coerceError } from '../errors'
 import type { Services } from '../services'
+import { BAD_TEXT, badTextPath } from '../http/text'
 import { BodyTooLarge, readBody } from './body'
 import type { WebhookConfig } from './config'
 import { TRIGGER_COLUMNS, type TriggerRow } from './domain'
@@ -79,6 +80,8 @@ export function createWebhookHandler(services: Services) {
     try {
       const raw = await readBody(req, limits.webhookMaxBodyBytes)
       if (raw.length > 0) body = JSON.parse(raw.toString('utf8'))
+      const bad = badTextPath(body, 'body')
+      if (bad) return json(res, 400, { error: `${bad}: ${BAD_TEXT}` })
     } catch (err) {
       if (err instanceof BodyTooLarge) return json(res, 413, { error: err.message }, { connection: 'close' })
       return json(res, 400, { error: `the body is not valid JSON: ${coerceError(err).message}` })
