@@ -2,6 +2,7 @@ import { type Server, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
+import { LOOPBACK_EGRESS } from '../helpers/server'
 import { type Setup, setup } from './helpers'
 
 // Issue 12, point 8: organization secrets.
@@ -11,7 +12,11 @@ let service: Server
 let serviceUrl: string
 const seen: string[] = []
 beforeAll(async () => {
-  x = await setup({ admin: 'ADMIN', editor: 'EDITOR', viewer: 'VIEWER' })
+  // The receiver of the HTTP calls is a loopback server of the test: allowed past the egress policy.
+  x = await setup(
+    { admin: 'ADMIN', editor: 'EDITOR', viewer: 'VIEWER' },
+    { SWITCHYARD_EGRESS_ALLOW: LOOPBACK_EGRESS },
+  )
   // A stand-in for the outside service the automation calls: it records the header it got and echoes it.
   service = createServer((req, res) => {
     seen.push(String(req.headers.authorization))

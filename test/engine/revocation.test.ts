@@ -130,6 +130,12 @@ describe('live subscriptions follow access changes', () => {
       { f: folderId, u: org.users.editor!.id },
       { token: admin },
     )
+    // A second grant keeps the folder restricted once the editor's is revoked (a folder without grants is open).
+    await s.gql(
+      'mutation($f: ID!) { grantFolder(folderId: $f, role: VIEWER, permission: VIEW) { __typename } }',
+      { f: folderId },
+      { token: admin },
+    )
     const inFolder = await createAutomation(s, admin, { name: 'payroll', kind: 'NOOP', config: {}, folderId })
     const session = await s.login(org.users.editor!.email, org.users.editor!.password)
     const states: string[] = []
