@@ -91,6 +91,21 @@ describe('scripts without namespaces', () => {
       'FAILED',
     )
     expect(udp.message).toMatch(/scripts have no network on this server/)
+    // The host's unix sockets (the local PostgreSQL's among them) are out of reach too.
+    const unix = await failure(
+      pool,
+      job(
+        'python',
+        'import socket\nsocket.socket(socket.AF_UNIX).connect("/var/run/postgresql/.s.PGSQL.5432")',
+      ),
+      'FAILED',
+    )
+    expect(unix.message).toMatch(/scripts have no network on this server/)
+    // asyncio still starts: its self-pipe is a socketpair, which opens nothing.
+    const { outputs } = await pool.run(
+      job('python', 'await __import__("asyncio").sleep(0)\nset_output("ok", True)'),
+    )
+    expect(outputs.ok).toBe(true)
   })
 })
 

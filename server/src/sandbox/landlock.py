@@ -111,14 +111,20 @@ def _allow(libc, ruleset, path, access):
 
 
 def _close_udp():
-    """Landlock covers TCP only: UDP (and raw) sockets are refused at the Python level."""
+    """Landlock covers TCP only: UDP, raw and unix sockets are refused at the Python level.
+
+    Unix sockets too: without a mount namespace the host's are all there (a local database,
+    a container daemon). Code that calls libc through ctypes gets past this; only TCP is
+    kernel-enforced here, which is why namespaces are the mode to run in.
+    """
     import socket
 
     original = socket.socket
 
     class _NoNetworkSocket(original):
         def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
-            if family in (socket.AF_INET, socket.AF_INET6, -1) and fileno is None:
+            # An existing descriptor (socketpair(), asyncio's self-pipe) opens nothing new.
+            if fileno is None:
                 raise PermissionError("scripts have no network on this server (no network namespace; "
                                       "an admin can set SWITCHYARD_SCRIPT_DIRECT_NETWORK=true)")
             super().__init__(family, type, proto, fileno)

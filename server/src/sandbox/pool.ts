@@ -46,7 +46,9 @@ function checkJob(job: ScriptJob): void {
  * Creates the pool that runs SCRIPT jobs. Every job gets a fresh process that is killed
  * when it ends; `warm` Node processes (default 2) wait idle on their stdin with the default heap
  * cap so a short script skips Node's start. A job with another `memoryMb`, or in Python,
- * starts its own process. `stop()` kills everything, running jobs included.
+ * starts its own process. `stop()` kills everything, running jobs included. Processes are
+ * contained as `isolation` says (see isolation.ts); namespaced ones reach the network only
+ * through an egress proxy the pool runs for them, and only when `egress` is given.
  */
 export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   const warmTarget = opts.warm ?? 2

@@ -7,6 +7,10 @@
  * - **Warm process**: a sandbox process started ahead of time and idle on its IPC channel,
  *   so a job does not pay for a Node start.
  * - **Runner**: the small file a sandbox process executes (`runner.mjs`, `runner.py`).
+ * - **Isolation**: how sandbox processes are contained: own network and pid namespaces
+ *   (bubblewrap), or none (see isolation.ts).
+ * - **Egress proxy**: the server's HTTP(S) proxy, the one way out of a sandbox's network
+ *   namespace; it applies the egress policy (egress/proxy.ts).
  */
 
 import type { LogLevel } from '../domain'

@@ -114,6 +114,10 @@ export async function* readCsv(input: Readable, opts: CsvOptions, head: Buffer):
     if (failed) throw failed
     if (ended) break
     if (out.length > 0) yield out.splice(0)
+    // The parser may have failed (a download cut at its cap) or ended while that batch was
+    // out with the caller: neither event comes again, so waiting for one would hang the run.
+    if (failed) throw failed
+    if (ended) continue
     await new Promise<void>((resolve) => {
       const done = () => {
         parser.off('readable', done)
