@@ -112,7 +112,7 @@ describe('UPSERT', () => {
       while (
         (
           await f.s.db.query(
-            "select 1 from pg_stat_activity where wait_event = 'PgSleep' and query like 'insert%'",
+            `select 1 from pg_stat_activity where wait_event = 'PgSleep' and query like 'insert into "busy"%'`,
           )
         ).length === 0
       ) {

@@ -131,7 +131,8 @@ async function* sheetRows(
   const h = {
     open(tag: string, a: Record<string, string>) {
       if (tag === 'row') {
-        rowNumber = a.r ? Number(a.r) : rowNumber + 1
+        const r = Number(a.r)
+        rowNumber = Number.isInteger(r) && r > 0 ? r : rowNumber + 1
         values = []
         rowBytes = 0
         rowError = undefined
