@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database'
-import type { RunState } from '../domain'
+import { FINAL_STATES, type RunState } from '../domain'
 import { notifyRunChanges } from '../events/notify'
 import { RUN_COLUMNS, type RunRow } from './run-row'
 import type { RunOps } from './types'
@@ -21,9 +21,9 @@ export async function finishRuns(
   const rows = await tx.query<RunRow>(
     `update runs set state = $2, error = coalesce($3, error), outputs = coalesce($4::jsonb, outputs),
        finished_at = clock_timestamp(), lease_owner = null, lease_expires_at = null, claim_token = null
-     where id = any($1::int8[]) and state not in ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED')
+     where id = any($1::int8[]) and state <> all($5::text[])
      returning ${RUN_COLUMNS}`,
-    [ids, state, error, outputs ? JSON.stringify(outputs) : null],
+    [ids, state, error, outputs ? JSON.stringify(outputs) : null, FINAL_STATES],
   )
   const changed: RunRow[] = [...rows]
   for (const run of rows) changed.push(...(await ops.followUps(tx, run)))

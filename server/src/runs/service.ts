@@ -2,7 +2,7 @@ import { atLeast } from '../auth/permissions'
 import { automationPermission } from '../automations/access'
 import { resolveParameters } from '../automations/parameters'
 import { getVisibleAutomation } from '../automations/service'
-import type { TriggerSource } from '../domain'
+import { type TriggerSource, isFinal } from '../domain'
 import { ForbiddenError, MutexBusyError, NotFoundError, ValidationError } from '../errors'
 import type { Context } from '../graphql/context'
 import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
@@ -82,7 +82,7 @@ async function assertCanCancel(ctx: Context, run: RunRow): Promise<void> {
 export async function cancelRun(ctx: Context, id: string): Promise<RunRow> {
   const run = await getVisibleRun(ctx, id)
   await assertCanCancel(ctx, run)
-  if (['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT', 'SKIPPED'].includes(run.state)) {
+  if (isFinal(run.state)) {
     throw new ValidationError(`run ${id} already ended (${run.state}); nothing to cancel`, [
       { path: 'id', message: `run already ended (${run.state})` },
     ])
