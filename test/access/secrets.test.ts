@@ -7,6 +7,8 @@ import { type Setup, setup } from './helpers'
 
 // Issue 12, point 8: organization secrets.
 const VALUE = 'tok-3f9a1c7e2b'
+/** `${secret.NAME}`, the reference syntax (not a template placeholder). */
+const ref = (name: string) => ['$', `{secret.${name}}`].join('')
 let x: Setup
 let service: Server
 let serviceUrl: string
@@ -78,11 +80,11 @@ describe('managing secrets', () => {
 })
 
 describe('using secrets', () => {
-  it('fills ${secret.NAME} in headers, and redacts it from outputs and logs', async () => {
+  it('fills secret references in headers, and redacts it from outputs and logs', async () => {
     const id = await createAutomation(x.s, x.tokens.editor!, {
       name: 'call api',
       kind: 'HTTP_REQUEST',
-      config: { url: serviceUrl, headers: { authorization: 'Bearer ${secret.API_TOKEN}' } },
+      config: { url: serviceUrl, headers: { authorization: `Bearer ${ref('API_TOKEN')}` } },
     })
     const run = await waitForRun(x.s, x.tokens.editor!, await runAutomation(x.s, x.tokens.editor!, id))
     expect(run.state).toBe('SUCCEEDED')
@@ -110,11 +112,11 @@ describe('using secrets', () => {
     const id = await createAutomation(x.s, x.tokens.editor!, {
       name: 'missing secret',
       kind: 'HTTP_REQUEST',
-      config: { url: serviceUrl, headers: { authorization: 'Bearer ${secret.NOPE}' } },
+      config: { url: serviceUrl, headers: { authorization: `Bearer ${ref('NOPE')}` } },
     })
     const run = await waitForRun(x.s, x.tokens.editor!, await runAutomation(x.s, x.tokens.editor!, id))
     expect(run.state).toBe('FAILED')
-    expect(run.error).toContain('${secret.NOPE}')
+    expect(run.error).toContain(ref('NOPE'))
   })
 
   it('records which automation used which secret, and a rotation takes effect on the next run', async () => {

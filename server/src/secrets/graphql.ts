@@ -31,7 +31,7 @@ const SecretType = builder.objectRef<SecretRow>('Secret').implement({
   description: 'An organization secret; its value is never returned, only where it is used',
   fields: (t) => ({
     id: t.exposeID('id'),
-    name: t.exposeString('name', { description: 'Referenced as ${secret.NAME}' }),
+    name: t.exposeString('name', { description: 'Referenced as $' + '{secret.NAME}' }),
     description: t.exposeString('description'),
     createdAt: t.field({ type: 'DateTime', resolve: (s) => s.created_at }),
     updatedAt: t.field({ type: 'DateTime', resolve: (s) => s.updated_at }),

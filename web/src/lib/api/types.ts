@@ -180,3 +180,33 @@ export interface ValidationIssue {
   path: string
   message: string
 }
+
+/** An organization secret as listed: never its value. */
+export interface Secret {
+  id: string
+  name: string
+  description: string
+  updatedAt: string
+  updatedBy: { email: string } | null
+  usages?: {
+    automationId: string
+    automationName: string | null
+    uses: number
+    lastRunId: string | null
+    lastUsedAt: string
+  }[]
+}
+
+/** One entry of the audit log. */
+export interface AuditEvent {
+  id: string
+  at: string
+  actor: string
+  action: string
+  targetType: string | null
+  targetId: string | null
+  outcome: string
+  details: JsonObject
+  address: string | null
+  userAgent: string | null
+}
