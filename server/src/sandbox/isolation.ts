@@ -110,8 +110,11 @@ export interface BwrapMounts {
 export function bwrapArgs(mounts: BwrapMounts): string[] {
   const args = [...NAMESPACE_FLAGS]
   for (const path of SYSTEM_DIRS) args.push(...bindReadOnly(path))
+  // The fresh /tmp first: mounts below come after it, so a runner or checkout that lives under
+  // /tmp (a CI clone, say) is mounted on top of it instead of being hidden by it.
+  args.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp')
   for (const path of new Set(mounts.readOnly)) args.push(...bindReadOnly(path))
-  args.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--bind', mounts.dir, mounts.dir)
+  args.push('--bind', mounts.dir, mounts.dir)
   if (mounts.proxyDir) args.push('--ro-bind', mounts.proxyDir, mounts.proxyDir)
   args.push('--chdir', mounts.dir)
   return args
