@@ -95,15 +95,22 @@ describe('the scheduler loop on fake time', () => {
     })
     try {
       const until = async (n: number) => {
-        for (let i = 0; i < 400 && (await firedTicks(tdb.db, t)).length < n; i++)
+        for (let i = 0; i < 1000 && (await firedTicks(tdb.db, t)).length < n; i++)
           await new Promise((r) => setTimeout(r, 10))
         return firedTicks(tdb.db, t)
       }
+      // Time moves only while both loops sleep on the fake clock: advanced mid-pass, a loop
+      // would plan its next sleep from the new time and step over the tick the test waits for.
+      const asleep = async () => {
+        for (let i = 0; i < 1000 && clock.sleepers < 2; i++) await new Promise((r) => setTimeout(r, 10))
+        expect(clock.sleepers).toBe(2)
+      }
       // Nothing is due yet: both loops go to sleep on the fake clock.
-      for (let i = 0; i < 200 && clock.sleepers < 2; i++) await new Promise((r) => setTimeout(r, 10))
+      await asleep()
       expect(await firedTicks(tdb.db, t)).toEqual([])
       clock.advance(30_000)
       expect(await until(1)).toEqual([new Date(T0 + 30_000).toISOString()])
+      await asleep()
       clock.advance(30_000)
       expect(await until(2)).toHaveLength(2)
     } finally {
