@@ -148,10 +148,16 @@ describe('a node whose connections are all terminated, three times, under load',
     expect(succeeded).toBe(after.length)
     const states =
       await killer`select state, count(*)::int as n from runs where id = any(${runIds}::bigint[]) group by state`
+    const errors =
+      await killer`select error, count(*)::int as n from runs where id = any(${runIds}::bigint[]) and error is not null group by error`
     console.info(
-      `connections: terminated ${terminated} backends; runs ${JSON.stringify(states)}; request errors ${requestErrors.length}: ${[...new Set(requestErrors)].slice(0, 5).join(' | ')}`,
+      `connections: terminated ${terminated} backends; runs ${JSON.stringify(states)}; run errors ${JSON.stringify(errors)}; request errors ${requestErrors.length}: ${[...new Set(requestErrors)].slice(0, 5).join(' | ')}`,
     )
-    // A request that met a dead connection says so (and is worth retrying), never an internal TypeError.
-    for (const e of requestErrors) expect(e).not.toMatch(/TypeError|Cannot read properties/)
+    // A request that met a dead connection says so, and that a retry is the answer.
+    for (const e of requestErrors) expect(e).toMatch(/connection was lost.*retry/)
+    // A run whose connection died ends with a message saying what happened.
+    const failed =
+      await killer`select distinct error from runs where id = any(${runIds}::bigint[]) and state = 'FAILED'`
+    for (const f of failed) expect(f.error).not.toMatch(/TypeError|Cannot read properties|undefined/)
   })
 })

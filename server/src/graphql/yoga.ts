@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor'
 import type { GraphQLError } from 'graphql'
-import { createYoga, maskError, type Plugin } from 'graphql-yoga'
+import { createGraphQLError, createYoga, maskError, type Plugin } from 'graphql-yoga'
+import { coerceError, isConnectionError } from '../errors'
 import type { Services } from '../services'
 import type { Context } from './context'
 import { buildContext, headersOf } from './context-factory'
@@ -54,6 +55,13 @@ export function createGraphQL(services: Services) {
         const original = (error as { originalError?: unknown }).originalError
         if (intended(original)) return original
         if (intended(error) && !original) return error
+        // A database connection that died under the request (a restart, pg_terminate_backend):
+        // nothing was half-done that a retry would repeat wrongly, so say so.
+        if (isConnectionError(coerceError(original ?? error))) {
+          return createGraphQLError('the database connection was lost while answering; retry the request', {
+            extensions: { code: 'DATABASE_UNAVAILABLE', retryable: true },
+          })
+        }
         return maskError(error, message, isDev)
       },
     },
