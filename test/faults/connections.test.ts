@@ -50,7 +50,14 @@ const gql = async (query: string, variables: Record<string, unknown>, token?: st
     body: JSON.stringify({ query, variables }),
     signal: AbortSignal.timeout(20_000),
   })
-  return (await res.json()) as { data?: Record<string, any>; errors?: { message: string }[] }
+  return (await res.json()) as {
+    data?: {
+      login?: { token?: string }
+      createAutomation?: { automation?: { id: string } }
+      runAutomation?: { run?: { id: string } }
+    }
+    errors?: { message: string }[]
+  }
 }
 
 /** Terminates every backend of the node: platform and warehouse databases, every pool. */
