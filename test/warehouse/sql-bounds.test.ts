@@ -34,9 +34,10 @@ describe('SQL runs are bounded in time and memory', () => {
     return answered
   }
 
+  let made = 0
   const runSql = async (statement: string, timeoutMs: number) => {
     const id = await createAutomation(s, token, {
-      name: statement,
+      name: `${statement} #${++made}`,
       kind: 'SQL',
       config: { statement, timeoutMs },
     })
