@@ -1,5 +1,6 @@
 import type { Database } from '../db/database'
 import type { Column } from '../data/rows'
+import { coerceError } from '../errors'
 import type { Logger } from '../log'
 import { legacySchema } from './names'
 import type { Warehouse } from './warehouse'
@@ -49,12 +50,19 @@ export async function moveLegacyWarehouses(db: Database, warehouse: Warehouse, l
       log.warn({ schema: nspname, views }, 'legacy warehouse views were not moved; recreate them')
     const { role } = legacySchema(orgId)
     await db.query(`drop schema ${q(nspname)} cascade`)
-    await db.query(`drop owned by ${q(role)}`).catch(() => {})
-    await db
-      .query(`drop role if exists ${q(role)}`)
-      .catch((err) =>
-        log.warn({ err, role }, 'the legacy warehouse role could not be dropped; drop it by hand'),
-      )
+    const [legacyRole] = await db.query('select 1 from pg_roles where rolname = $1', [role])
+    if (legacyRole) {
+      try {
+        await db.query(`drop owned by ${q(role)}`)
+        await db.query(`drop role ${q(role)}`)
+      } catch (err) {
+        // Roles are cluster-wide: one still owning something elsewhere is left for an operator.
+        log.warn(
+          { err: coerceError(err), role },
+          'the legacy warehouse role could not be dropped; drop it by hand',
+        )
+      }
+    }
     log.info({ orgId, tables: tables.length }, 'moved a legacy warehouse schema into its own warehouse')
   }
   return moved
