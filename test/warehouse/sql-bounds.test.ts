@@ -34,43 +34,41 @@ describe('SQL runs are bounded in time and memory', () => {
     return answered
   }
 
+  let made = 0
   const runSql = async (statement: string, timeoutMs: number) => {
     const id = await createAutomation(s, token, {
-      name: statement,
+      name: `${statement} #${++made}`,
       kind: 'SQL',
       config: { statement, timeoutMs },
     })
     return runAutomation(s, token, id)
   }
 
-  const runningState = async (runId: string) => {
-    const r = await s.gql<{ run: { state: string } }>(
-      `query($id: ID!) { run(id: $id) { state } }`,
-      { id: runId },
-      { token },
-    )
-    return r.data?.run.state
+  /** Opens the organization's warehouse (a first use starts it, which is not what is measured). */
+  const warmUp = async () => {
+    const run = await waitForRun(s, token, await runSql('select 1', 60_000), undefined, 120_000)
+    expect(run.state).toBe('SUCCEEDED')
   }
 
   it('pg_sleep(20) with timeoutMs 1000 fails within about the timeout while /healthz keeps answering', async () => {
+    await warmUp()
     const runId = await runSql('select pg_sleep(20)', 1_000)
     await waitForRun(s, token, runId, ['RUNNING'])
     const started = Date.now()
     const finished = waitForRun(s, token, runId, undefined, 30_000)
-    // Answered while the statement was still running, not only after it.
-    const res = await fetch(`${s.url}/healthz`, { signal: AbortSignal.timeout(5_000) })
-    expect(res.ok).toBe(true)
-    const stateAtHealth = await runningState(runId)
     const answered = await healthDuring(finished)
     const run = await finished
     expect(['FAILED', 'TIMED_OUT']).toContain(run.state)
     expect(run.error).toMatch(/timeout/)
     expect(Date.now() - started).toBeLessThan(15_000)
-    expect(answered).toBeGreaterThan(0)
-    expect(['RUNNING', 'FAILED', 'TIMED_OUT']).toContain(stateAtHealth)
+    // Polled every 100 ms while the statement ran (over a second): a loop blocked by the
+    // statement would have let through only the request in flight, and perhaps one more.
+    expect(answered).toBeGreaterThanOrEqual(3)
   })
 
   it('a 6 GB result fails naming the cap, /healthz answers and RSS stays under 512 MB', async () => {
+    // The timeout above stopped the embedded warehouse: reopen it before measuring.
+    await warmUp()
     const baseline = process.memoryUsage().rss
     let peak = baseline
     const sampler = setInterval(() => {

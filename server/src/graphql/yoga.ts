@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor'
 import { GraphQLError } from 'graphql'
-import { createYoga, maskError, type Plugin } from 'graphql-yoga'
+import { createGraphQLError, createYoga, maskError, type Plugin } from 'graphql-yoga'
+import { coerceError, isConnectionError } from '../errors'
 import type { Services } from '../services'
 import type { Context } from './context'
 import { buildContext, headersOf } from './context-factory'
@@ -90,6 +91,13 @@ export function createGraphQL(services: Services) {
         const expected = expectedError(error, original)
         if (expected) return expected
         if (intended(error) && !original) return error
+        // A database connection that died under the request (a restart, pg_terminate_backend):
+        // nothing was half-done that a retry would repeat wrongly, so say so.
+        if (isConnectionError(coerceError(original ?? error))) {
+          return createGraphQLError('the database connection was lost while answering; retry the request', {
+            extensions: { code: 'DATABASE_UNAVAILABLE', retryable: true },
+          })
+        }
         return maskError(error, message, isDev)
       },
     },

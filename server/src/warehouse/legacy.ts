@@ -1,5 +1,6 @@
 import type { Database } from '../db/database'
 import type { Column } from '../data/rows'
+import { coerceError } from '../errors'
 import type { Logger } from '../log'
 import { legacySchema } from './names'
 import type { Warehouse } from './warehouse'
@@ -19,9 +20,31 @@ const BATCH = 5000
  * not moved (their definitions are logged so they can be recreated).
  */
 export async function moveLegacyWarehouses(db: Database, warehouse: Warehouse, log: Logger): Promise<number> {
-  const schemas = await db.query<{ nspname: string }>(
-    "select nspname from pg_namespace where nspname ~ '^wh_[0-9a-f]{32}$' order by nspname",
-  )
+  const pending = () =>
+    db.query<{ nspname: string }>(
+      "select nspname from pg_namespace where nspname ~ '^wh_[0-9a-f]{32}$' order by nspname",
+    )
+  // Nothing to move (every start but the first after the upgrade): no lock taken.
+  if ((await pending()).length === 0) return 0
+  // Nodes starting together move one at a time: the lock is held in the platform's database,
+  // where no user statement runs, while the move works on other connections. PGlite has one
+  // process, and one session that the lock's transaction would hold.
+  if (db.driver === 'pglite') return moveAll(db, warehouse, log, await pending())
+  return db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [LEGACY_MOVE_LOCK])
+    return moveAll(db, warehouse, log, await pending())
+  })
+}
+
+// Any constant shared by every node, distinct from the migration lock.
+const LEGACY_MOVE_LOCK = 72_611_002
+
+async function moveAll(
+  db: Database,
+  warehouse: Warehouse,
+  log: Logger,
+  schemas: { nspname: string }[],
+): Promise<number> {
   let moved = 0
   for (const { nspname } of schemas) {
     const h = nspname.slice(3)
@@ -49,12 +72,19 @@ export async function moveLegacyWarehouses(db: Database, warehouse: Warehouse, l
       log.warn({ schema: nspname, views }, 'legacy warehouse views were not moved; recreate them')
     const { role } = legacySchema(orgId)
     await db.query(`drop schema ${q(nspname)} cascade`)
-    await db.query(`drop owned by ${q(role)}`).catch(() => {})
-    await db
-      .query(`drop role if exists ${q(role)}`)
-      .catch((err) =>
-        log.warn({ err, role }, 'the legacy warehouse role could not be dropped; drop it by hand'),
-      )
+    const [legacyRole] = await db.query('select 1 from pg_roles where rolname = $1', [role])
+    if (legacyRole) {
+      try {
+        await db.query(`drop owned by ${q(role)}`)
+        await db.query(`drop role ${q(role)}`)
+      } catch (err) {
+        // Roles are cluster-wide: one still owning something elsewhere is left for an operator.
+        log.warn(
+          { err: coerceError(err), role },
+          'the legacy warehouse role could not be dropped; drop it by hand',
+        )
+      }
+    }
     log.info({ orgId, tables: tables.length }, 'moved a legacy warehouse schema into its own warehouse')
   }
   return moved

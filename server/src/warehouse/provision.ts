@@ -5,8 +5,6 @@ import type { Queryable } from '../db/database'
 export interface Provisioner {
   /** Creates (or repairs) the role and database named `name`, reachable only by that role. */
   provision(name: string, password: string): Promise<void>
-  /** Drops a warehouse and its role (a test's cleanup, an organization's removal). */
-  drop(name: string): Promise<void>
   stop(): Promise<void>
 }
 
@@ -67,11 +65,6 @@ export function createProvisioner(
       } finally {
         await inside.end({ timeout: 2 })
       }
-    },
-    async drop(name) {
-      const id = ident(name)
-      await admin.unsafe(`drop database if exists ${id} with (force)`)
-      await admin.unsafe(`drop role if exists ${id}`)
     },
     stop: () => admin.end({ timeout: 2 }),
   }

@@ -11,10 +11,3 @@ export async function recordWarehouse(db: Queryable, orgId: string, name: string
     [orgId, name],
   )
 }
-
-/** Every warehouse this platform created. */
-export async function listWarehouses(db: Queryable): Promise<{ orgId: string; name: string }[]> {
-  return db.query<{ orgId: string; name: string }>(
-    'select org_id::text as "orgId", name from warehouses order by created_at',
-  )
-}

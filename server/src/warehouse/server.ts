@@ -91,13 +91,6 @@ export function createServerWarehouse(opts: {
       await ensure(orgId)
       return serverSession(poolFor(orgId), limits, o, fn)
     },
-    async drop(orgId) {
-      const { name } = warehouseIdentity(orgId, secretKey)
-      await pools.get(orgId)?.end({ timeout: 2 })
-      pools.delete(orgId)
-      ready.delete(orgId)
-      await provisioner.drop(name)
-    },
     async stop() {
       await Promise.all([...pools.values()].map((p) => p.end({ timeout: 2 })))
       pools.clear()

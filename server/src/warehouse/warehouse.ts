@@ -35,8 +35,6 @@ export interface Warehouse {
   execute(req: ExecuteRequest): Promise<WarehouseResult>
   /** Runs fn with a session on the organization's warehouse (see session.ts for transaction scope). */
   session<T>(orgId: string, opts: SessionOptions, fn: (s: WarehouseSession) => Promise<T>): Promise<T>
-  /** Removes the organization's warehouse and everything in it. */
-  drop(orgId: string): Promise<void>
   stop(): Promise<void>
 }
 

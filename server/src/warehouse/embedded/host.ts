@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Database, type Queryable, type Row, toWire } from '../../db/database'
 import { type Column, jsonRecords } from '../../data/rows'
@@ -147,14 +146,6 @@ export function createEmbeddedWarehouse(opts: {
           }),
       }
       return fn(session)
-    },
-    async drop(orgId) {
-      await instances.get(orgId)?.close()
-      instances.delete(orgId)
-      recorded.delete(orgId)
-      const dir = dirFor(warehouseIdentity(orgId, secretKey).name)
-      if (!dir.startsWith('memory://')) await rm(dir, { recursive: true, force: true })
-      await db.query('delete from warehouses where org_id = $1', [orgId])
     },
     async stop() {
       await Promise.all([...instances.values()].map((i) => i.close()))
