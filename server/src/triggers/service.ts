@@ -208,6 +208,13 @@ export async function rotateWebhookToken(ctx: Context, id: string): Promise<Trig
 export async function setAutoTriggers(ctx: Context, automationId: string, on: boolean, now = new Date()) {
   const a = await editableAutomation(ctx, automationId)
   await ctx.services.db.transaction(async (tx) => {
+    // A scheduler pass holds the triggers it fires (FOR UPDATE SKIP LOCKED) until its ticks
+    // commit: wait for it, so no tick read before the switch lands after it; passes that come
+    // later skip these rows until the switch commits, then see it.
+    await tx.query('select id from triggers where automation_id = $1 and org_id = $2 for update', [
+      a.id,
+      a.org_id,
+    ])
     await storeAutoTriggers(tx, a.org_id, a.id, on)
     if (on) {
       for (const t of await listTriggers(tx, a.org_id, a.id)) {
