@@ -10,16 +10,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core'
-import { organizations, timestamptz, users } from './accounts'
-
-const int8 = customType<{ data: string; driverData: string | number | bigint }>({
-  dataType: () => 'bigint',
-  fromDriver: (v) => String(v),
-})
-const int8serial = customType<{ data: string; driverData: string | number | bigint }>({
-  dataType: () => 'bigserial',
-  fromDriver: (v) => String(v),
-})
+import { int8, int8serial, organizations, timestamptz, users } from './accounts'
 
 /**
  * Failed sign-ins per key (`account:<email>`, `address:<ip>`) in a fixed

@@ -1,5 +1,14 @@
 import { sql } from 'drizzle-orm'
-import { index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core'
+import {
+  customType,
+  index,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core'
 
 export const organizations = pgTable('organizations', {
   id: uuid('id').primaryKey().defaultRandom(),
@@ -110,6 +119,16 @@ export const settings = pgTable(
   },
   (t) => [primaryKey({ columns: [t.key] })],
 )
+
+/** Run, log and event ids are int8, handled as strings on both drivers. */
+export const int8 = customType<{ data: string; driverData: string | number | bigint }>({
+  dataType: () => 'bigint',
+  fromDriver: (v) => String(v),
+})
+export const int8serial = customType<{ data: string; driverData: string | number | bigint }>({
+  dataType: () => 'bigserial',
+  fromDriver: (v) => String(v),
+})
 
 export function timestamptz(name: string) {
   return timestamp(name, { withTimezone: true, mode: 'date' })

@@ -1,16 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { customType, index, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core'
-import { organizations, timestamptz } from './accounts'
-
-// Run and log ids are int8; the app handles them as strings on both drivers.
-const int8 = customType<{ data: string; driverData: string | number | bigint }>({
-  dataType: () => 'bigint',
-  fromDriver: (v) => String(v),
-})
-const int8serial = customType<{ data: string; driverData: string | number | bigint }>({
-  dataType: () => 'bigserial',
-  fromDriver: (v) => String(v),
-})
+import { int8, int8serial, organizations, timestamptz } from './accounts'
 
 /**
  * The queue and the history at once. A run is claimable when

@@ -10,18 +10,8 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core'
-import { organizations, timestamptz, users } from './accounts'
+import { int8, int8serial, organizations, timestamptz, users } from './accounts'
 import { automations } from './automations'
-
-// Run and event ids are int8, handled as strings on both drivers (as in runs.ts).
-const int8 = customType<{ data: string; driverData: string | number | bigint }>({
-  dataType: () => 'bigint',
-  fromDriver: (v) => String(v),
-})
-const int8serial = customType<{ data: string; driverData: string | number | bigint }>({
-  dataType: () => 'bigserial',
-  fromDriver: (v) => String(v),
-})
 
 /**
  * What starts an automation without a person: CRON, WEBHOOK, AFTER_AUTOMATION,
