@@ -28,7 +28,7 @@ const WATCH =
   'subscription($a: ID!) { runUpdated(automationId: $a) { id state startedAt finishedAt position } }'
 
 /** graphql-ws does not confirm a subscription: give the server a moment to register it. */
-const settle = () => new Promise((r) => setTimeout(r, 200))
+const settle = () => new Promise((r) => setTimeout(r, 500))
 
 describe('every transition delivered', () => {
   it('a subscriber that keeps up sees QUEUED, RUNNING and SUCCEEDED of each run, each as it was', async () => {

@@ -115,7 +115,7 @@ export async function runWatched(
     (items) => items.some((i) => i.runUpdated.state === 'SUCCEEDED'),
   )
   // graphql-ws does not confirm a subscription: give the server a moment to register it.
-  await new Promise((r) => setTimeout(r, 200))
+  await new Promise((r) => setTimeout(r, 500))
   const runId = await runAutomation(s, token, automationId)
   const log = collect<{ runLog: { message: string } }>(
     client,

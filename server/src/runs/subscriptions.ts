@@ -34,29 +34,46 @@ builder.subscriptionField('runUpdated', (t) =>
     subscribe: (_root, args, ctx) =>
       expected(async () => {
         const viewer = ctx.viewer!
-        let key: string
         if (args.runId != null && args.automationId != null) {
           throw new ValidationError('give runId or automationId, not both')
-        } else if (args.runId != null) {
-          // Throws NotFound for runs of other organizations, or not visible: nothing leaks.
-          const run = await getVisibleRun(ctx, String(args.runId))
-          key = `run:${run.id}`
-        } else if (args.automationId != null) {
-          const a = await getVisibleAutomation(ctx, String(args.automationId))
-          key = `automation:${a.id}`
-        } else {
-          key = `org:${viewer.orgId}`
         }
         const { bus, runReads } = ctx.services
         // Every change is delivered as it was (the event carries it); a subscriber that
         // falls behind gets the latest change of each run instead of every one in between.
-        const events = iterateLatest<RunEvent>(
-          (push) =>
-            bus.onRun(key, (e: RunEvent) => {
-              if (e.orgId === viewer.orgId) push(e)
-            }),
-          (e) => e.runId,
-        )
+        const listen = (key: string) =>
+          iterateLatest<RunEvent>(
+            (push) =>
+              bus.onRun(key, (e: RunEvent) => {
+                if (e.orgId === viewer.orgId) push(e)
+              }),
+            (e) => e.runId,
+          )
+        const asked =
+          args.runId != null
+            ? `run:${String(args.runId)}`
+            : args.automationId != null
+              ? `automation:${String(args.automationId)}`
+              : `org:${viewer.orgId}`
+        // Listening starts before the visibility check's round trip, so a run queued right
+        // after the client subscribed is seen from QUEUED on; nothing is delivered unless the
+        // check passes.
+        let events = listen(asked)
+        let key: string
+        try {
+          // Both throw NotFound for what other organizations own, or is not visible: nothing leaks.
+          if (args.runId != null) key = `run:${(await getVisibleRun(ctx, String(args.runId))).id}`
+          else if (args.automationId != null)
+            key = `automation:${(await getVisibleAutomation(ctx, String(args.automationId))).id}`
+          else key = asked
+        } catch (err) {
+          await events.return?.()
+          throw err
+        }
+        if (key !== asked) {
+          // The id was asked in another spelling (leading zeros): listen under the real one.
+          await events.return?.()
+          events = listen(key)
+        }
         const unwatch = watchViewerAccess(ctx, (err) => events.fail(err))
         return (async function* () {
           try {
