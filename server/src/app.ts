@@ -54,8 +54,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     log,
     kinds: getKind,
     // A chain checks each child against its run-as user as it starts it (grants change after a save).
-    authorizeChild: (q, c) =>
-      assertMayRunChild(q, { orgId: c.orgId, runAsUserId: c.runAs, automationId: c.automationId }),
+    authorizeChild: assertMayRunChild,
   })
   const warehouse = createWarehouse({
     db,

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Engine, createEngine } from '../../server/src/engine/engine'
+import type { Engine } from '../../server/src/engine/engine'
 import type { Claim } from '../../server/src/engine/types'
 import type { Context } from '../../server/src/graphql/context'
-import { getKind } from '../../server/src/kinds/registry'
 import { runAutomation as run } from '../../server/src/runs/service'
 import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import { type TestServer, startTestServer } from '../helpers/server'
-import { automation, contextFor, log } from '../triggers/helpers'
+import { automation, contextFor, engineFor } from '../triggers/helpers'
 
 // No worker here: the test plays the workers itself, through the engine, so it can
 // stall one at the worst moment (after its kind returned, before its outcome committed).
@@ -20,8 +19,8 @@ let engine: Engine
 beforeAll(async () => {
   tdb = await testDatabase()
   org = await createOrg(tdb.db)
-  engine = createEngine({ db: tdb.db, log, kinds: getKind })
-  ctx = { ...contextFor(tdb.db, org), services: { ...contextFor(tdb.db, org).services, engine } }
+  engine = engineFor(tdb.db)
+  ctx = contextFor(tdb.db, org)
 })
 afterAll(() => tdb?.drop())
 

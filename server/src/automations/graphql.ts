@@ -2,10 +2,10 @@ import { UserType, userOf } from '../accounts/graphql'
 import { getUser } from '../accounts/users'
 import { atLeast } from '../auth/permissions'
 import { builder } from '../graphql/builder'
+import type { Context } from '../graphql/context'
 import { RunAsForbiddenError } from '../errors'
 import { COMMON_ERRORS } from '../graphql/errors'
 import { listKinds } from '../kinds/registry'
-import { readDefinition as loadDefinition } from '../engine/versions'
 import { type AutomationRow, AUTOMATION_COLUMNS, automationPermission } from './access'
 import type { Definition, ParameterDecl } from './definition'
 import { createAutomation, deleteAutomation, getVisibleAutomation, updateAutomation } from './service'
@@ -62,8 +62,9 @@ const VersionType = builder.objectRef<VersionRow>('AutomationVersion').implement
   }),
 })
 
-const definitionOf = (ctx: { services: { db: Parameters<typeof loadDefinition>[0] } }, a: AutomationRow) =>
-  loadDefinition(ctx.services.db, a.current_version_id!)
+// Versions never change: the engine's cache answers every field of every listed automation.
+const definitionOf = (ctx: Context, a: AutomationRow) =>
+  ctx.services.engine.definition(ctx.services.db, a.current_version_id!)
 
 AutomationType.implement({
   fields: (t) => ({

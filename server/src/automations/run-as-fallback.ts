@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database'
 import type { TriggerSource } from '../domain'
 import type { RunRow } from '../engine/run-row'
-import { readDefinition as loadDefinition } from '../engine/versions'
+import { readDefinition } from '../engine/versions'
 
 /**
  * Sources whose runs use the automation's run-as user (not the clicking user's
@@ -32,7 +32,7 @@ export async function runAsFallbackFrom(
   if (!RUN_AS_SOURCES.includes(run.trigger_source as TriggerSource)) return null
   // A personal manual run uses the clicking user's own grants: no run-as user involved.
   if (run.run_as !== null && run.run_as === run.triggered_by) return null
-  const def = await loadDefinition(q, run.version_id)
+  const def = await readDefinition(q, run.version_id)
   let intended = def.runAsUserId
   if (!intended) {
     const [a] = await q.query<{ created_by: string | null }>(

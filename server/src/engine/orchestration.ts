@@ -156,7 +156,7 @@ async function enqueueChild(
     [automationId, parent.org_id],
   )
   if (!current) throw new Error(`automation ${automationId} no longer exists`)
-  await deps.authorizeChild?.(tx, { orgId: parent.org_id, runAs: parent.run_as, automationId })
+  await deps.authorizeChild?.(tx, { orgId: parent.org_id, runAsUserId: parent.run_as, automationId })
   const declared = new Set(current.definition.parameters.map((p) => p.name))
   const given = { ...parent.parameters, ...extra }
   const passed = Object.fromEntries(Object.entries(given).filter(([k]) => declared.has(k)))

@@ -56,7 +56,7 @@ export type FinishedHook = (tx: Queryable, run: RunRow) => Promise<void>
 /** Decides whether a child may run as its parent's run-as user; throws with a message naming it. */
 export type ChildAuthorizer = (
   q: Queryable,
-  child: { orgId: string; runAs: string | null; automationId: string },
+  child: { orgId: string; runAsUserId: string | null; automationId: string },
 ) => Promise<void>
 
 /**

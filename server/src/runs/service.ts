@@ -6,7 +6,6 @@ import { type TriggerSource, isFinal } from '../domain'
 import { ForbiddenError, MutexBusyError, NotFoundError, ValidationError } from '../errors'
 import type { Context } from '../graphql/context'
 import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
-import { readDefinition as loadDefinition } from '../engine/versions'
 import { isRunId } from '../validation'
 import { resolveRunAs } from './run-as'
 import { canViewRun } from './visibility'
@@ -22,7 +21,7 @@ export async function runAutomation(ctx: Context, id: string, parameters: unknow
   const viewer = ctx.viewer!
   const permission = await automationPermission(ctx, a)
   if (!atLeast(permission, 'RUN')) throw new ForbiddenError('you may not run this automation')
-  const def = await loadDefinition(ctx.services.db, a.current_version_id!)
+  const def = await ctx.services.engine.definition(ctx.services.db, a.current_version_id!)
   const params = resolveParameters(def.parameters, parameters)
   const db = ctx.services.db
   let runAs: string | null
@@ -114,7 +113,7 @@ export async function retryRun(ctx: Context, id: string): Promise<RunRow> {
     throw new ValidationError('retry the chain, not one of its steps', [
       { path: 'id', message: 'is a chain step' },
     ])
-  const def = await loadDefinition(ctx.services.db, run.version_id)
+  const def = await ctx.services.engine.definition(ctx.services.db, run.version_id)
   const runAs =
     v.type === 'user' && !a.allow_all_users_to_run
       ? v.userId

@@ -9,7 +9,6 @@ import { getVisibleAutomation } from '../automations/service'
 import type { Queryable } from '../db/database'
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors'
 import type { Context } from '../graphql/context'
-import { readDefinition as loadDefinition } from '../engine/versions'
 import { isUuid, parseInput } from '../validation'
 import { type AfterAutomationConfig, type WebhookConfig, parseTriggerInput, validateConfig } from './config'
 import { assertNoCycle, lockTriggerGraph } from './cycles'
@@ -87,7 +86,7 @@ async function checkWatched(ctx: Context, config: AfterAutomationConfig): Promis
 }
 
 async function checkSaved(ctx: Context, a: AutomationRow, type: TriggerType, t: TriggerInputish) {
-  const def = await loadDefinition(ctx.services.db, a.current_version_id!)
+  const def = await ctx.services.engine.definition(ctx.services.db, a.current_version_id!)
   checkParameters(type, def, t)
   if (type === 'WEBHOOK') checkWebhook(def, t.config as WebhookConfig)
   return type === 'AFTER_AUTOMATION' ? checkWatched(ctx, t.config as AfterAutomationConfig) : null

@@ -34,7 +34,7 @@ const MARGIN_S = 2
 /** A GraphQL context of the bench admin, to create triggers through the service as the API would. */
 function adminContext(p: Prepared): Context {
   const config = loadConfig(benchEnv(p.url, p.dataDir))
-  const services = { db: p.db, config, log: createLogger('silent') } as unknown as Services
+  const services = { db: p.db, config, log: createLogger('silent'), engine: p.engine } as unknown as Services
   return {
     services,
     viewer: {
