@@ -104,11 +104,25 @@ export async function executeRun({
       write('WARN', reason.message)
       return { claim, state: reason.kind, error: reason.message }
     }
-    const message = redact(coerceError(err).message)
+    const message = redact(runErrorOf(err, run.kind, services.log))
     write('ERROR', message)
     const outputs = err instanceof RunFailure && err.outputs ? redactDeep(err.outputs, redact) : undefined
     return { claim, state: 'FAILED', error: message, ...(outputs ? { outputs } : {}) }
   } finally {
     if (timer) clearTimeout(timer)
   }
+}
+
+/**
+ * The error a run records. A TypeError or ReferenceError thrown in the server's own code
+ * is a bug of ours, not something the user can act on: its text ("Cannot read properties
+ * of undefined") goes to the server log, and the run says so plainly. User code (scripts)
+ * and expected failures reach here as other errors and keep their message.
+ */
+export function runErrorOf(err: unknown, kind: string, log: KindServices['log']): string {
+  if (err instanceof TypeError || err instanceof ReferenceError) {
+    log.error({ err, kind }, 'internal error while executing a run')
+    return `internal error while running this ${kind} step; the server log has the details`
+  }
+  return coerceError(err).message
 }
