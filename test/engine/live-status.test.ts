@@ -56,7 +56,8 @@ describe('every transition delivered', () => {
     const id = await createAutomation(s, editor, {
       name: 'in line',
       kind: 'NOOP',
-      config: { sleepMs: 300 },
+      // The holder runs long enough for the subscription below to be registered before it ends.
+      config: { sleepMs: 1500 },
       mutex: { name: 'line' },
     })
     const first = await runAutomation(s, editor, id)
