@@ -117,6 +117,11 @@ describe('triggers in Chromium', () => {
     const row = page.locator('[data-trigger-type=CRON]')
     await row.getByLabel('Enabled').uncheck()
     await expect.poll(async () => (await triggersOf(automationId)).triggers[0]?.enabled).toBe(false)
+    // The page's periodic refresh may still be answering with the state from before the click:
+    // wait until the checkbox shows the stored state before clicking it again.
+    await expect.poll(() => row.getByLabel('Enabled').isChecked(), { timeout: 10_000 }).toBe(false)
+    await page.waitForTimeout(500)
+    await expect.poll(() => row.getByLabel('Enabled').isChecked()).toBe(false)
     await row.getByLabel('Enabled').check()
     await expect.poll(async () => (await triggersOf(automationId)).triggers[0]?.enabled).toBe(true)
 
