@@ -78,6 +78,7 @@ export const Kind = {
   RUN_CHECKS: 'RUN_CHECKS',
   ALARM: 'ALARM',
   SET_VARIABLES: 'SET_VARIABLES',
+  WORKFLOW: 'WORKFLOW',
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
 

@@ -31,6 +31,14 @@ export async function completeRuns(
     // still RUNNING under an expiring lease and recovery retries it. Runs are executed at
     // least once either way; what must never be lost, enqueues, still commits synchronously.
     await tx.query('set local synchronous_commit = off')
+    // Every row this batch changes first, in id order (a parent's id is below its children's):
+    // each child's follow-up locks its parent, a cancel locks the parent before its children,
+    // heartbeats lock in id order too; any other order lets two of them deadlock.
+    const parents = outcomes.flatMap((o) => (o.claim.run.parent_run_id ? [o.claim.run.parent_run_id] : []))
+    if (parents.length > 0) {
+      const ids = [...new Set([...parents, ...outcomes.map((o) => o.claim.run.id)])]
+      await tx.query('select id from runs where id = any($1::int8[]) order by id for update', [ids])
+    }
     const final: Ended[] = []
     const retry: Ended[] = []
     const orchestrating: Claim[] = []

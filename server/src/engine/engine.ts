@@ -11,7 +11,8 @@ import { type Queued, type ScheduledRun, enqueueScheduled } from './enqueue-many
 import { finishRuns } from './finish'
 import { cancelRequests, heartbeat } from './heartbeat'
 import { movedUp, releaseMutex } from './mutex-handoff'
-import { childFinished, startOrchestration } from './orchestration'
+import { childFinished, rerunOrchestration, startOrchestration } from './orchestration'
+import { notifyRunChanges } from '../events/notify'
 import { expireDeadlines, recoverExpiredLeases } from './recover'
 import type { RunRow } from './run-row'
 import type { ChildAuthorizer, Claim, Enqueued, FinishedHook, NewRun, Outcome, RunOps } from './types'
@@ -49,6 +50,11 @@ export interface Engine {
   recover(): Promise<{ recovered: number; expired: number }>
   /** The definition of an automation version (cached: versions never change). */
   definition(q: Queryable, versionId: string): Promise<Definition>
+  /**
+   * Reruns an ended workflow run as its next attempt, from its failed steps or from the
+   * named step, keeping the outputs of the steps it does not run again. Throws RerunRefused.
+   */
+  rerun(runId: string, fromStep: string | null): Promise<RunRow>
   /** Registers a hook called in the transaction that makes a run final; returns its removal. */
   onRunFinished(hook: FinishedHook): () => void
   /** Outcomes refused because their claim was no longer current, since start. */
@@ -111,6 +117,12 @@ export function createEngine(opts: EngineOptions): Engine {
       return { recovered, expired }
     },
     definition: (q, versionId) => definitions.load(q, versionId),
+    rerun: (runId, fromStep) =>
+      db.transaction(async (tx) => {
+        const changed = await rerunOrchestration(deps, tx, runId, fromStep)
+        await notifyRunChanges(tx, changed)
+        return changed[0]!
+      }),
     onRunFinished(hook) {
       hooks.add(hook)
       return () => hooks.delete(hook)

@@ -63,9 +63,10 @@ async function insertRun(tx: Queryable, r: NewRun, state: string, error: string 
   const final = state === 'SKIPPED'
   const [run] = await tx.query<RunRow>(
     `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
-       embed_token_id, parent_run_id, step, max_attempts, parameters, mutex_name, timeout_ms, error, finished_at, priority, run_at)
+       embed_token_id, parent_run_id, step, max_attempts, parameters, mutex_name, timeout_ms, error, finished_at, priority, run_at,
+       step_item, parent_attempt)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17,
-       case when $18::boolean then clock_timestamp() end, $19, coalesce($20::timestamptz, now()))
+       case when $18::boolean then clock_timestamp() end, $19, coalesce($20::timestamptz, now()), $21, $22)
      returning ${RUN_COLUMNS}`,
     [
       r.orgId,
@@ -88,6 +89,8 @@ async function insertRun(tx: Queryable, r: NewRun, state: string, error: string 
       final,
       r.priority ?? 0,
       r.runAt ? r.runAt.toISOString() : null,
+      r.stepItem ?? null,
+      r.parentAttempt ?? null,
     ],
   )
   return run!

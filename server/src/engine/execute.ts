@@ -1,3 +1,4 @@
+import type { Definition } from '../automations/definition'
 import type { Database } from '../db/database'
 import { coerceError } from '../errors'
 import { type KindModule, type KindServices, RunFailure } from '../kinds/kind'
@@ -62,7 +63,7 @@ export async function executeRun({
   )
   aborted.catch(() => {})
   try {
-    const def = await engine.definition(db, run.version_id)
+    const def = await definitionOfRun(engine, db, claim.run, kinds)
     const kind = kinds(def.kind)
     if (!kind) return { claim, state: 'FAILED', error: `unknown kind ${def.kind}` }
     // Saved configs were validated; a failure here means the kind's schema changed since,
@@ -111,6 +112,28 @@ export async function executeRun({
   } finally {
     if (timer) clearTimeout(timer)
   }
+}
+
+/**
+ * What a run executes: its version's definition, or, for a step defined inside its
+ * parent's version (a workflow's inline SQL step: the run's kind differs from its
+ * version's), the definition the parent's kind gives for that step.
+ */
+async function definitionOfRun(
+  engine: Engine,
+  db: Database,
+  run: Claim['run'],
+  kinds: ExecuteArgs['kinds'],
+): Promise<Definition> {
+  const def = await engine.definition(db, run.version_id)
+  if (def.kind === run.kind) return def
+  const owner = kinds(def.kind)
+  const inline =
+    owner?.orchestrator?.inlineStep && run.step !== null
+      ? owner.orchestrator.inlineStep(owner.configSchema.parse(def.config), def, run.step)
+      : undefined
+  if (!inline) throw new Error(`run ${run.id} is a ${run.kind} step that ${def.kind} does not define`)
+  return inline
 }
 
 /**

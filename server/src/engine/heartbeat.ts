@@ -13,9 +13,12 @@ export async function heartbeat(
 ): Promise<Map<string, { cancelRequested: string | null }>> {
   if (claims.length === 0) return new Map()
   const rows = await db.query<{ id: string; cancel_requested: string | null }>(
-    `update runs r set lease_expires_at = now() + make_interval(secs => $3::float8 / 1000)
+    // Rows are locked in id order, as completions lock them (complete.ts): two transactions
+    // that take locks in one order cannot deadlock.
+    `with locked as (select id from runs where id = any($1::int8[]) order by id for update)
+     update runs r set lease_expires_at = now() + make_interval(secs => $3::float8 / 1000)
      from (select unnest($1::int8[]) as id, unnest($2::int8[]) as token) c
-     where r.id = c.id and r.claim_token = c.token and r.state = 'RUNNING'
+     where r.id = c.id and r.id in (select id from locked) and r.claim_token = c.token and r.state = 'RUNNING'
      returning r.id, r.cancel_requested`,
     [claims.map((c) => c.run.id), claims.map((c) => c.token), leaseMs],
   )

@@ -4,6 +4,7 @@ import type { Queryable } from '../db/database'
 import { type RunState, isFinal } from '../domain'
 import { coerceError } from '../errors'
 import type { KindModule } from '../kinds/kind'
+import { lockMutex } from './mutex-lock'
 import { RUN_COLUMNS, type RunRow } from './run-row'
 import type { ChildAuthorizer, RunOps } from './types'
 
@@ -25,10 +26,46 @@ export interface OrchestrationContext<C = unknown> {
   startChild(automationId: string, step: number, parameters?: Record<string, unknown>): Promise<RunRow[]>
   /** Records a step that will not run, with why. */
   skipChild(automationId: string, step: number, reason: string): Promise<RunRow[]>
+  /**
+   * Queues a child (an automation, or an inline definition of the parent's version) and
+   * returns it as queued, announced; a child that ended at once is not handed back to
+   * childFinished: the caller (WORKFLOW) looks at its children again itself.
+   */
+  launchChild(spec: ChildSpec): Promise<RunRow>
+  /** Records a child decided not to run (SKIPPED with its cause) or failed before running. */
+  recordChild(spec: RecordedChild): Promise<RunRow>
   /** The children started so far, in step order. */
   children(): Promise<RunRow[]>
   /** Ends the parent run; its own mutex and parent follow. */
   end(state: RunState, error: string | null, outputs?: Record<string, unknown>): Promise<RunRow[]>
+}
+
+/** Where a child sits among its parent's children (WORKFLOW: per attempt, per forEach item). */
+export interface ChildPlace {
+  step: number
+  item?: number | null
+  /** The parent attempt deciding this child (WORKFLOW); null for CHAIN steps. */
+  parentAttempt?: number | null
+}
+
+export interface ChildSpec extends ChildPlace {
+  /** An automation of the organization, run at its current version... */
+  automationId?: string
+  /** ...or a step defined inside the parent's own version (an inline SQL step). */
+  inline?: Definition
+  parameters: Record<string, unknown>
+  /** Per-step settings over the child's own. */
+  maxAttempts?: number | undefined
+  timeoutMs?: number | undefined
+}
+
+export interface RecordedChild extends ChildPlace {
+  /** The automation, or null for an inline step (recorded under the parent's automation). */
+  automationId: string | null
+  kind?: string
+  state: 'SKIPPED' | 'FAILED'
+  error: string
+  skipCause?: string | null
 }
 
 /** The orchestration capability of a kind: how its run starts its children and moves on. */
@@ -37,6 +74,13 @@ export interface Orchestrator<C = unknown> {
   start(o: OrchestrationContext<C>): Promise<RunRow[]>
   /** A child reached a final state: start the next ones, or end the parent. */
   childFinished(o: OrchestrationContext<C>, child: RunRow): Promise<RunRow[]>
+  /** The definition a worker executes for a child defined inside the parent's version. */
+  inlineStep?(config: C, parent: Definition, step: number): Definition | undefined
+  /**
+   * Before a rerun (a new attempt of the same run): carries the children it keeps over
+   * into the new attempt; the rest are decided again by start().
+   */
+  prepareRerun?(o: OrchestrationContext<C>, fromStep: string | null): Promise<void>
 }
 
 export interface OrchestrationDeps {
@@ -87,6 +131,38 @@ async function contextFor(
       )
       return [row!]
     },
+    launchChild: (spec) => launchChild(deps, tx, parent, def, spec),
+    async recordChild(c) {
+      const [row] = await tx.query<RunRow>(
+        `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
+           run_as, parent_run_id, step, step_item, parent_attempt, skip_cause, error, started_at, finished_at)
+         select $1, coalesce($2::uuid, $11::uuid), coalesce(v.id, $5::uuid), coalesce(v.version, $12::int),
+           coalesce($13, v.definition->>'kind', 'UNKNOWN'), $14, 'CHAIN', $3, $4, $6, $7, $8, $9, $15, $10,
+           case when $14 = 'FAILED' then clock_timestamp() end, clock_timestamp()
+         from (select 1) one
+         left join automations a on a.id = $2::uuid and a.org_id = $1
+         left join automation_versions v on v.id = a.current_version_id
+         returning ${RUN_COLUMNS}`,
+        [
+          parent.org_id,
+          c.automationId,
+          parent.triggered_by,
+          parent.run_as,
+          parent.version_id,
+          parent.id,
+          c.step,
+          c.item ?? null,
+          c.parentAttempt ?? null,
+          c.error,
+          parent.automation_id,
+          parent.version,
+          c.kind ?? null,
+          c.state,
+          c.skipCause ?? null,
+        ],
+      )
+      return row!
+    },
     children: () =>
       tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where parent_run_id = $1 order by step, id`, [
         parent.id,
@@ -122,6 +198,67 @@ export async function startOrchestration(
   }
 }
 
+/** Why a rerun was refused; the message says what to do instead. */
+export class RerunRefused extends Error {
+  override name = 'RerunRefused'
+}
+
+/**
+ * Reruns an ended orchestrating run as its next attempt (WORKFLOW): the children its
+ * kind keeps are carried over, the rest are decided again. The ended attempt is kept in
+ * run_attempts. The run takes its own mutex again, or the rerun is refused while it is busy.
+ */
+export async function rerunOrchestration(
+  deps: OrchestrationDeps,
+  tx: Queryable,
+  runId: string,
+  fromStep: string | null,
+): Promise<RunRow[]> {
+  const [run] = await tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1 for update`, [runId])
+  if (!run) throw new RerunRefused(`run ${runId} does not exist`)
+  if (!['FAILED', 'CANCELLED', 'TIMED_OUT'].includes(run.state)) {
+    throw new RerunRefused(
+      `run ${runId} is ${run.state}; only a failed, cancelled or timed-out run can be rerun`,
+    )
+  }
+  const found = await contextFor(deps, tx, run)
+  if (!found?.orchestrator.prepareRerun) throw new RerunRefused(`a ${run.kind} run cannot be rerun in place`)
+  if (run.mutex_name) {
+    const m = await lockMutex(tx, run.org_id, run.mutex_name)
+    if (m.holderRunId !== null || m.waiting > 0) {
+      throw new RerunRefused(`mutex "${run.mutex_name}" is busy; rerun when it is free`)
+    }
+    await tx.query(
+      'update mutexes set holder_run_id = $3, acquired_at = now() where org_id = $1 and name = $2',
+      [run.org_id, run.mutex_name, run.id],
+    )
+  }
+  await found.orchestrator.prepareRerun(found.o, fromStep)
+  await tx.query(
+    `insert into run_attempts (run_id, attempt, org_id, state, started_at, finished_at, outputs, error)
+     values ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7::jsonb, $8)`,
+    [
+      run.id,
+      run.attempt,
+      run.org_id,
+      run.state,
+      run.started_at,
+      run.finished_at,
+      JSON.stringify(run.outputs),
+      run.error,
+    ],
+  )
+  const [again] = await tx.query<RunRow>(
+    `update runs set state = 'RUNNING', attempt = attempt + 1, error = null, outputs = null, cancel_requested = null,
+       started_at = clock_timestamp(), finished_at = null, lease_owner = null, lease_expires_at = null, claim_token = null,
+       deadline_at = case when timeout_ms is not null then now() + make_interval(secs => timeout_ms::float8 / 1000) end
+     where id = $1 returning ${RUN_COLUMNS}`,
+    [run.id],
+  )
+  const next = await contextFor(deps, tx, again!)
+  return [again!, ...(await next!.orchestrator.start(next!.o))]
+}
+
 /** A child ended: its parent, if it is still orchestrating, moves on. */
 export async function childFinished(
   deps: OrchestrationDeps,
@@ -149,29 +286,76 @@ async function enqueueChild(
   step: number,
   extra: Record<string, unknown> = {},
 ): Promise<RunRow> {
-  const [current] = await tx.query<{ version_id: string; version: number; definition: Definition }>(
-    `select v.id as version_id, v.version, v.definition from automations a
-     join automation_versions v on v.id = a.current_version_id
-     where a.id = $1 and a.org_id = $2 and a.deleted_at is null`,
-    [automationId, parent.org_id],
-  )
-  if (!current) throw new Error(`automation ${automationId} no longer exists`)
-  await deps.authorizeChild?.(tx, { orgId: parent.org_id, runAsUserId: parent.run_as, automationId })
-  const declared = new Set(current.definition.parameters.map((p) => p.name))
-  const given = { ...parent.parameters, ...extra }
-  const passed = Object.fromEntries(Object.entries(given).filter(([k]) => declared.has(k)))
+  return launchChild(deps, tx, parent, null, { automationId, step, parameters: extra })
+}
+
+/** Queues one child as the parent's run-as user, after checking that user may run it. */
+async function launchChild(
+  deps: OrchestrationDeps,
+  tx: Queryable,
+  parent: RunRow,
+  parentDef: Definition | null,
+  spec: ChildSpec,
+): Promise<RunRow> {
+  let target: { automationId: string; versionId: string; version: number; definition: Definition }
+  let parameters: Record<string, unknown>
+  if (spec.inline) {
+    // An inline step runs under the parent's own automation and version; the worker
+    // asks the parent's kind for its definition (Orchestrator.inlineStep).
+    if (!parentDef) throw new Error('an inline step needs its parent definition')
+    target = {
+      automationId: parent.automation_id,
+      versionId: parent.version_id,
+      version: parent.version,
+      definition: spec.inline,
+    }
+    parameters = spec.parameters
+  } else {
+    const [current] = await tx.query<{ version_id: string; version: number; definition: Definition }>(
+      `select v.id as version_id, v.version, v.definition from automations a
+       join automation_versions v on v.id = a.current_version_id
+       where a.id = $1 and a.org_id = $2 and a.deleted_at is null`,
+      [spec.automationId, parent.org_id],
+    )
+    if (!current) throw new Error(`automation ${spec.automationId} no longer exists`)
+    await deps.authorizeChild?.(tx, {
+      orgId: parent.org_id,
+      runAsUserId: parent.run_as,
+      automationId: spec.automationId!,
+    })
+    target = {
+      automationId: spec.automationId!,
+      versionId: current.version_id,
+      version: current.version,
+      definition: current.definition,
+    }
+    const declared = new Set(current.definition.parameters.map((p) => p.name))
+    const given = { ...parent.parameters, ...spec.parameters }
+    const passed = Object.fromEntries(Object.entries(given).filter(([k]) => declared.has(k)))
+    parameters = resolveParameters(current.definition.parameters, passed)
+  }
+  const definition: Definition = {
+    ...target.definition,
+    retry: {
+      ...target.definition.retry,
+      maxAttempts: spec.maxAttempts ?? target.definition.retry.maxAttempts,
+    },
+    timeoutMs: spec.timeoutMs ?? target.definition.timeoutMs,
+  }
   const { run } = await deps.ops.enqueue(tx, {
     orgId: parent.org_id,
-    automationId,
-    versionId: current.version_id,
-    version: current.version,
-    definition: current.definition,
+    automationId: target.automationId,
+    versionId: target.versionId,
+    version: target.version,
+    definition,
     triggerSource: 'CHAIN',
     triggeredBy: parent.triggered_by,
     runAs: parent.run_as,
     parentRunId: parent.id,
-    step,
-    parameters: resolveParameters(current.definition.parameters, passed),
+    step: spec.step,
+    stepItem: spec.item ?? null,
+    parentAttempt: spec.parentAttempt ?? null,
+    parameters,
   })
   return run
 }

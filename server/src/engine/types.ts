@@ -16,6 +16,9 @@ export interface NewRun {
   embedTokenId?: string | null
   parentRunId?: string | null
   step?: number | null
+  /** WORKFLOW children: the forEach item, and the parent attempt that decided the step. */
+  stepItem?: number | null
+  parentAttempt?: number | null
   parameters: Record<string, unknown>
   /** Claimed before runs of a higher number (scheduled runs go first). */
   priority?: number

@@ -4,6 +4,7 @@ import type { OrchestrationContext, Orchestrator } from '../engine/orchestration
 import { TIMEOUT_REASON } from '../engine/types'
 import type { RunRow } from '../engine/run-row'
 import { ValidationError, coerceError } from '../errors'
+import { loadOrgAutomations, pathToSelf } from './contains'
 import { defineKind } from './kind'
 
 const ChainConfig = z.object({
@@ -72,13 +73,7 @@ export const chain = defineKind({
   },
   orchestrator: chainOrchestrator,
   async checkSave(config, { db, orgId, automationId }) {
-    const found = await db.query<{ id: string; kind: string; config: { children?: string[] } }>(
-      `select a.id, a.kind, v.definition->'config' as config from automations a
-       join automation_versions v on v.id = a.current_version_id
-       where a.org_id = $1 and a.deleted_at is null`,
-      [orgId],
-    )
-    const byId = new Map(found.map((a) => [a.id, a]))
+    const byId = await loadOrgAutomations(db, orgId)
     config.children.forEach((id, i) => {
       if (!byId.has(id)) {
         throw new ValidationError(`invalid config: children.${i}: automation ${id} does not exist`, [
@@ -87,27 +82,11 @@ export const chain = defineKind({
       }
     })
     if (!automationId) return
-    // Depth-first walk over chains reachable from the new children: reaching ourselves is a cycle.
-    const seen = new Set<string>()
-    const walk = (id: string, path: string[]): string[] | null => {
-      if (id === automationId) return path
-      if (seen.has(id)) return null
-      seen.add(id)
-      const a = byId.get(id)
-      if (a?.kind !== 'CHAIN') return null
-      for (const child of a.config.children ?? []) {
-        const cycle = walk(child, [...path, child])
-        if (cycle) return cycle
-      }
-      return null
-    }
-    for (const child of config.children) {
-      const cycle = walk(child, [child])
-      if (cycle) {
-        throw new ValidationError('invalid config: children: the chain would contain itself', [
-          { path: 'config.children', message: `would contain itself through ${cycle.join(' → ')}` },
-        ])
-      }
+    const cycle = pathToSelf(automationId, config.children, byId)
+    if (cycle) {
+      throw new ValidationError('invalid config: children: the chain would contain itself', [
+        { path: 'config.children', message: `would contain itself through ${cycle.join(' → ')}` },
+      ])
     }
   },
 })

@@ -228,8 +228,16 @@ builder.mutationField('retryRun', (t) =>
     type: RunType,
     authScopes: { authenticated: true },
     errors: { types: [...COMMON_ERRORS, MutexBusyError], dataField: { name: 'run' } },
-    args: { id: t.arg.id() },
-    resolve: (_root, { id }, ctx) => retryRun(ctx, String(id)),
+    description:
+      'A new run with the same parameters; a workflow run is rerun in place as its next attempt, from its failed steps or from fromStep, reusing the outputs of the steps it keeps',
+    args: {
+      id: t.arg.id(),
+      fromStep: t.arg.string({
+        required: false,
+        description: 'WORKFLOW only: rerun this step and everything after it',
+      }),
+    },
+    resolve: (_root, { id, fromStep }, ctx) => retryRun(ctx, String(id), fromStep ?? null),
   }),
 )
 

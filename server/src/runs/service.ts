@@ -6,6 +6,9 @@ import { type TriggerSource, isFinal } from '../domain'
 import { ForbiddenError, MutexBusyError, NotFoundError, ValidationError } from '../errors'
 import type { Context } from '../graphql/context'
 import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
+import { RerunRefused } from '../engine/orchestration'
+import { getKind } from '../kinds/registry'
+import type { Definition } from '../automations/definition'
 import { isRunId } from '../validation'
 import { resolveRunAs } from './run-as'
 import { canViewRun } from './visibility'
@@ -95,7 +98,7 @@ export async function cancelRun(ctx: Context, id: string): Promise<RunRow> {
  * Runs the same automation version again with the same parameters, as a new run.
  * A retry is a new run: it needs the RUN permission now, whoever started the first.
  */
-export async function retryRun(ctx: Context, id: string): Promise<RunRow> {
+export async function retryRun(ctx: Context, id: string, fromStep: string | null = null): Promise<RunRow> {
   const run = await getVisibleRun(ctx, id)
   const v = ctx.viewer!
   if (v.type === 'embed' && run.embed_token_id !== v.tokenId)
@@ -114,6 +117,11 @@ export async function retryRun(ctx: Context, id: string): Promise<RunRow> {
       { path: 'id', message: 'is a chain step' },
     ])
   const def = await ctx.services.engine.definition(ctx.services.db, run.version_id)
+  if (getKind(def.kind)?.orchestrator?.prepareRerun) return rerunInPlace(ctx, run, def, fromStep)
+  if (fromStep !== null)
+    throw new ValidationError('fromStep applies to workflow runs only', [
+      { path: 'fromStep', message: `a ${def.kind} run is retried as a new run` },
+    ])
   const runAs =
     v.type === 'user' && !a.allow_all_users_to_run
       ? v.userId
@@ -134,4 +142,29 @@ export async function retryRun(ctx: Context, id: string): Promise<RunRow> {
   )
   if (skipped) throw new MutexBusyError(def.mutex!.name, retried.id)
   return retried
+}
+
+/** A workflow run is rerun as its next attempt (see engine.rerun); the step named must exist. */
+async function rerunInPlace(
+  ctx: Context,
+  run: RunRow,
+  def: Definition,
+  fromStep: string | null,
+): Promise<RunRow> {
+  const steps = (def.config as { steps?: { name: string }[] }).steps ?? []
+  if (fromStep !== null && !steps.some((s) => s.name === fromStep)) {
+    throw new ValidationError(`invalid fromStep: the workflow has no step "${fromStep}"`, [
+      {
+        path: 'fromStep',
+        message: `no step "${fromStep}"; steps are ${steps.map((s) => s.name).join(', ')}`,
+      },
+    ])
+  }
+  try {
+    return await ctx.services.engine.rerun(run.id, fromStep)
+  } catch (err) {
+    if (err instanceof RerunRefused)
+      throw new ValidationError(err.message, [{ path: 'id', message: err.message }])
+    throw err
+  }
 }

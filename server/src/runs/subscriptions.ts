@@ -29,7 +29,7 @@ builder.subscriptionField('runUpdated', (t) =>
     type: RunType,
     authScopes: { authenticated: true },
     description:
-      'Every change of one run (runId), of the runs of one automation (automationId), or of all runs you may see (neither)',
+      'Every change of one run and of its steps (runId), of the runs of one automation (automationId), or of all runs you may see (neither)',
     args: { runId: t.arg.id({ required: false }), automationId: t.arg.id({ required: false }) },
     subscribe: (_root, args, ctx) =>
       expected(async () => {
@@ -40,12 +40,20 @@ builder.subscriptionField('runUpdated', (t) =>
         const { bus, runReads } = ctx.services
         // Every change is delivered as it was (the event carries it); a subscriber that
         // falls behind gets the latest change of each run instead of every one in between.
+        // One run is watched with its steps (a chain's or workflow's children): `children:<id>` too.
         const listen = (key: string) =>
           iterateLatest<RunEvent>(
-            (push) =>
-              bus.onRun(key, (e: RunEvent) => {
-                if (e.orgId === viewer.orgId) push(e)
-              }),
+            (push) => {
+              const keys = key.startsWith('run:') ? [key, `children:${key.slice('run:'.length)}`] : [key]
+              const offs = keys.map((k) =>
+                bus.onRun(k, (e: RunEvent) => {
+                  if (e.orgId === viewer.orgId) push(e)
+                }),
+              )
+              return () => {
+                for (const off of offs) off()
+              }
+            },
             (e) => e.runId,
           )
         const asked =

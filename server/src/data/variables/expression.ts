@@ -63,7 +63,8 @@ function tokenize(src: string): Token[] {
       i += num[0].length
       continue
     }
-    const id = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i))
+    // Dotted names (`steps.load.outputs.rowCount`) are one name: a workflow's scope resolves them.
+    const id = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*/.exec(src.slice(i))
     if (id) {
       out.push({ k: 'id', v: id[0], at: i })
       i += id[0].length
@@ -246,4 +247,24 @@ export function evaluate(node: Node, scope: Scope): Value {
 /** Parses and evaluates in one step. */
 export function evaluateExpression(src: string, scope: Scope): Value {
   return evaluate(parse(src), scope)
+}
+
+/** Every name an expression reads (for checks at save: a workflow step may read only what comes before it). */
+export function referencedNames(src: string): string[] {
+  const names = new Set<string>()
+  const walk = (n: Node): void => {
+    if (n.t === 'var') names.add(n.name)
+    else if (n.t === 'call') n.args.forEach(walk)
+    else if (n.t === 'un') walk(n.a)
+    else if (n.t === 'bin') {
+      walk(n.a)
+      walk(n.b)
+    } else if (n.t === 'if') {
+      walk(n.c)
+      walk(n.a)
+      walk(n.b)
+    }
+  }
+  walk(parse(src))
+  return [...names]
 }

@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm'
-import { customType, index, integer, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core'
+import {
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core'
 import { int8, int8serial, organizations, timestamptz } from './accounts'
 
 /**
@@ -25,8 +35,14 @@ export const runs = pgTable(
     runAs: uuid('run_as'),
     embedTokenId: uuid('embed_token_id'),
     parentRunId: int8('parent_run_id'),
-    // Position among the parent's children (CHAIN step index).
+    // Position among the parent's children (CHAIN step index, WORKFLOW step index in its config).
     step: integer('step'),
+    // WORKFLOW children only: the parent's attempt that decided this step (a rerun decides
+    // its steps again under the next attempt), and the forEach item index (null when none).
+    parentAttempt: integer('parent_attempt'),
+    stepItem: integer('step_item'),
+    // Why a SKIPPED step did not run, as a code (see kinds/workflow/rules.ts); the text is in error.
+    skipCause: text('skip_cause'),
     attempt: integer('attempt').notNull().default(1),
     maxAttempts: integer('max_attempts').notNull().default(1),
     parameters: jsonb('parameters').notNull().default({}),
@@ -62,6 +78,12 @@ export const runs = pgTable(
     index('runs_org_created').on(t.orgId, t.id),
     index('runs_automation').on(t.automationId, t.id),
     index('runs_parent').on(t.parentRunId, t.step),
+    // A workflow decides each step (and each forEach item) once per attempt: a second
+    // decision, from another node or a replayed completion, fails on this index instead of
+    // starting the step twice.
+    uniqueIndex('runs_workflow_decision')
+      .on(t.parentRunId, t.parentAttempt, t.step, sql`coalesce(${t.stepItem}, -1)`)
+      .where(sql`${t.parentAttempt} is not null`),
   ],
 )
 

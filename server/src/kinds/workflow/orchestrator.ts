@@ -1,0 +1,271 @@
+import type { Definition } from '../../automations/definition'
+import type { OrchestrationContext, Orchestrator } from '../../engine/orchestration'
+import type { RunRow } from '../../engine/run-row'
+import { TIMEOUT_REASON } from '../../engine/types'
+import { coerceError } from '../../errors'
+import type { WorkflowConfig, WorkflowStep } from './config'
+import { type Incoming, decide } from './rules'
+import { type StepScope, evaluateCondition, resolveTemplate } from './scope'
+import { type StepView, outcomeOf, resolveItems, topologicalOrder, viewSteps } from './view'
+
+type Ctx = OrchestrationContext<WorkflowConfig>
+const ACTIVE = ['QUEUED', 'WAITING', 'RUNNING']
+/** Passes of decide-then-start per call: a step that ends at once (mutex SKIP) lets the next be decided. */
+const MAX_PASSES = 1000
+
+/**
+ * Moves a workflow run on. Called under the parent row's lock (start, and each time a
+ * child ends), so one node at a time decides; every step whose parents have settled is
+ * decided here, once: started, or recorded SKIPPED / UPSTREAM_FAILED with its reason.
+ * Decisions are a function of the children's stored outcomes, so a step left waiting
+ * for a free slot (the concurrency limit) is decided the same way on the next call.
+ */
+async function advance(o: Ctx): Promise<RunRow[]> {
+  const changed: RunRow[] = []
+  const order = topologicalOrder(o.config)
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const children = (await o.children()).filter((c) => c.parent_attempt === o.parent.attempt)
+    const { steps, scope } = viewSteps(o.config, order, children, o.parent.parameters)
+    const active = children.filter((c) => ACTIVE.includes(c.state)).length
+    if (o.parent.cancel_requested) {
+      if (active > 0) return changed // cancel.ts cancels them; the last one to end brings us back here
+      return [...changed, ...(await endCancelled(o, steps))]
+    }
+    let progressed = false
+    let capacity = o.config.concurrency - active
+    for (const i of order) {
+      const v = steps[i]!
+      if (v.status === 'SETTLED') continue
+      if (v.status === 'PENDING') {
+        const ruled = decideStep(o.config, steps, v, scope)
+        if (ruled === 'WAIT') continue
+        if (ruled !== 'RUN') {
+          changed.push(await o.recordChild({ ...place(o, v), ...ruled }))
+          progressed = true
+          continue
+        }
+      }
+      // The step runs: start what its slot allows (forEach: the next items, in order).
+      const items = v.step.forEach ? (v.items ?? resolveItems(v.step, scope)) : null
+      const runningHere = v.rows.filter((r) => ACTIVE.includes(r.state)).length
+      const limit = v.step.forEach ? v.step.forEach.concurrency - runningHere : 1
+      const todo = items ? items.length - v.rows.length : v.rows.length === 0 ? 1 : 0
+      for (let k = 0; k < Math.min(todo, limit, capacity); k++) {
+        const item = items ? v.rows.length + k : null
+        const launched = await launch(o, v, scope, item, items)
+        if (launched.recorded) changed.push(launched.row)
+        if (!ACTIVE.includes(launched.row.state)) progressed = true
+        else capacity--
+      }
+    }
+    if (progressed) continue
+    if (active > 0 || capacity < o.config.concurrency - active) return changed
+    if (steps.every((s) => s.status === 'SETTLED'))
+      return [...changed, ...(await endWorkflow(o, steps, scope))]
+    // Nothing runs and nothing can be decided: only a graph the save checks refuse gets here.
+    const stuck = steps.filter((s) => s.status !== 'SETTLED').map((s) => s.step.name)
+    return [...changed, ...(await o.end('FAILED', `steps ${stuck.join(', ')} can never be decided`))]
+  }
+  return [
+    ...changed,
+    ...(await o.end('FAILED', 'the workflow did not settle (too many steps ended at once)')),
+  ]
+}
+
+function place(o: Ctx, v: StepView) {
+  return {
+    automationId: v.step.automationId ?? null,
+    kind: v.step.sql ? 'SQL' : undefined,
+    step: v.index,
+    parentAttempt: o.parent.attempt,
+  }
+}
+
+/** Applies the step's rule, then its run condition, forEach list; RUN, WAIT, or what to record. */
+function decideStep(
+  config: WorkflowConfig,
+  steps: readonly StepView[],
+  v: StepView,
+  scope: StepScope,
+): 'RUN' | 'WAIT' | { state: 'SKIPPED' | 'FAILED'; error: string; skipCause: string | null } {
+  const byName = new Map(steps.map((s) => [s.step.name, s]))
+  const incoming: Incoming[] = config.edges
+    .filter((e) => e.to === v.step.name)
+    .map((e) => {
+      const parent = byName.get(e.from)!
+      // An ignored failure counts as success downstream.
+      const outcome = parent.outcome === 'FAILED' && parent.step.ignoreFailure ? 'SUCCEEDED' : parent.outcome
+      return { parent: e.from, condition: e.condition, outcome }
+    })
+  const d = decide(v.step.rule, incoming)
+  if (d.decision === 'WAIT') return 'WAIT'
+  if (d.decision === 'SKIP') {
+    return {
+      state: 'SKIPPED',
+      error: d.reason,
+      skipCause: d.outcome === 'UPSTREAM_FAILED' ? 'UPSTREAM_FAILED' : d.cause,
+    }
+  }
+  if (v.step.condition) {
+    try {
+      if (!evaluateCondition(v.step.condition, scope)) {
+        return { state: 'SKIPPED', error: `condition is false: ${v.step.condition}`, skipCause: 'CONDITION' }
+      }
+    } catch (err) {
+      return {
+        state: 'FAILED',
+        error: `condition ${v.step.condition}: ${coerceError(err).message}`,
+        skipCause: null,
+      }
+    }
+  }
+  if (v.step.forEach) {
+    const items = resolveItems(v.step, scope)
+    if (!items) {
+      return { state: 'FAILED', error: `forEach: ${v.step.forEach.items} is not a list`, skipCause: null }
+    }
+    if (items.length === 0) {
+      return {
+        state: 'SKIPPED',
+        error: `forEach over an empty list (${v.step.forEach.items})`,
+        skipCause: 'RULE',
+      }
+    }
+    if (items.length > 10_000) {
+      return { state: 'FAILED', error: `forEach over ${items.length} items: at most 10,000`, skipCause: null }
+    }
+  }
+  return 'RUN'
+}
+
+/** Starts one run of a step (one item of a forEach); a bad parameter fails it without running. */
+async function launch(
+  o: Ctx,
+  v: StepView,
+  scope: StepScope,
+  item: number | null,
+  items: unknown[] | null,
+): Promise<{ row: RunRow; recorded: boolean }> {
+  const here: StepScope = items && item !== null ? { ...scope, item: items[item], itemIndex: item } : scope
+  const at = { ...place(o, v), item }
+  try {
+    const parameters = Object.fromEntries(
+      Object.entries(v.step.parameters).map(([k, t]) => [k, resolveTemplate(t, here)]),
+    )
+    const row = await o.launchChild({
+      step: v.index,
+      item,
+      parentAttempt: o.parent.attempt,
+      parameters,
+      ...(v.step.automationId ? { automationId: v.step.automationId } : {}),
+      ...(v.step.sql ? { inline: inlineDefinition(v.step) } : {}),
+      maxAttempts: v.step.retries !== undefined ? v.step.retries + 1 : undefined,
+      timeoutMs: v.step.timeoutSeconds !== undefined ? v.step.timeoutSeconds * 1000 : undefined,
+    })
+    return { row, recorded: false }
+  } catch (err) {
+    const row = await o.recordChild({ ...at, state: 'FAILED', error: coerceError(err).message })
+    return { row, recorded: true }
+  }
+}
+
+/** The definition a worker executes for an inline SQL step (its run-as user is the workflow run's). */
+function inlineDefinition(step: WorkflowStep): Definition {
+  return {
+    name: step.name,
+    kind: 'SQL',
+    config: { statement: step.sql!.statement, maxRows: step.sql!.maxRows },
+    parameters: [],
+    timeoutMs: step.timeoutSeconds !== undefined ? step.timeoutSeconds * 1000 : null,
+    retry: { maxAttempts: (step.retries ?? 0) + 1, backoffMs: 1000 },
+    mutex: null,
+    runAsUserId: null,
+    allowAllUsersToRun: false,
+    folderId: null,
+  }
+}
+
+/** A failure is handled by a FAILURE or COMPLETION edge out of the step, or by "ignore failure". */
+function unhandledFailures(config: WorkflowConfig, steps: readonly StepView[]): StepView[] {
+  return steps.filter(
+    (s) =>
+      s.outcome === 'FAILED' &&
+      !s.step.ignoreFailure &&
+      !config.edges.some((e) => e.from === s.step.name && e.condition !== 'SUCCESS'),
+  )
+}
+
+async function endWorkflow(o: Ctx, steps: readonly StepView[], scope: StepScope): Promise<RunRow[]> {
+  const outputs = {
+    steps: Object.fromEntries(steps.map((s) => [s.step.name, s.outcome])),
+    variables: scope.variables,
+  }
+  const failed = unhandledFailures(o.config, steps)
+  if (failed.length === 0) return o.end('SUCCEEDED', null, outputs)
+  const why = failed.map((s) => {
+    const row = s.rows.find((r) => outcomeOf(r) === 'FAILED')
+    return `${s.step.name} ${row?.state ?? 'FAILED'}${row?.error ? `: ${row.error}` : ''}`
+  })
+  return o.end('FAILED', `step ${why.join('; ')}`, outputs)
+}
+
+/** Cancelled (or timed out): every running step has ended; the rest are recorded SKIPPED. */
+async function endCancelled(o: Ctx, steps: readonly StepView[]): Promise<RunRow[]> {
+  const reason = o.parent.cancel_requested!
+  const changed: RunRow[] = []
+  for (const v of steps) {
+    if (v.status !== 'PENDING') continue
+    changed.push(
+      await o.recordChild({
+        ...place(o, v),
+        state: 'SKIPPED',
+        error: `the workflow was ${reason === TIMEOUT_REASON ? 'timed out' : 'cancelled'}`,
+        skipCause: 'CANCELLED',
+      }),
+    )
+  }
+  const state = reason === TIMEOUT_REASON ? 'TIMED_OUT' : 'CANCELLED'
+  return [...changed, ...(await o.end(state, reason))]
+}
+
+/**
+ * Before a rerun: the steps that will run again are the failed ones (or the chosen one)
+ * and everything downstream of them; every other step keeps its decision and outputs,
+ * carried into the new attempt.
+ */
+async function prepareRerun(o: Ctx, fromStep: string | null): Promise<void> {
+  const order = topologicalOrder(o.config)
+  const children = (await o.children()).filter((c) => c.parent_attempt === o.parent.attempt)
+  const { steps } = viewSteps(o.config, order, children, o.parent.parameters)
+  const again = new Set<string>()
+  if (fromStep !== null) again.add(fromStep)
+  else {
+    for (const s of steps) {
+      const cancelled = s.rows.some((r) => r.skip_cause === 'CANCELLED')
+      if (s.outcome === 'FAILED' || cancelled || s.status !== 'SETTLED') again.add(s.step.name)
+    }
+  }
+  for (const i of order) {
+    const name = o.config.steps[i]!.name
+    if (o.config.edges.some((e) => e.to === name && again.has(e.from))) again.add(name)
+  }
+  const kept = steps.filter((s) => !again.has(s.step.name)).map((s) => s.index)
+  await o.tx.query(
+    `update runs set parent_attempt = parent_attempt + 1
+     where parent_run_id = $1 and parent_attempt = $2 and step = any($3::int[])`,
+    [o.parent.id, o.parent.attempt, kept],
+  )
+}
+
+export const workflowOrchestrator: Orchestrator<WorkflowConfig> = {
+  start: advance,
+  async childFinished(o, child) {
+    if (child.parent_attempt !== o.parent.attempt) return []
+    return advance(o)
+  },
+  inlineStep(config, _parent, step) {
+    const s = config.steps[step]
+    return s?.sql ? inlineDefinition(s) : undefined
+  },
+  prepareRerun,
+}
