@@ -156,6 +156,8 @@ describe('connecting', () => {
       target: { storage: 'orders_copy3' },
     })
     expect(run.state).toBe('FAILED')
-    expect(run.error).toContain(ref('SRC_DB'))
+    expect(run.error).toBe(
+      `datasource "src": ${ref('SRC_DB')} is not a secret of this organization; an admin adds it on the Secrets page`,
+    )
   })
 })
