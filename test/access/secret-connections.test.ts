@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deriveKey, open } from '../../server/src/data/crypto'
 import { type DataFixture, dataFixture } from '../data/helpers'
+import { createAutomation } from '../helpers/automations'
 import { type SourceDb, createSourceDb } from '../data/source-db'
 import { TEST_SECRET_KEY } from '../helpers/server'
 
@@ -23,7 +24,7 @@ const TEST = `mutation($id: ID, $c: String) { testDatasource(id: $id, connection
   ... on ValidationError { issues { path message } } ... on Error { message } } }`
 
 beforeAll(async () => {
-  f = await dataFixture()
+  f = await dataFixture({ SWITCHYARD_TRIGGER_MIN_INTERVAL_SECONDS: '1' })
   src = await createSourceDb()
   dbName = new URL(src.url).pathname.slice(1)
   await src.sql.unsafe(
@@ -159,5 +160,43 @@ describe('connecting', () => {
     expect(run.error).toBe(
       `datasource "src": ${ref('SRC_DB')} is not a secret of this organization; an admin adds it on the Secrets page`,
     )
+  })
+
+  it('a trigger watching the datasource fills the secret too, and its recorded error hides it', async () => {
+    const wrong = `${dbName}_wrong`
+    await f.gql(SET, { n: 'SRC_DB', v: wrong }, f.admin)
+    const a = await createAutomation(f.s, f.admin, { name: 'on orders', kind: 'NOOP', config: {} })
+    const t = await f.gql<{ createTrigger: { __typename: string } }>(
+      'mutation($a: ID!, $i: TriggerInput!) { createTrigger(automationId: $a, input: $i) { __typename } }',
+      {
+        a,
+        i: {
+          type: 'SQL_CHANGE',
+          config: { datasource: dsId, query: 'select count(*) from orders', intervalSeconds: 1 },
+        },
+      },
+      f.admin,
+    )
+    expect(t.createTrigger.__typename).toBe('TriggerPayload')
+    const state = async () =>
+      (
+        await f.s.db.query<{ last_error: string | null; evaluated: boolean }>(
+          "select state->>'lastError' as last_error, last_evaluated_at is not null as evaluated from triggers where automation_id = $1",
+          [a],
+        )
+      )[0]!
+    await expect
+      .poll(async () => (await state()).last_error, { timeout: 20_000, interval: 200 })
+      .toMatch(/database does not exist/)
+    const failed = (await state()).last_error!
+    expect(failed).toContain('***')
+    expect(failed).not.toContain(wrong)
+    await f.gql(SET, { n: 'SRC_DB', v: dbName }, f.admin)
+    await expect.poll(async () => (await state()).last_error, { timeout: 20_000, interval: 200 }).toBeNull()
+    const used = await f.s.db.query<{ last_run_id: string | null }>(
+      'select last_run_id from secret_usages where automation_id = $1',
+      [a],
+    )
+    expect(used).toEqual([{ last_run_id: null }])
   })
 })
