@@ -83,6 +83,7 @@ export function uploadHandler(services: Services) {
     }
     const limits = services.data.fileLimits
     if (Number(req.headers['content-length'] ?? 0) > limits.maxFileBytes) {
+      await attempt('PayloadTooLarge')
       return reply(res, 413, {
         error: overCap('the upload', 'the file size', 'maxFileBytes', limits).message,
       })
