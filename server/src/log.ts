@@ -18,6 +18,12 @@ const REDACT = [
   '*.connectionString',
 ]
 
-export function createLogger(level: string, name = 'switchyard'): Logger {
-  return pino({ name, level, redact: { paths: REDACT, censor: '[redacted]' } })
+/** The server's logger; `destination` (default stdout) receives one JSON line per entry. */
+export function createLogger(
+  level: string,
+  name = 'switchyard',
+  destination?: { write(line: string): void },
+): Logger {
+  const options = { name, level, redact: { paths: REDACT, censor: '[redacted]' } }
+  return destination ? pino(options, destination) : pino(options)
 }

@@ -82,7 +82,11 @@ it('filters by action, actor and target, and pages newest first', async () => {
   const byAction = await events({ action: 'runAutomation' })
   expect(byAction.edges.every((e) => e.node.action === 'runAutomation')).toBe(true)
   const byActor = await events({ actor: x.org.users.viewer!.id })
-  expect(byActor.edges.map((e) => e.node.actor)).toEqual([x.org.users.viewer!.email])
+  // The viewer signed in, and tried one run.
+  expect(byActor.edges.map((e) => [e.node.actor, e.node.action])).toEqual([
+    [x.org.users.viewer!.email, 'runAutomation'],
+    [x.org.users.viewer!.email, 'login'],
+  ])
   const page1 = await events({ first: 2 })
   expect(page1.edges).toHaveLength(2)
   expect(page1.pageInfo.hasNextPage).toBe(true)

@@ -47,8 +47,10 @@ const MATRIX: Record<string, 'anyone' | 'authenticated' | 'user' | 'editor' | 'a
   inviteUser: 'admin',
   setUserRole: 'admin',
   deleteUser: 'admin',
-  setSecret: 'admin',
-  deleteSecret: 'admin',
+  // Past the role gate an editor still needs an admin's manageSecrets grant (tested below).
+  setSecret: 'editor',
+  deleteSecret: 'editor',
+  setSecretManager: 'admin',
 }
 const PRINCIPALS = ['anonymous', 'embed', 'viewer', 'editor', 'admin'] as const
 const FIRST_ALLOWED: Record<(typeof MATRIX)[string], number> = {
@@ -108,7 +110,13 @@ function operation(name: string) {
 let x: Setup
 const credentials: Record<string, { token?: string; headers?: Record<string, string> }> = {}
 beforeAll(async () => {
-  x = await setup({ admin: 'ADMIN', editor: 'EDITOR', viewer: 'VIEWER' })
+  x = await setup({
+    admin: 'ADMIN',
+    editor: 'EDITOR',
+    viewer: 'VIEWER',
+    keeper: 'EDITOR',
+    demoted: 'EDITOR',
+  })
   const id = await createAutomation(x.s, x.tokens.editor!, {
     name: 'button',
     kind: 'NOOP',
@@ -169,5 +177,100 @@ describe.each(Object.entries(MATRIX))('%s', (name, gate) => {
       PRINCIPALS.map((p, i) => [p, i >= FIRST_ALLOWED[gate] ? 'passed' : 'refused']),
     )
     expect(JSON.stringify(outcomes)).toBe(JSON.stringify(expected))
+  })
+})
+
+describe('managing secrets: admins, and editors an admin granted manageSecrets', () => {
+  const SET = `mutation($n: String!) { setSecret(name: $n, value: "value-of-a-secret") {
+    __typename ... on Error { message } } }`
+  const DELETE = `mutation($n: String!) { deleteSecret(name: $n) { __typename ... on Error { message } } }`
+  const GRANT = `mutation($u: ID!, $a: Boolean!) { setSecretManager(userId: $u, allowed: $a) {
+    __typename ... on SetSecretManagerSuccess { user { manageSecrets } } ... on Error { message } } }`
+  const set = async (who: string, name: string) =>
+    (await x.s.gql<{ setSecret: { __typename: string } }>(SET, { n: name }, { token: x.tokens[who] })).data!
+      .setSecret.__typename
+  const grant = async (who: string, allowed: boolean) =>
+    (
+      await x.s.gql<{ setSecretManager: { __typename: string; user?: { manageSecrets: boolean } } }>(
+        GRANT,
+        { u: x.org.users[who]!.id, a: allowed },
+        { token: x.tokens.admin },
+      )
+    ).data!.setSecretManager
+
+  it('ADMIN yes, EDITOR without the grant no, EDITOR with it yes, VIEWER never', async () => {
+    expect(await set('admin', 'BY_ADMIN')).toBe('SetSecretSuccess')
+    expect(await set('keeper', 'BY_KEEPER')).toBe('ForbiddenError')
+    expect(await set('viewer', 'BY_VIEWER')).toBe('ForbiddenError')
+    expect(await grant('keeper', true)).toEqual({
+      __typename: 'SetSecretManagerSuccess',
+      user: { manageSecrets: true },
+    })
+    expect(await set('keeper', 'BY_KEEPER')).toBe('SetSecretSuccess')
+    // Rotating one an admin created, and deleting it: the grant covers both.
+    expect(await set('keeper', 'BY_ADMIN')).toBe('SetSecretSuccess')
+    const del = await x.s.gql<{ deleteSecret: { __typename: string } }>(
+      DELETE,
+      { n: 'BY_KEEPER' },
+      { token: x.tokens.keeper },
+    )
+    expect(del.data!.deleteSecret.__typename).toBe('DeleteSecretSuccess')
+    // The other editor was granted nothing.
+    expect(await set('editor', 'BY_EDITOR')).toBe('ForbiddenError')
+    // Withdrawn, it stops at once.
+    await grant('keeper', false)
+    expect(await set('keeper', 'BY_KEEPER_AGAIN')).toBe('ForbiddenError')
+    const names = await x.s.db.query<{ name: string }>(
+      'select name from secrets where org_id = $1 order by name',
+      [x.org.id],
+    )
+    expect(names.map((n) => n.name)).toEqual(['BY_ADMIN'])
+  })
+
+  it('a VIEWER never manages secrets, even holding the grant', async () => {
+    expect(await grant('viewer', true)).toMatchObject({ __typename: 'ValidationError' })
+    // An editor granted it, then made a viewer, keeps the flag but not the right.
+    await grant('demoted', true)
+    expect(await set('demoted', 'BY_DEMOTED')).toBe('SetSecretSuccess')
+    await x.s.gql(
+      'mutation($u: ID!) { setUserRole(id: $u, role: VIEWER) { __typename } }',
+      {
+        u: x.org.users.demoted!.id,
+      },
+      { token: x.tokens.admin },
+    )
+    const demoted = await x.s.login(x.org.users.demoted!.email, x.org.users.demoted!.password)
+    const r = await x.s.gql<{ setSecret: { __typename: string } }>(
+      SET,
+      { n: 'BY_DEMOTED' },
+      { token: demoted },
+    )
+    expect(r.errors?.[0]?.extensions?.code ?? r.data?.setSecret.__typename).toMatch(
+      /FORBIDDEN|ForbiddenError/,
+    )
+    const [flag] = await x.s.db.query<{ manage_secrets: boolean }>(
+      'select manage_secrets from users where id = $1',
+      [x.org.users.demoted!.id],
+    )
+    expect(flag!.manage_secrets).toBe(true)
+    const shown = await x.s.gql<{ users: { id: string; manageSecrets: boolean }[] }>(
+      '{ users { id manageSecrets } }',
+      {},
+      { token: x.tokens.admin },
+    )
+    expect(shown.data!.users.find((u) => u.id === x.org.users.demoted!.id)!.manageSecrets).toBe(false)
+  })
+
+  it('only an admin grants it', async () => {
+    for (const who of ['editor', 'viewer']) {
+      const r = await x.s.gql<{ setSecretManager: { __typename: string; message: string } }>(
+        GRANT,
+        { u: x.org.users[who]!.id, a: true },
+        { token: x.tokens[who] },
+      )
+      expect(r.data?.setSecretManager.__typename ?? r.errors?.[0]?.extensions?.code).toMatch(
+        /ForbiddenError|FORBIDDEN/,
+      )
+    }
   })
 })

@@ -39,7 +39,7 @@ const LIST = '{ secrets { name description updatedBy { email } usages { automati
 type List = { secrets: { name: string; usages: { automationName: string; uses: number }[] }[] }
 
 describe('managing secrets', () => {
-  it('only admins create and rotate them; editors see names only; viewers nothing', async () => {
+  it('admins create and rotate them; editors without the manageSecrets grant see names only; viewers nothing', async () => {
     const r = await x.s.gql<{ setSecret: { __typename: string } }>(
       SET,
       { n: 'API_TOKEN', v: VALUE },

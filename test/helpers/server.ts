@@ -6,7 +6,7 @@ import WebSocket from 'ws'
 import { type App, startApp } from '../../server/src/app'
 import { loadConfig } from '../../server/src/config'
 import type { Database } from '../../server/src/db/database'
-import { createLogger } from '../../server/src/log'
+import { type Logger, createLogger } from '../../server/src/log'
 import { type TestDatabase, testDatabase } from './db'
 
 export const TEST_SECRET_KEY = 'test-secret-key-test-secret-key-0123456789'
@@ -48,6 +48,8 @@ export interface StartOptions {
   /** Reuse a database (several servers against one database). */
   database?: TestDatabase
   env?: Record<string, string>
+  /** The server's logger (default: one at TEST_LOG_LEVEL, silent unless set). */
+  logger?: Logger
 }
 
 /**
@@ -72,7 +74,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     ...(database.url ? { DATABASE_URL: database.url } : {}),
     ...opts.env,
   })
-  const app = await startApp(config, createLogger(config.logLevel), { db: database.db })
+  const app = await startApp(config, opts.logger ?? createLogger(config.logLevel), { db: database.db })
   const url = `http://127.0.0.1:${app.port}`
   const clients: Client[] = []
   const gql: TestServer['gql'] = async (query, variables, o) => {

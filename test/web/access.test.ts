@@ -99,3 +99,51 @@ describe('the Audit log page', () => {
     expect(await table.textContent()).toContain(org.users.editor!.email)
   })
 })
+
+describe('secret managers', () => {
+  it('an admin grants an editor manageSecrets on the Users page; the editor then manages secrets', async () => {
+    const editorUser = org.users.editor!
+    const admin = await (await signedInContext(browser, s.url, adminToken)).newPage()
+    await admin.goto(`${s.url}/admin/users`)
+    const box = admin.getByLabel(`${editorUser.email} may manage secrets`)
+    expect(await box.isChecked()).toBe(false)
+    await box.check()
+    // Stored: the box stays checked after a reload.
+    await admin.waitForFunction(
+      (label) => document.querySelector<HTMLInputElement>(`input[aria-label="${label}"]`)?.checked === true,
+      `${editorUser.email} may manage secrets`,
+    )
+    await admin.reload()
+    await admin.getByLabel(`${editorUser.email} may manage secrets`).waitFor()
+    expect(await admin.getByLabel(`${editorUser.email} may manage secrets`).isChecked()).toBe(true)
+
+    const editor = await s.login(editorUser.email, editorUser.password)
+    const page = await (await signedInContext(browser, s.url, editor)).newPage()
+    await page.goto(`${s.url}/admin/api-tokens`)
+    await page.getByRole('link', { name: 'Secrets' }).click()
+    const form = page.locator('form[aria-label="Save secret"]')
+    await form.getByLabel('Name').fill('EDITOR_TOKEN')
+    await form.getByLabel('Value').fill('et-5a4b3c2d1e')
+    await form.getByRole('button', { name: 'Save secret' }).click()
+    await page.getByRole('status').getByText('Saved EDITOR_TOKEN').waitFor()
+    // Where secrets are used stays for admins.
+    await page.locator('[data-secret=EDITOR_TOKEN]').getByText('shown to admins').waitFor()
+    expect(await page.content()).not.toContain('et-5a4b3c2d1e')
+
+    // Withdrawn: the tab is gone at the next page load, and the API refuses.
+    await admin.getByLabel(`${editorUser.email} may manage secrets`).uncheck()
+    await admin.waitForFunction(
+      (label) => document.querySelector<HTMLInputElement>(`input[aria-label="${label}"]`)?.checked === false,
+      `${editorUser.email} may manage secrets`,
+    )
+    const r = await s.gql<{ setSecret: { __typename: string } }>(
+      'mutation { setSecret(name: "EDITOR_TOKEN", value: "again-123") { __typename } }',
+      {},
+      { token: editor },
+    )
+    expect(r.data!.setSecret.__typename).toBe('ForbiddenError')
+    await page.goto(`${s.url}/admin/api-tokens`)
+    await page.getByRole('link', { name: 'API tokens' }).waitFor()
+    expect(await page.getByRole('link', { name: 'Secrets' }).count()).toBe(0)
+  })
+})

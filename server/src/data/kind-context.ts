@@ -7,7 +7,15 @@ import { resolveVariables } from './variables/resolve'
 export async function dataContext(ctx: RunContext<unknown>, timeoutMs: number): Promise<DataRunContext> {
   const data = ctx.services.data
   const values = await resolveVariables(data.db, ctx.run.orgId, ctx.run.automationId, ctx.parameters)
-  return { data, run: ctx.run, values, signal: ctx.signal, timeoutMs, log: ctx.log }
+  return {
+    data,
+    run: ctx.run,
+    values,
+    signal: ctx.signal,
+    timeoutMs,
+    log: ctx.log,
+    openSecrets: ctx.openSecrets,
+  }
 }
 
 /** The same context as a loader wants it. */

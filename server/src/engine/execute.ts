@@ -77,6 +77,14 @@ export async function executeRun({
       secretReferences(def.kind, def.config),
     )
     redact = redactor(secrets)
+    // Secrets opened later (a datasource's connection string) join the config's, redaction included.
+    const opened = new Map(secrets)
+    const openSecrets = async (names: readonly string[]) => {
+      const more = await openSecretsForRun(db, services.data.secretsKey, ids, names)
+      for (const [k, v] of more) opened.set(k, v)
+      redact = redactor(opened)
+      return more
+    }
     const result = await Promise.race([
       kind.execute({
         run: {
@@ -92,6 +100,7 @@ export async function executeRun({
         parameters: withSecrets(run.parameters, secrets),
         signal: controller.signal,
         log: write,
+        openSecrets,
         services,
       }),
       aborted,

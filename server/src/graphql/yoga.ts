@@ -62,6 +62,26 @@ function expectedError(error: unknown, original: unknown): GraphQLError | undefi
   })
 }
 
+/**
+ * The code of an error the client caused and was told about (a refused scope,
+ * bad input, not found, a credential that no longer holds): yoga hands these
+ * to its error logger like any other, but they are no fault of the server.
+ */
+export function expectedCode(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined
+  const original = (err as { originalError?: unknown }).originalError
+  if (original instanceof Error) {
+    const code = EXPECTED_CODES[original.name]
+    if (code) return code
+    if (original.name !== 'GraphQLError') return undefined
+    return expectedCode(original)
+  }
+  const code = (err as GraphQLError).extensions?.code
+  return err.name === 'GraphQLError' && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR'
+    ? code
+    : undefined
+}
+
 export function createGraphQL(services: Services) {
   return createYoga<{ connectionParams?: Record<string, unknown>; req?: IncomingMessage }, Context>({
     schema,
@@ -105,14 +125,22 @@ export function createGraphQL(services: Services) {
       debug: (...a) => services.log.debug(a.map(String).join(' ')),
       info: (...a) => services.log.info(a.map(String).join(' ')),
       warn: (...a) => services.log.warn(a.map(String).join(' ')),
-      error: (...a) =>
+      error: (...a) => {
+        const err = a.find((x) => x instanceof Error)
+        const code = expectedCode(err)
+        // A user error (FORBIDDEN, BAD_USER_INPUT...) is worth a line, not an error with a stack.
+        if (code) {
+          const path = (err as GraphQLError).path?.join('.')
+          return services.log.info({ code, path, message: (err as Error).message }, 'request refused')
+        }
         services.log.error(
-          { err: a.find((x) => x instanceof Error) },
+          { err },
           a
             .filter((x) => !(x instanceof Error))
             .map(String)
             .join(' '),
-        ),
+        )
+      },
     },
     plugins: [
       armor(),

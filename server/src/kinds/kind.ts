@@ -33,6 +33,12 @@ export interface RunContext<C> {
   /** Aborted on cancel, timeout or lost lease; long work must watch it. */
   signal: AbortSignal
   log(level: LogLevel, message: string): void
+  /**
+   * Opens more organization secrets for this run (a datasource's connection string
+   * names them): their use is recorded like the config's, and their values are
+   * redacted from the run's logs, error and outputs from then on.
+   */
+  openSecrets(names: readonly string[]): Promise<ReadonlyMap<string, string>>
   services: KindServices
 }
 

@@ -2,7 +2,10 @@ import { queryRows } from '../data/datasources/postgres'
 import { WAREHOUSE_ID } from '../data/domain'
 import { type DataRunContext, bind, resolveDatasource } from '../data/load/sources'
 import type { Queryable } from '../db/database'
+import { coerceError } from '../errors'
 import { resolveRunAs } from '../runs/run-as'
+import { redactor } from '../secrets/references'
+import { openSecretsForRun } from '../secrets/store'
 import type { TriggerRow } from '../triggers/domain'
 import type { EvalContext } from './poll-pass'
 
@@ -45,9 +48,11 @@ export async function readForTrigger(
   if (!ctx.data) {
     throw new Error('this scheduler was started without data services, so it cannot open datasources')
   }
+  const data = ctx.data
+  const opened = new Map<string, string>()
   // The same check runs make, so a trigger sees exactly what its runs could read.
   const d: DataRunContext = {
-    data: ctx.data,
+    data,
     run: {
       id: `trigger:${t.id}`,
       orgId: t.org_id,
@@ -62,18 +67,35 @@ export async function readForTrigger(
     signal: new AbortController().signal,
     timeoutMs: WATCH_TIMEOUT_MS,
     log: () => {},
+    // A trigger check is no run: the use is recorded on the automation, without a run.
+    openSecrets: async (names) => {
+      const more = await openSecretsForRun(
+        ctx.db,
+        data.secretsKey,
+        { orgId: t.org_id, automationId: t.automation_id, runId: null },
+        names,
+      )
+      for (const [k, v] of more) opened.set(k, v)
+      return more
+    },
   }
   const ds = await resolveDatasource(d, r.datasource)
   if (ds.type !== 'POSTGRES') {
     throw new Error(`datasource "${ds.name}" is a file; a trigger watches a storage or a PostgreSQL table`)
   }
   const { text, params } = bind(r.statement, r.values)
-  return queryRows(ds.url, text, params, {
-    name: ds.name,
-    timeoutMs: WATCH_TIMEOUT_MS,
-    signal: d.signal,
-    egress: d.data.egress,
-  })
+  try {
+    return await queryRows(ds.url, text, params, {
+      name: ds.name,
+      timeoutMs: WATCH_TIMEOUT_MS,
+      signal: d.signal,
+      egress: d.data.egress,
+    })
+  } catch (err) {
+    // What the trigger records of a failure never shows a secret its connection string used.
+    if (opened.size === 0) throw err
+    throw new Error(redactor(opened)(coerceError(err).message))
+  }
 }
 
 async function readWarehouse(ctx: EvalContext, orgId: string, r: WatchRead) {

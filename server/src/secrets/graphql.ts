@@ -2,9 +2,10 @@ import { z } from 'zod'
 import { UserType, userOf } from '../accounts/graphql'
 import { getUser } from '../accounts/users'
 import { NotFoundError } from '../errors'
+import { isUuid, parseInput } from '../validation'
 import { builder } from '../graphql/builder'
 import { COMMON_ERRORS } from '../graphql/errors'
-import { parseInput } from '../validation'
+import { assertMayManageSecrets, managesSecrets, setSecretManager } from './managers'
 import { SECRET_NAME } from './references'
 import { type SecretRow, deleteSecret, listSecrets, putSecret } from './store'
 
@@ -74,12 +75,14 @@ const PutInput = z.object({
 builder.mutationField('setSecret', (t) =>
   t.field({
     type: SecretType,
-    authScopes: { admin: true },
-    description: 'Creates a secret, or rotates its value when the name exists',
+    authScopes: { editor: true },
+    description:
+      'Creates a secret, or rotates its value when the name exists (admins, and editors granted manageSecrets)',
     errors: { types: COMMON_ERRORS, dataField: { name: 'secret' } },
     args: { name: t.arg.string(), value: t.arg.string(), description: t.arg.string({ required: false }) },
     resolve: async (_r, args, ctx) => {
       const viewer = userOf(ctx)
+      await assertMayManageSecrets(ctx.services.db, viewer)
       const input = parseInput(PutInput, { ...args, description: args.description ?? undefined })
       const { row } = await putSecret(ctx.services.db, ctx.services.data.secretsKey, {
         ...input,
@@ -94,13 +97,42 @@ builder.mutationField('setSecret', (t) =>
 builder.mutationField('deleteSecret', (t) =>
   t.field({
     type: SecretType,
-    authScopes: { admin: true },
+    authScopes: { editor: true },
+    description: 'Deletes a secret (admins, and editors granted manageSecrets)',
     errors: { types: COMMON_ERRORS, dataField: { name: 'secret' } },
     args: { name: t.arg.string() },
     resolve: async (_r, { name }, ctx) => {
-      const row = await deleteSecret(ctx.services.db, userOf(ctx).orgId, name)
+      const viewer = userOf(ctx)
+      await assertMayManageSecrets(ctx.services.db, viewer)
+      const row = await deleteSecret(ctx.services.db, viewer.orgId, name)
       if (!row) throw new NotFoundError('secret')
       return row
+    },
+  }),
+)
+
+builder.objectField(UserType, 'manageSecrets', (t) =>
+  t.boolean({
+    description: 'May create, rotate and delete secrets: every admin, and editors an admin granted it',
+    resolve: (u, _a, ctx) => managesSecrets(ctx.services.db, u.org_id, u.id),
+  }),
+)
+
+builder.mutationField('setSecretManager', (t) =>
+  t.field({
+    type: UserType,
+    authScopes: { admin: true },
+    description:
+      'Grants (allowed: true) or withdraws an EDITOR the right to create, rotate and delete secrets; viewers never get it',
+    errors: { types: COMMON_ERRORS, dataField: { name: 'user' } },
+    args: { userId: t.arg.id(), allowed: t.arg.boolean() },
+    resolve: async (_r, { userId, allowed }, ctx) => {
+      const viewer = userOf(ctx)
+      if (!isUuid(String(userId))) throw new NotFoundError('user')
+      const id = await setSecretManager(ctx.services.db, viewer, String(userId), allowed)
+      const user = await getUser(ctx.services.db, viewer.orgId, id)
+      if (!user) throw new NotFoundError('user')
+      return user
     },
   }),
 )

@@ -1,6 +1,33 @@
 /** Secret names are identifiers, like parameters: `${secret.WAREHOUSE_TOKEN}`. */
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 
+/** `${secret.NAME}` in a text (a connection string, a header); capture group 1 is the name. */
+const REFERENCE = /\$\{secret\.([A-Za-z_][A-Za-z0-9_]*)\}/g
+
+/** Names `${secret.NAME}` references in one text, sorted and without repeats. */
+export function secretNamesIn(text: string): string[] {
+  return [...new Set([...text.matchAll(REFERENCE)].map((m) => m[1]!))].sort()
+}
+
+/**
+ * Replaces each `${secret.NAME}` in `text` by `encode(value)`: a connection
+ * string gets values URL-encoded, so a password with `@` or `/` stays a password.
+ * Every name must be in `secrets` (openSecrets fails on a missing one first).
+ */
+export function fillSecrets(
+  text: string,
+  secrets: ReadonlyMap<string, string>,
+  encode: (value: string) => string = (v) => v,
+): string {
+  return text.replace(REFERENCE, (_m, name: string) => encode(secrets.get(name) ?? ''))
+}
+
+/** The text with each reference swapped by `swap(name, index)`: how a connection string with references is parsed. */
+export function swapSecretReferences(text: string, swap: (name: string, index: number) => string): string {
+  let i = 0
+  return text.replace(REFERENCE, (_m, name: string) => swap(name, i++))
+}
+
 /**
  * Where a run's resolved secrets travel with its parameters: a symbol key, so
  * JSON.stringify, Object.entries and the run record never see them.

@@ -50,34 +50,64 @@ export async function deleteSecret(
   return row
 }
 
+/** The message for a reference to a secret the organization does not have. */
+export const missingSecret = (name: string) =>
+  `\${secret.${name}} is not a secret of this organization; an admin adds it on the Secrets page`
+
 /**
- * Opens the named secrets for one run and records that its automation used
- * them. A name with no secret fails the run, naming it.
+ * Opens the named secrets of an organization. A name with no secret fails,
+ * naming it. Nothing is recorded: for a connection test, not for a run.
+ */
+export async function openSecrets(
+  q: Queryable,
+  key: Buffer,
+  orgId: string,
+  names: readonly string[],
+): Promise<{ values: Map<string, string>; ids: string[] }> {
+  const values = new Map<string, string>()
+  if (names.length === 0) return { values, ids: [] }
+  const rows = await q.query<{ id: string; name: string; sealed: string }>(
+    'select id, name, sealed from secrets where org_id = $1 and name = any($2::text[])',
+    [orgId, names],
+  )
+  const missing = names.filter((n) => !rows.some((r) => r.name === n))
+  if (missing.length > 0) throw new Error(missingSecret(missing[0]!))
+  for (const r of rows) values.set(r.name, open(key, r.sealed, contextOf(orgId, r.name)))
+  return { values, ids: rows.map((r) => r.id) }
+}
+
+/** The names among `names` the organization has no secret for (checked when a reference is saved). */
+export async function unknownSecrets(
+  q: Queryable,
+  orgId: string,
+  names: readonly string[],
+): Promise<string[]> {
+  if (names.length === 0) return []
+  const rows = await q.query<{ name: string }>(
+    'select name from secrets where org_id = $1 and name = any($2::text[])',
+    [orgId, names],
+  )
+  return names.filter((n) => !rows.some((r) => r.name === n))
+}
+
+/**
+ * Opens the named secrets for one run (or one trigger check, runId null) and
+ * records that its automation used them. A name with no secret fails, naming it.
  */
 export async function openSecretsForRun(
   q: Queryable,
   key: Buffer,
-  run: { orgId: string; automationId: string; runId: string },
+  run: { orgId: string; automationId: string; runId: string | null },
   names: readonly string[],
 ): Promise<Map<string, string>> {
-  const out = new Map<string, string>()
-  if (names.length === 0) return out
-  const rows = await q.query<{ id: string; name: string; sealed: string }>(
-    'select id, name, sealed from secrets where org_id = $1 and name = any($2::text[])',
-    [run.orgId, names],
-  )
-  const missing = names.filter((n) => !rows.some((r) => r.name === n))
-  if (missing.length > 0)
-    throw new Error(
-      `\${secret.${missing[0]}} is not a secret of this organization; an admin adds it on the Secrets page`,
-    )
-  for (const r of rows) out.set(r.name, open(key, r.sealed, contextOf(run.orgId, r.name)))
+  const { values, ids } = await openSecrets(q, key, run.orgId, names)
+  if (ids.length === 0) return values
   await q.query(
     `insert into secret_usages (secret_id, automation_id, org_id, last_run_id)
      select unnest($1::uuid[]), $2, $3, $4
      on conflict (secret_id, automation_id) do update set uses = secret_usages.uses + 1,
-       last_run_id = excluded.last_run_id, last_used_at = now()`,
-    [rows.map((r) => r.id), run.automationId, run.orgId, run.runId],
+       last_run_id = coalesce(excluded.last_run_id, secret_usages.last_run_id), last_used_at = now()`,
+    [ids, run.automationId, run.orgId, run.runId],
   )
-  return out
+  return values
 }

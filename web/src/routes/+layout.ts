@@ -12,7 +12,11 @@ export const load: LayoutLoad = async ({ fetch, url, depends, untrack }) => {
   let me: User | null = null
   let folders: Folder[] = []
   try {
-    const data = await request<{ me: User | null }>('query Me { me { id email name role } }', {}, fetch)
+    const data = await request<{ me: User | null }>(
+      'query Me { me { id email name role manageSecrets } }',
+      {},
+      fetch,
+    )
     me = data.me
     if (me)
       folders = (await request<{ folders: Folder[] }>('query Folders { folders { id name } }', {}, fetch))

@@ -3,7 +3,26 @@ import postgres from 'postgres'
 import { z } from 'zod'
 import type { Egress } from '../../egress'
 import { RunFailure } from '../../kinds/kind'
+import { swapSecretReferences } from '../../secrets/references'
 import type { Column, RowStream, TextRow } from '../rows'
+
+/**
+ * `${secret.NAME}` references swapped for plain tokens, so a connection string
+ * holding them parses as a URL (a reference may stand for the host, the
+ * password, the database...), and a way back from a parsed part to references.
+ */
+function withReferencesSwapped(s: string): { url: string; back(part: string): string } {
+  const names: string[] = []
+  const url = swapSecretReferences(s, (name, i) => {
+    names.push(name)
+    return `sysecretref${i}x`
+  })
+  const back = (part: string) =>
+    part.replace(/sysecretref(\d+)x/g, (m, i: string) =>
+      names[Number(i)] ? `\${secret.${names[Number(i)]}}` : m,
+    )
+  return { url, back }
+}
 
 export const ConnectionString = z
   .string()
@@ -12,26 +31,31 @@ export const ConnectionString = z
   .refine((s) => /^postgres(ql)?:\/\//.test(s), 'must start with postgres:// or postgresql://')
   .refine((s) => {
     try {
-      return new URL(s).hostname.length > 0
+      return new URL(withReferencesSwapped(s).url).hostname.length > 0
     } catch {
       return false
     }
   }, 'is not a valid connection URL (postgres://user:password@host:5432/database)')
 
-/** What may be shown of a connection string: everything but the password. */
-export function describeConnection(url: string): {
+/**
+ * What may be shown of a connection string: everything but the password. On a
+ * stored string `${secret.NAME}` references stay references (never their values).
+ */
+export function describeConnection(connection: string): {
   host: string
   port: number
   database: string
   user: string
   sslmode: string | null
 } {
+  const { url, back } = withReferencesSwapped(connection)
   const u = new URL(url)
+  const user = back(decodeURIComponent(u.username))
   return {
-    host: u.hostname,
+    host: back(u.hostname),
     port: Number(u.port || 5432),
-    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || decodeURIComponent(u.username),
-    user: decodeURIComponent(u.username),
+    database: back(decodeURIComponent(u.pathname.replace(/^\//, ''))) || user,
+    user,
     sslmode: u.searchParams.get('sslmode'),
   }
 }

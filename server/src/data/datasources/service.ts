@@ -3,7 +3,9 @@ import { z } from 'zod'
 import type { UserViewer } from '../../auth/viewer'
 import type { Queryable } from '../../db/database'
 import { Role } from '../../domain'
-import { ForbiddenError, NotFoundError, ValidationError } from '../../errors'
+import { ForbiddenError, NotFoundError, ValidationError, coerceError } from '../../errors'
+import { fillSecrets, redactor, secretNamesIn } from '../../secrets/references'
+import { missingSecret, openSecrets, unknownSecrets } from '../../secrets/store'
 import { isUuid, parseInput } from '../../validation'
 import { open, seal } from '../crypto'
 import { DatasourcePermission } from '../domain'
@@ -77,6 +79,7 @@ export async function createPostgresDatasource(
 ): Promise<DatasourceRow> {
   if (viewer.role !== 'ADMIN') throw new ForbiddenError('only admins may add database connections')
   const i = parseInput(CreatePostgresInput, input)
+  await assertSecretsExist(data.db, viewer.orgId, i.connectionString)
   const id = randomUUID()
   const [row] = await data.db
     .query<DatasourceRow>(
@@ -112,6 +115,7 @@ export async function updateDatasource(
         { path: 'connectionString', message: 'only for POSTGRES datasources' },
       ])
     if (viewer.role !== 'ADMIN') throw new ForbiddenError('only admins may change connection strings')
+    await assertSecretsExist(data.db, viewer.orgId, i.connectionString)
     config = describeConnection(i.connectionString)
     secret = seal(data.secretsKey, i.connectionString, row.id)
   }
@@ -144,8 +148,47 @@ export async function deleteDatasource(
   return row
 }
 
-/** The connection string of a POSTGRES datasource, for connecting (never for display). */
-export function connectionStringOf(data: DataServices, row: DatasourceRow): string {
+/**
+ * A connection string's `${secret.NAME}` references must name secrets of the
+ * organization when it is saved; the string keeps the references, never values.
+ */
+export async function assertSecretsExist(
+  q: Queryable,
+  orgId: string,
+  connectionString: string,
+): Promise<void> {
+  const unknown = await unknownSecrets(q, orgId, secretNamesIn(connectionString))
+  if (unknown.length > 0)
+    throw new ValidationError(`invalid input: connectionString: ${missingSecret(unknown[0]!)}`, [
+      { path: 'connectionString', message: missingSecret(unknown[0]!) },
+    ])
+}
+
+/**
+ * A connection string ready to connect with (never for display): its secret
+ * references filled in, URL-encoded. `redact` hides those values again in
+ * whatever a failed connection says.
+ */
+export async function connectionFor(
+  data: DataServices,
+  orgId: string,
+  connectionString: string,
+): Promise<{ url: string; redact(text: string): string }> {
+  const names = secretNamesIn(connectionString)
+  if (names.length === 0) return { url: connectionString, redact: (t) => t }
+  let values: ReadonlyMap<string, string>
+  try {
+    values = (await openSecrets(data.db, data.secretsKey, orgId, names)).values
+  } catch (err) {
+    throw new ValidationError(`invalid input: connectionString: ${coerceError(err).message}`, [
+      { path: 'connectionString', message: coerceError(err).message },
+    ])
+  }
+  return { url: fillSecrets(connectionString, values, encodeURIComponent), redact: redactor(values) }
+}
+
+/** The stored connection string of a POSTGRES datasource, references and all. */
+export function storedConnectionString(data: DataServices, row: DatasourceRow): string {
   if (!row.secret) throw new ValidationError('this datasource has no connection string', [])
   return open(data.secretsKey, row.secret, row.id)
 }

@@ -11,6 +11,8 @@ import { type FileOptions, FileOptionsInput } from './reader'
 import { checkFormat } from './sniff'
 import { overCap } from './limits'
 import { storeFile } from './store'
+import { insertAuditEvent } from '../../audit/store'
+import { BAD_TEXT, badTextPath } from '../../http/text'
 
 const Query = z.object({
   /** The file's name; its extension tells the format unless `format` is given. */
@@ -50,9 +52,38 @@ export function uploadHandler(services: Services) {
       }),
     )
     if (viewer?.type !== 'user') return reply(res, 401, { error: 'sign in (Authorization: Bearer <token>)' })
-    if (viewer.role === 'VIEWER') return reply(res, 403, { error: 'viewers may not upload files' })
+    const audit = (outcome: string, targetId: string | null, details: Record<string, unknown>) => ({
+      orgId: viewer.orgId,
+      actorUserId: viewer.userId,
+      actor: viewer.email,
+      action: 'upload',
+      targetType: 'Datasource',
+      targetId,
+      outcome,
+      details,
+      address: req.socket.remoteAddress ?? null,
+      userAgent: req.headers['user-agent']?.slice(0, 300) ?? null,
+    })
+    // A refused or failed upload changed nothing; it is recorded as an attempt, named by its error.
+    const asked = Object.fromEntries(new URL(req.url ?? '/', 'http://upload').searchParams)
+    const attempt = (outcome: string) =>
+      insertAuditEvent(
+        services.db,
+        // Text the database cannot store (NUL) is not copied into the record, only named.
+        audit(outcome, null, badTextPath(asked, 'query') ? { invalid: badTextPath(asked, 'query') } : asked),
+      ).catch((err) => services.log.error({ err: coerceError(err) }, 'could not write the audit event'))
+    if (viewer.role === 'VIEWER') {
+      await attempt('ForbiddenError')
+      return reply(res, 403, { error: 'viewers may not upload files' })
+    }
+    const badPath = badTextPath(asked, 'query')
+    if (badPath) {
+      await attempt('ValidationError')
+      return reply(res, 400, { error: `invalid input: ${badPath}: ${BAD_TEXT}` })
+    }
     const limits = services.data.fileLimits
     if (Number(req.headers['content-length'] ?? 0) > limits.maxFileBytes) {
+      await attempt('PayloadTooLarge')
       return reply(res, 413, {
         error: overCap('the upload', 'the file size', 'maxFileBytes', limits).message,
       })
@@ -95,36 +126,41 @@ export function uploadHandler(services: Services) {
         format,
         options,
       }
-      let id = existing?.id
-      if (existing) {
-        await services.db.query(
-          'update datasources set config = $2::jsonb, updated_at = now() where id = $1',
-          [existing.id, JSON.stringify(config)],
-        )
-        await services.db.query('delete from data_files where id = $1', [existing.config.fileId])
-      } else {
-        id = randomUUID()
-        await services.db
-          .query(
-            `insert into datasources (id, org_id, name, type, config, created_by) values ($1, $2, $3, 'FILE', $4::jsonb, $5)`,
-            [id, viewer.orgId, q.datasourceName ?? q.name, JSON.stringify(config), viewer.userId],
-          )
-          .catch(async (err: { code?: string }) => {
-            await services.db.query('delete from data_files where id = $1', [file.id])
-            if (err.code === '23505')
-              throw new ValidationError(
-                'a datasource with this name exists; pass datasource=<id> to replace its file, or datasourceName',
-                [],
-              )
-            throw err
-          })
-      }
+      const id = existing?.id ?? randomUUID()
+      // The datasource change and its audit record commit together, or neither does.
+      await services.db
+        .transaction(async (tx) => {
+          if (existing) {
+            await tx.query('update datasources set config = $2::jsonb, updated_at = now() where id = $1', [
+              existing.id,
+              JSON.stringify(config),
+            ])
+            await tx.query('delete from data_files where id = $1', [existing.config.fileId])
+          } else {
+            await tx.query(
+              `insert into datasources (id, org_id, name, type, config, created_by) values ($1, $2, $3, 'FILE', $4::jsonb, $5)`,
+              [id, viewer.orgId, q.datasourceName ?? q.name, JSON.stringify(config), viewer.userId],
+            )
+          }
+          await insertAuditEvent(tx, audit('OK', id, { ...q, size: file.size, sha256: file.sha256 }))
+        })
+        .catch(async (err: { code?: string }) => {
+          // Rolled back: the stored file belongs to nothing.
+          await services.db.query('delete from data_files where id = $1', [file.id])
+          if (err.code === '23505')
+            throw new ValidationError(
+              'a datasource with this name exists; pass datasource=<id> to replace its file, or datasourceName',
+              [],
+            )
+          throw err
+        })
       reply(res, existing ? 200 : 201, {
         datasource: { id, name: existing?.name ?? q.datasourceName ?? q.name, type: 'FILE' },
         file: { id: file.id, name: file.name, size: file.size, sha256: file.sha256, format },
       })
     } catch (err) {
       const e = coerceError(err)
+      await attempt(e.name === 'Error' ? 'ERROR' : e.name)
       if (e instanceof ValidationError || e instanceof RunFailure)
         return reply(res, 400, { error: e.message })
       if (e instanceof NotFoundError) return reply(res, 404, { error: e.message })

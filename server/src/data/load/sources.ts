@@ -1,4 +1,6 @@
 import type { LogLevel } from '../../domain'
+import { coerceError } from '../../errors'
+import { fillSecrets, secretNamesIn } from '../../secrets/references'
 import type { RunInfo } from '../../kinds/kind'
 import { RunFailure } from '../../kinds/kind'
 import { bindParameters } from '../../warehouse/names'
@@ -24,6 +26,8 @@ export interface DataRunContext {
   signal: AbortSignal
   timeoutMs: number
   log(level: LogLevel, message: string): void
+  /** Opens secrets a datasource's connection string names; recorded, and redacted from the run. */
+  openSecrets(names: readonly string[]): Promise<ReadonlyMap<string, string>>
 }
 
 export type ResolvedDatasource =
@@ -58,6 +62,17 @@ export async function resolveDatasource(ctx: DataRunContext, id: string): Promis
       throw new RunFailure(
         `datasource "${row.name}": its connection string cannot be decrypted (was SWITCHYARD_SECRET_KEY changed?)`,
       )
+    }
+    // `${secret.NAME}` in the stored string is filled only now, for this connection.
+    const names = secretNamesIn(url)
+    if (names.length > 0) {
+      let secrets: ReadonlyMap<string, string>
+      try {
+        secrets = await ctx.openSecrets(names)
+      } catch (err) {
+        throw new RunFailure(`datasource "${row.name}": ${coerceError(err).message}`)
+      }
+      url = fillSecrets(url, secrets, encodeURIComponent)
     }
     return { type: 'POSTGRES', id: row.id, name: row.name, url }
   }

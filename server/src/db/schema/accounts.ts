@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import {
+  boolean,
   customType,
   index,
   pgTable,
@@ -30,6 +31,11 @@ export const users = pgTable(
     // A pending invitation: the hash of the one-time link's secret, until the user picks a password.
     inviteTokenHash: text('invite_token_hash'),
     inviteExpiresAt: timestamptz('invite_expires_at'),
+    /**
+     * Set by an admin: this EDITOR may create, rotate and delete organization secrets
+     * (admins always may; a VIEWER never does, whatever this says).
+     */
+    manageSecrets: boolean('manage_secrets').notNull().default(false),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     // Soft delete: runs keep pointing at who triggered them; a deleted user cannot log in.
     deletedAt: timestamptz('deleted_at'),

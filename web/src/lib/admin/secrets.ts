@@ -3,12 +3,15 @@ import type { Secret } from '$lib/api/types'
 
 type Fetch = typeof fetch
 
-/** The organization secrets with where they are used (admins; the value never comes back). */
-export async function listSecrets(fetchFn?: Fetch): Promise<Secret[]> {
+/**
+ * The organization secrets (the value never comes back), with where they are used
+ * for admins: an editor granted manageSecrets manages them but does not see their usages.
+ */
+export async function listSecrets(fetchFn?: Fetch, withUsages = true): Promise<Secret[]> {
+  const usages = withUsages ? 'usages { automationId automationName uses lastRunId lastUsedAt }' : ''
   return (
     await request<{ secrets: Secret[] }>(
-      `query Secrets { secrets { id name description updatedAt updatedBy { email }
-        usages { automationId automationName uses lastRunId lastUsedAt } } }`,
+      `query Secrets { secrets { id name description updatedAt updatedBy { email } ${usages} } }`,
       {},
       fetchFn,
     )

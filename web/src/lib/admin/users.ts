@@ -34,6 +34,16 @@ export function setUserRole(id: string, role: Role): Promise<Outcome<User>> {
   })
 }
 
+/** Grants or withdraws an editor the right to create, rotate and delete secrets. */
+export function setSecretManager(userId: string, allowed: boolean): Promise<Outcome<User>> {
+  return mutate<User>({
+    query: `mutation SetSecretManager($userId: ID!, $allowed: Boolean!) { setSecretManager(userId: $userId, allowed: $allowed) { ${RESULT_ERRORS} ... on SetSecretManagerSuccess { user { ${USER_FIELDS} } } } }`,
+    variables: { userId, allowed },
+    field: 'setSecretManager',
+    key: 'user',
+  })
+}
+
 export function deleteUser(id: string): Promise<Outcome<User>> {
   return mutate<User>({
     query: `mutation DeleteUser($id: ID!) { deleteUser(id: $id) { ${RESULT_ERRORS} ... on DeleteUserSuccess { user { ${USER_FIELDS} } } } }`,

@@ -23,4 +23,4 @@ export const AUTOMATION_FIELDS = `
   versions { version createdAt }
 `
 
-export const USER_FIELDS = 'id email name role deleted createdAt'
+export const USER_FIELDS = 'id email name role deleted createdAt manageSecrets'

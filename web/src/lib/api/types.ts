@@ -44,6 +44,8 @@ export interface User {
   role: Role
   deleted?: boolean
   createdAt?: string
+  /** Admins always; editors an admin granted it. */
+  manageSecrets?: boolean
 }
 
 export interface UserRef {

@@ -1,7 +1,8 @@
 import { listSecrets } from '$lib/admin/secrets'
 import type { PageLoad } from './$types'
 
-export const load: PageLoad = async ({ fetch, depends }) => {
+export const load: PageLoad = async ({ fetch, depends, parent }) => {
   depends('app:secrets')
-  return { secrets: await listSecrets(fetch) }
+  const { me } = await parent()
+  return { secrets: await listSecrets(fetch, me?.role === 'ADMIN') }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "users" ADD COLUMN "manage_secrets" boolean DEFAULT false NOT NULL;
