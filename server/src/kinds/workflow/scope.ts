@@ -3,14 +3,23 @@ import { ExpressionError, type Value, evaluateExpression } from '../../data/vari
 /**
  * What a step's condition, parameters and forEach list may read, as plain JSON:
  * `params.<name>`, `variables.<name>`, `steps.<name>.outputs.<key>`, `steps.<name>.outcome`,
- * `stepOutcome_<name>` (Dataiku's spelling) and, inside a forEach step, `item` and `itemIndex`.
+ * `stepOutcome_<name>` (Dataiku's words: SUCCESS, WARNING, FAILED, SKIPPED) and, inside a forEach step, `item` and `itemIndex`.
  */
 export interface StepScope {
   params: Record<string, unknown>
   variables: Record<string, unknown>
-  steps: Record<string, { outcome: string; outputs: Record<string, unknown> | null }>
+  steps: Record<string, { outcome: string; outputs: Record<string, unknown> | null; ignoredFailure?: boolean }>
   item?: unknown
   itemIndex?: number
+}
+
+/** `stepOutcome_<name>` speaks Dataiku's words: SUCCESS, WARNING (a failure ignored), FAILED, SKIPPED. */
+const DATAIKU_OUTCOME: Record<string, string> = {
+  SUCCEEDED: 'SUCCESS',
+  WARNING: 'WARNING',
+  FAILED: 'FAILED',
+  SKIPPED: 'SKIPPED',
+  UPSTREAM_FAILED: 'SKIPPED',
 }
 
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}/g
@@ -20,7 +29,7 @@ export function lookup(scope: StepScope, name: string): unknown {
   if (name.startsWith('stepOutcome_')) {
     const step = scope.steps[name.slice('stepOutcome_'.length)]
     if (!step) throw new ExpressionError(`${name}: no earlier step of that name has ended`)
-    return step.outcome
+    return DATAIKU_OUTCOME[step.ignoredFailure ? 'WARNING' : step.outcome] ?? step.outcome
   }
   if (name === 'item' && 'item' in scope) return scope.item
   if (name === 'itemIndex' && scope.itemIndex !== undefined) return scope.itemIndex

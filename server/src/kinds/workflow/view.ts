@@ -96,7 +96,11 @@ export function viewSteps(
       }
     }
     if (v.status !== 'SETTLED') continue
-    scope.steps[v.step.name] = { outcome: v.outcome!, outputs: v.outputs }
+    scope.steps[v.step.name] = {
+      outcome: v.outcome!,
+      outputs: v.outputs,
+      ignoredFailure: v.outcome === 'FAILED' && v.step.ignoreFailure,
+    }
     if (v.step.saveAs && v.outcome === 'SUCCEEDED') {
       const finished = Math.max(...v.rows.map((r) => new Date(r.finished_at ?? 0).getTime()))
       saved.push({
