@@ -8,7 +8,10 @@ import { ExpressionError, type Value, evaluateExpression } from '../../data/vari
 export interface StepScope {
   params: Record<string, unknown>
   variables: Record<string, unknown>
-  steps: Record<string, { outcome: string; outputs: Record<string, unknown> | null; ignoredFailure?: boolean }>
+  steps: Record<
+    string,
+    { outcome: string; outputs: Record<string, unknown> | null; ignoredFailure?: boolean }
+  >
   item?: unknown
   itemIndex?: number
 }
