@@ -1,9 +1,14 @@
-// Creates a new PGlite data directory (initdb) in a worker thread that then exits. initdb
-// leaves several hundred MB of WebAssembly memory and modules behind that closing the
-// instance does not give back; a thread's memory goes with the thread, so the server then
-// opens the finished directory with only what a running PGlite needs.
-import { workerData } from 'node:worker_threads'
+// Creates a new PGlite data directory (initdb) in a process of its own: `node pglite-initdb.mjs
+// <dataDir>`. initdb leaves several hundred MB behind (WebAssembly memory, its module, and
+// what the allocator keeps of them: in a worker thread, glibc's arena of the thread stays
+// with the server); a process gives all of it back when it exits, so the server then opens
+// the finished directory with only what a running PGlite needs.
 import { PGlite } from '@electric-sql/pglite'
 
-const pg = await PGlite.create(workerData.dataDir)
+const dataDir = process.argv[2]
+if (!dataDir) {
+  console.error('usage: node pglite-initdb.mjs <dataDir>')
+  process.exit(2)
+}
+const pg = await PGlite.create(dataDir)
 await pg.close()

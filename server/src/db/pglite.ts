@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { Worker } from 'node:worker_threads'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { PGlite, types } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
 import { type Database, type Queryable, type Row, toWire } from './database'
@@ -13,15 +14,16 @@ import * as schema from './schema'
  */
 const SHARED_BUFFERS = '16MB'
 
-/** initdb in a thread of its own, which takes the memory initdb leaves behind with it when it ends. */
+/** initdb in a process of its own, which takes the memory initdb leaves behind with it when it ends. */
 async function initDataDir(dataDir: string): Promise<void> {
-  const worker = new Worker(new URL('./pglite-initdb.mjs', import.meta.url), { workerData: { dataDir } })
+  const script = fileURLToPath(new URL('./pglite-initdb.mjs', import.meta.url))
   await new Promise<void>((resolve, reject) => {
-    worker.once('error', reject)
-    worker.once('exit', (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`creating the embedded database in ${dataDir} failed (exit ${code})`)),
+    execFile(process.execPath, [script, dataDir], { timeout: 300_000 }, (err, _out, stderr) =>
+      err
+        ? reject(
+            new Error(`creating the embedded database in ${dataDir} failed: ${stderr.trim() || err.message}`),
+          )
+        : resolve(),
     )
   })
 }

@@ -112,7 +112,7 @@ export async function w8(): Promise<WorkloadResult> {
     ],
     against: [
       `RSS of \`dist/main.js\` (the build npm start runs; roles api,worker,scheduler) ${IDLE_MS / 1000} s after SWITCHYARD_READY, from /proc: on PostgreSQL ${mib(pg.rss)}, the same from src/ through tsx ${mib(tsx.rss)}; its ${pg.children} child processes (warm sandboxes) hold ${mib(pg.sandboxes)} more.`,
-      `Embedded (no DATABASE_URL, PGlite under the data directory): ${mib(again.rss)} when it opens an existing database (the figure), ${mib(first.rss)} on the first start (initdb in a thread that ends, migrations, seed); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
+      `Embedded (no DATABASE_URL, PGlite under the data directory): ${mib(again.rss)} when it opens an existing database (the figure), ${mib(first.rss)} on the first start (initdb in a process that ends, migrations, seed); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
       page
         ? `runs page: ${page.files.length} JS files (client entry + root layout + /runs page imports from web/build's server manifest), gzip -9 each, summed.`
         : 'runs page: web/build is missing (npm run build), not measured.',
