@@ -186,7 +186,8 @@ export async function w5(): Promise<WorkloadResult> {
         if (percentile(phase.latencies, 99) > SATURATION_P99_MS || phase.deliveries < expectedOf(phase)) break
       }
       const rampLoad = load()
-      const carried = ramp.filter(
+      // (a) counts too: when even the ramp's first rate is not carried, (b) is what (a) carried.
+      const carried = [latency, ...ramp].filter(
         (ph) => percentile(ph.latencies, 99) <= SATURATION_P99_MS && ph.deliveries >= expectedOf(ph),
       )
       const saturation = Math.max(0, ...carried.map(rateOf))
