@@ -171,3 +171,23 @@ describe('shared fan-out', () => {
     expect(after.reused - before.reused).toBe(3)
   })
 })
+
+describe('leaving', () => {
+  it('a subscriber that leaves while its runs are quiet leaves no listener behind', async () => {
+    const bus = x.s.app.services.bus
+    await settle()
+    const before = bus.listenerCount()
+    const runId = await runAutomation(x.s, x.tokens.admin!, forB)
+    await waitForRun(x.s, x.tokens.admin!, runId)
+    await settle()
+    const c = client(x.tokens.admin)
+    watch(c, ROW, { a: forB })
+    watch(c, 'subscription($r: ID!) { runLog(runId: $r) { message } }', { r: runId })
+    for (let i = 0; i < 100 && bus.listenerCount() <= before; i++) await settle(50)
+    expect(bus.listenerCount()).toBeGreaterThan(before)
+    await c.dispose()
+    // No event comes for these keys any more: the listeners must go when the client leaves.
+    for (let i = 0; i < 100 && bus.listenerCount() > before; i++) await settle(50)
+    expect(bus.listenerCount()).toBe(before)
+  })
+})
