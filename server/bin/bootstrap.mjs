@@ -2,9 +2,10 @@
 // The two commands of the README (`npm start`, `npm test`) land here. It needs
 // only Node and npm: it installs the workspace with pnpm (fetched through npx,
 // pinned by package.json's packageManager) when node_modules is missing or stale,
-// builds what the command needs, then runs it.
+// builds what the command needs (the embed file, the dashboard, the server into
+// server/dist), then runs it.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -49,19 +50,37 @@ function buildIfNeeded(force = false) {
   }
 }
 
+/** Newest modification time under dir (the server's sources). */
+function newest(dir) {
+  let t = 0
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) t = Math.max(t, statSync(join(e.parentPath ?? e.path, e.name)).mtimeMs)
+  }
+  return t
+}
+
+const serverMain = join(root, 'server', 'dist', 'main.js')
+
+/** The server as plain JavaScript (server/dist), rebuilt when a source is newer than the build. */
+function buildServerIfNeeded(force = false) {
+  const stale = !existsSync(serverMain) || statSync(serverMain).mtimeMs < newest(join(root, 'server', 'src'))
+  if (force || stale) run(process.execPath, [join(root, 'server', 'bin', 'build-server.mjs')])
+}
+
 installIfNeeded()
-const tsx = ['--import', 'tsx']
 switch (command) {
   case 'start':
     buildIfNeeded()
-    // The server runs from server/ (for tsx), but its data stays at the top: ./.switchyard
-    run(process.execPath, [...tsx, 'src/main.ts', ...rest], {
+    buildServerIfNeeded()
+    // The server runs from server/, but its data stays at the top: ./.switchyard
+    run(process.execPath, [serverMain, ...rest], {
       cwd: join(root, 'server'),
       env: { SWITCHYARD_DATA_DIR: process.env.SWITCHYARD_DATA_DIR ?? join(root, '.switchyard') },
     })
     break
   case 'build':
     buildIfNeeded(true)
+    buildServerIfNeeded(true)
     break
   case 'test':
     buildIfNeeded(true)

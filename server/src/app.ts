@@ -7,6 +7,7 @@ import { type Database, openDatabase } from './db/database'
 import { createEgress } from './egress'
 import { migrate } from './db/migrate'
 import { type EventBus, startEventBus } from './events/bus'
+import { createSharedExecution } from './graphql/shared-execution'
 import { createGraphQL } from './graphql/yoga'
 import { type HttpServer, startHttpServer } from './http/server'
 import type { Logger } from './log'
@@ -15,6 +16,7 @@ import { startSweeper } from './engine/sweeper'
 import { type Worker, startWorker } from './engine/worker'
 import { assertMayRunChild } from './automations/access'
 import { getKind } from './kinds/registry'
+import { printOnce, runUpdatedShareKey } from './runs/live-selection'
 import { createRunReads } from './runs/reads'
 import { createSandboxPool, describeIsolation, resolveIsolation } from './sandbox'
 import { startScheduler } from './scheduler/scheduler'
@@ -85,6 +87,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     data,
     loginThrottle,
     runReads: createRunReads(db),
+    sharedExecution: createSharedExecution(runUpdatedShareKey(printOnce())),
   }
   const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0, isolation, egress })
   log.info({ isolation: isolation.mode }, describeIsolation(isolation, true))

@@ -28,19 +28,24 @@ const live = new Set<NodeProcess>()
 /**
  * Starts a real Switchyard node (`server/src/main.ts`) in its own process
  * against a test database, and resolves once it prints SWITCHYARD_READY.
+ * `built`: the build in server/dist that `npm start` runs instead (build it first);
+ * no databaseUrl: the embedded default, in `dataDir`.
  */
 export async function spawnNode(opts: {
-  databaseUrl: string
+  databaseUrl: string | undefined
   role: string
   env?: Record<string, string>
+  built?: boolean
+  dataDir?: string
 }): Promise<NodeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', opts.role], {
+  const entry = opts.built ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts']
+  const child = spawn(process.execPath, [...entry, '--role', opts.role], {
     cwd: serverDir,
     env: {
       PATH: process.env.PATH,
-      DATABASE_URL: opts.databaseUrl,
+      ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
       SWITCHYARD_SECRET_KEY: TEST_SECRET_KEY,
-      SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'sy-node-')),
+      SWITCHYARD_DATA_DIR: opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sy-node-')),
       SWITCHYARD_SEED_DEMO: 'false',
       SWITCHYARD_ADMIN_PASSWORD: 'admin-password',
       SWITCHYARD_ADMIN_EMAIL: 'admin@switchyard.test',

@@ -28,11 +28,18 @@ export interface EventBus {
   onAccess(orgId: string, listener: Listener<AccessEvent>): () => void
   /** Fires after the LISTEN connection is (re)established, so pollers can catch up. */
   onReconnect(listener: () => void): () => void
+  /** In-process listeners now registered, of every kind (tests, metrics: a subscription that ended leaves none). */
+  listenerCount(): number
   stop(): Promise<void>
 }
 
 class Registry<T> {
   private readonly map = new Map<string, Set<Listener<T>>>()
+  get size(): number {
+    let n = 0
+    for (const set of this.map.values()) n += set.size
+    return n
+  }
   add(key: string, l: Listener<T>): () => void {
     const set = this.map.get(key) ?? new Set<Listener<T>>()
     this.map.set(key, set)
@@ -119,6 +126,7 @@ export async function startEventBus(db: Database, log: Logger): Promise<EventBus
     onCancel: (l) => cancels.add('', l),
     onReconnect: (l) => reconnects.add('', l),
     onAccess: (orgId, l) => access.add(orgId, l),
+    listenerCount: () => runs.size + logs.size + wakes.size + cancels.size + reconnects.size + access.size,
     async stop() {
       await Promise.all(unlisten.map((u) => u().catch(() => {})))
     },

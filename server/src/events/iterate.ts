@@ -155,3 +155,29 @@ export function iterateLatest<T>(
     },
   }
 }
+
+/**
+ * A subscription's stream: `render` turns the bus events of `source` into results. return()
+ * (the client completed or left) ends the source first, so a generator waiting for its next
+ * event finishes now, its `finally` releasing the listeners, instead of at the next event,
+ * which for a quiet run may never come (an async generator takes return() only at a yield).
+ */
+export function endingWith<T>(
+  source: { return?(): Promise<unknown> },
+  render: AsyncGenerator<T>,
+): AsyncIterableIterator<T> {
+  return {
+    next: () => render.next(),
+    async return() {
+      await source.return?.()
+      return render.return(undefined)
+    },
+    async throw(err: unknown) {
+      await source.return?.()
+      return render.throw(err)
+    },
+    [Symbol.asyncIterator]() {
+      return this
+    },
+  }
+}

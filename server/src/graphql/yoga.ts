@@ -146,6 +146,8 @@ export function createGraphQL(services: Services) {
       armor(),
       cookiePlugin,
       inputGuard,
+      // After the input guard, which may refuse the operation before any stream opens.
+      services.sharedExecution.plugin,
       ...(services.config.graphiql
         ? []
         : [{ onValidate: ({ addValidationRule }) => addValidationRule(noIntrospection) } satisfies Plugin]),

@@ -68,6 +68,35 @@ const RunAttemptType = builder.objectRef<AttemptView>('RunAttempt').implement({
 
 export const RunType = builder.objectRef<RunRow>('Run')
 
+/**
+ * Fields of Run whose value comes from the run row alone (or, for `position` and `attempts`,
+ * from tables every viewer of the run reads alike), never from who asks. A live subscription
+ * selecting only these shares one execution among all viewers allowed to see the run
+ * (runs/live-selection.ts). A new field that depends on the viewer must stay out of this list;
+ * every field of RunAttempt is row-only, so `attempts` is listed whatever it selects.
+ */
+export const ROW_ONLY_RUN_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'state',
+  'automationId',
+  'version',
+  'triggerSource',
+  'parentRunId',
+  'step',
+  'attempt',
+  'maxAttempts',
+  'parameters',
+  'outputs',
+  'error',
+  'mutexName',
+  'position',
+  'createdAt',
+  'startedAt',
+  'finishedAt',
+  'durationMs',
+  'attempts',
+])
+
 RunType.implement({
   fields: (t) => ({
     id: t.exposeID('id'),

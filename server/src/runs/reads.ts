@@ -12,7 +12,10 @@ import type { RunEvent } from '../events/channels'
  * change it is given, not a later state read from the table.
  */
 export interface RunReads {
-  /** The run as of the event, or undefined if it is gone. */
+  /**
+   * The run as of the event, or undefined if it is gone. One event gives every subscriber
+   * the same row object: the shared fan-out executes a selection once per row.
+   */
   asOf(e: RunEvent): Promise<RunRow | undefined>
 }
 
@@ -38,20 +41,32 @@ export function createRunReads(db: Database): RunReads {
     }
     return row
   }
+  const rowOf = async (e: RunEvent): Promise<RunRow | undefined> => {
+    if (isFinal(e.state as RunRow['state'])) return read(`${e.runId}:${e.state}:${e.attempt}`, e.runId)
+    const base = await read(`${e.runId}:static`, e.runId)
+    if (!base) return undefined
+    return {
+      ...base,
+      state: e.state as RunRow['state'],
+      attempt: e.attempt,
+      started_at: e.startedAt,
+      finished_at: e.finishedAt,
+      error: e.error,
+      outputs: null,
+    }
+  }
+  // The bus hands one event object to every listener; the row lives as long as the event.
+  const byEvent = new WeakMap<RunEvent, Promise<RunRow | undefined>>()
   return {
-    async asOf(e) {
-      if (isFinal(e.state as RunRow['state'])) return read(`${e.runId}:${e.state}:${e.attempt}`, e.runId)
-      const base = await read(`${e.runId}:static`, e.runId)
-      if (!base) return undefined
-      return {
-        ...base,
-        state: e.state as RunRow['state'],
-        attempt: e.attempt,
-        started_at: e.startedAt,
-        finished_at: e.finishedAt,
-        error: e.error,
-        outputs: null,
+    asOf(e) {
+      let row = byEvent.get(e)
+      if (!row) {
+        row = rowOf(e)
+        byEvent.set(e, row)
+        // A failed read is not kept: the next subscriber tries again.
+        row.catch(() => byEvent.delete(e))
       }
+      return row
     },
   }
 }

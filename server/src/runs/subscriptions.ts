@@ -2,7 +2,7 @@ import { getVisibleAutomation } from '../automations/service'
 import { GraphQLError } from 'graphql'
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors'
 import type { LogEvent, RunEvent } from '../events/channels'
-import { iterateLatest } from '../events/iterate'
+import { endingWith, iterateLatest } from '../events/iterate'
 import { builder } from '../graphql/builder'
 import { type LogLine, LogLineType, RunType } from './graphql'
 import { watchViewerAccess } from './live-access'
@@ -83,19 +83,23 @@ builder.subscriptionField('runUpdated', (t) =>
           events = listen(key)
         }
         const unwatch = watchViewerAccess(ctx, (err) => events.fail(err))
-        return (async function* () {
-          try {
-            for await (const e of events) {
-              const row = await runReads.asOf(e)
-              // Visibility against current grants (the memo is dropped when they change).
-              if (!row || !(await canViewRun(ctx, row))) continue
-              yield row
+        const source = events
+        return endingWith(
+          source,
+          (async function* () {
+            try {
+              for await (const e of source) {
+                const row = await runReads.asOf(e)
+                // Visibility against current grants (the memo is dropped when they change).
+                if (!row || !(await canViewRun(ctx, row))) continue
+                yield row
+              }
+            } finally {
+              unwatch()
+              await source.return?.()
             }
-          } finally {
-            unwatch()
-            await events.return?.()
-          }
-        })()
+          })(),
+        )
       }),
     resolve: (row) => row,
   }),
@@ -125,38 +129,41 @@ builder.subscriptionField('runLog', (t) =>
             'select id, run_id, at, level, message from run_logs where run_id = $1 and id > $2 order by id limit $3',
             [run.id, id, PAGE],
           )
-        return (async function* () {
-          // Without afterId only lines written from now on: start after the newest stored line.
-          let last =
-            afterId !== null && /^\d+$/.test(afterId)
-              ? afterId
-              : ((
-                  await db.query<{ id: string | null }>(
-                    'select max(id)::text as id from run_logs where run_id = $1',
-                    [run.id],
-                  )
-                )[0]?.id ?? '0')
-          try {
-            if (afterId !== null) {
-              for (let page = await linesAfter(last); page.length > 0; page = await linesAfter(last)) {
-                for (const line of page) yield line
-                last = page[page.length - 1]!.id
-                if (page.length < PAGE) break
+        return endingWith(
+          live,
+          (async function* () {
+            // Without afterId only lines written from now on: start after the newest stored line.
+            let last =
+              afterId !== null && /^\d+$/.test(afterId)
+                ? afterId
+                : ((
+                    await db.query<{ id: string | null }>(
+                      'select max(id)::text as id from run_logs where run_id = $1',
+                      [run.id],
+                    )
+                  )[0]?.id ?? '0')
+            try {
+              if (afterId !== null) {
+                for (let page = await linesAfter(last); page.length > 0; page = await linesAfter(last)) {
+                  for (const line of page) yield line
+                  last = page[page.length - 1]!.id
+                  if (page.length < PAGE) break
+                }
               }
-            }
-            for await (const e of live) {
-              while (BigInt(e.lastId) > BigInt(last)) {
-                const page = await linesAfter(last)
-                if (page.length === 0) break
-                for (const line of page) yield line
-                last = page[page.length - 1]!.id
+              for await (const e of live) {
+                while (BigInt(e.lastId) > BigInt(last)) {
+                  const page = await linesAfter(last)
+                  if (page.length === 0) break
+                  for (const line of page) yield line
+                  last = page[page.length - 1]!.id
+                }
               }
+            } finally {
+              unwatch()
+              await live.return?.()
             }
-          } finally {
-            unwatch()
-            await live.return?.()
-          }
-        })()
+          })(),
+        )
       }),
     resolve: (line) => line,
   }),

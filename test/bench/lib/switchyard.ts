@@ -197,19 +197,29 @@ export async function spawnNode(
     nodeArgs?: string[]
     /** Sees everything the node writes (stdout and stderr), e.g. to echo it while debugging. */
     onOutput?: (chunk: string) => void
+    /** Run the build in dist/ (`npm start`; build it first) instead of src/ through tsx. */
+    built?: boolean
+    /** On the embedded default (PGlite under the node's data directory) instead of DATABASE_URL. */
+    embedded?: boolean
   },
 ): Promise<Node> {
-  const env = {
+  const env: Record<string, string | undefined> = {
     ...process.env,
     ...benchEnv(p.url, p.dataDir, {
       SWITCHYARD_WORKER_CONCURRENCY: String(opts.concurrency ?? 16),
       ...opts.extraEnv,
     }),
   }
+  if (opts.embedded) delete env.DATABASE_URL
+  const entry = opts.built ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts']
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(opts.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts', '--role', opts.roles],
-    { cwd: SERVER_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    [...(opts.nodeArgs ?? []), ...entry, '--role', opts.roles],
+    {
+      cwd: SERVER_DIR,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   )
   let output = ''
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

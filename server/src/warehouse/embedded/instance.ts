@@ -3,7 +3,8 @@ import { RunFailure } from '../../kinds/kind'
 import type { QueryReply, WorkerReply, WorkerRequest } from './protocol'
 
 const BOOT = new URL('./boot.mjs', import.meta.url)
-const ENTRY = new URL('./worker.ts', import.meta.url).href
+// Beside this module: worker.ts when run from src/, worker.js from the build in dist/.
+const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).href
 
 /** How long opening (or recovering) a PGlite may take. */
 const OPEN_TIMEOUT_MS = 120_000

@@ -1,0 +1,127 @@
+import { createRequire } from 'node:module'
+import type { ExecutionArgs, ExecutionResult } from 'graphql'
+import type { Plugin } from 'graphql-yoga'
+import type { Context } from './context'
+
+// The executor of the graphql build the schema was made with. graphql ships a CommonJS and an
+// ES build without an exports map: Node loads the CommonJS one for every package (Pothos,
+// yoga), a bundler-style resolver (vitest) may hand our own modules the other, and execute()
+// refuses a schema from the other build. require() names the one Node loads everywhere.
+const { createSourceEventStream, execute, getOperationAST } = createRequire(import.meta.url)(
+  'graphql',
+) as typeof import('graphql')
+
+/**
+ * What makes two subscribers' executions of one event identical: the selection (document,
+ * operation, the variables it reads) and who may tell apart what it returns (the
+ * visibility class). Undefined: the subscription is executed for its subscriber alone.
+ */
+export type ShareKeyOf = (args: ExecutionArgs) => string | undefined
+
+/** How many executions the fan-out ran and how many deliveries reused one (tests, metrics). */
+export interface SharedExecutionStats {
+  executions: number
+  reused: number
+  /** Deliveries sent as the bytes serialized once for their execution. */
+  sentSerialized: number
+}
+
+/**
+ * Live subscriptions executed once per event for all their subscribers: each subscriber
+ * keeps its own source stream (its subscribe resolver, its visibility check against
+ * current grants, its coalescing when it lags), but the GraphQL execution of an event and
+ * its serialization are shared by every subscriber with the same share key that was handed
+ * the same event object. Nothing is kept by time: a shared result lives as long as the
+ * event it was executed for is referenced by some subscriber's queue.
+ */
+export interface SharedExecution {
+  /** The envelop plugin that routes shareable subscriptions through the shared executor. */
+  readonly plugin: Plugin
+  /** The JSON of a result the fan-out produced (serialized once), to send as is; else undefined. */
+  serialized(result: unknown): string | undefined
+  readonly stats: SharedExecutionStats
+}
+
+export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
+  const stats: SharedExecutionStats = { executions: 0, reused: 0, sentSerialized: 0 }
+  // event payload (one object per event, see RunReads) → share key → its execution
+  const executions = new WeakMap<object, Map<string, Promise<ExecutionResult>>>()
+  const json = new WeakMap<object, string>()
+
+  const executeShared = (args: ExecutionArgs, key: string, payload: unknown): Promise<ExecutionResult> => {
+    // Payloads that are not objects cannot be told apart per event: execute them alone.
+    if (typeof payload !== 'object' || payload === null)
+      return Promise.resolve(execute({ ...args, rootValue: payload }))
+    let byKey = executions.get(payload)
+    if (!byKey) {
+      byKey = new Map()
+      executions.set(payload, byKey)
+    }
+    const hit = byKey.get(key)
+    if (hit) {
+      stats.reused++
+      return hit
+    }
+    stats.executions++
+    // What graphql-js's subscribe does per event, once: execute with the event as the root value.
+    const result = Promise.resolve(execute({ ...args, rootValue: payload })).then((r) => {
+      // A result with errors is masked per subscriber (a new object), so only clean ones are sent as is.
+      if (!r.errors) json.set(r, JSON.stringify(r))
+      return r
+    })
+    byKey.set(key, result)
+    return result
+  }
+
+  const subscribeShared =
+    (key: string) =>
+    async (args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> => {
+      const source = await createSourceEventStream(args)
+      if (!(Symbol.asyncIterator in source)) return source as ExecutionResult
+      const events = source as AsyncIterableIterator<unknown>
+      // Not a generator: return() must reach the source at once, even while next() waits for an
+      // event; an event that arrives after it is not executed.
+      let closed = false
+      const close = () => {
+        closed = true
+        // Not awaited: a source generator waiting for its next event finishes only then.
+        Promise.resolve(events.return?.()).catch(() => {})
+      }
+      const results: AsyncIterableIterator<ExecutionResult> = {
+        async next() {
+          const r = closed ? undefined : await events.next()
+          if (!r || r.done || closed) return { done: true, value: undefined }
+          return { done: false, value: await executeShared(args, key, r.value) }
+        },
+        async return() {
+          close()
+          return { done: true, value: undefined }
+        },
+        async throw(err: unknown) {
+          close()
+          throw err
+        },
+        [Symbol.asyncIterator]() {
+          return this
+        },
+      }
+      return results
+    }
+
+  const plugin: Plugin<Context> = {
+    onSubscribe({ args, setSubscribeFn }) {
+      if (getOperationAST(args.document, args.operationName)?.operation !== 'subscription') return
+      const key = shareKeyOf(args)
+      if (key !== undefined) setSubscribeFn(subscribeShared(key) as never)
+    },
+  }
+  return {
+    plugin: plugin as Plugin,
+    serialized(result) {
+      const bytes = typeof result === 'object' && result !== null ? json.get(result) : undefined
+      if (bytes !== undefined) stats.sentSerialized++
+      return bytes
+    },
+    stats,
+  }
+}
