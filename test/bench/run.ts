@@ -16,6 +16,7 @@ const WORKLOADS: Record<string, { title: string; run: () => Promise<WorkloadResu
   W6: { title: 'cron under load', run: async () => (await import('./workloads/w6-cron')).w6() },
   W7: { title: 'mutex hand-off', run: async () => (await import('./workloads/w7-mutex')).w7() },
   W8: { title: 'footprint', run: async () => (await import('./workloads/w8-footprint')).w8() },
+  W9: { title: 'workflows (W9 and W10)', run: async () => (await import('./workloads/w9-workflow')).w9() },
 }
 
 // Each workload drops its databases WITH (FORCE). A competitor's pool that still holds an
