@@ -69,4 +69,49 @@ describe('the workflow graph in Chromium', () => {
     const run = await waitForRun(s, token, runId)
     expect(run.state).toBe('SUCCEEDED')
   })
+
+  it('edits a workflow on its graph: add a step, drag an edge, choose its condition, see the server refuse a rule', async () => {
+    const ok = await createAutomation(s, token, { name: 'ok2', kind: 'NOOP', config: {} })
+    const id = await createAutomation(s, token, {
+      name: 'editable',
+      kind: 'WORKFLOW',
+      config: { steps: [{ name: 'extract', automationId: ok }] },
+    })
+    await page.goto(`${s.url}/automations/${id}/graph`)
+    await page.locator('[data-workflow-editor] [data-step=extract]').waitFor()
+    await page.locator('[data-new-step-name]').fill('notify')
+    await page.locator('[data-new-step-automation]').selectOption(ok)
+    await page.locator('[data-action=add-step]').click()
+    await page.locator('[data-workflow-editor] [data-step=notify]').waitFor()
+    // Drag from extract's output handle to notify's input handle.
+    const from = page.locator('.svelte-flow__node[data-id=extract] .svelte-flow__handle.source')
+    const to = page.locator('.svelte-flow__node[data-id=notify] .svelte-flow__handle.target')
+    const a = (await from.boundingBox())!
+    const b = (await to.boundingBox())!
+    await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2)
+    await page.mouse.down()
+    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 10 })
+    await page.mouse.up()
+    await page.locator('[data-edge-panel] [data-edge-condition]').selectOption('FAILURE')
+    await page.locator('[data-action=save-graph]').click()
+    await page.locator('[data-saved]').waitFor()
+    const saved = await s.gql<{ automation: { config: { edges: unknown[]; steps: { name: string }[] } } }>(
+      'query($id: ID!) { automation(id: $id) { config } }',
+      { id },
+      { token },
+    )
+    expect(saved.data?.automation.config.edges).toEqual([
+      { from: 'extract', to: 'notify', condition: 'FAILURE' },
+    ])
+    expect(saved.data?.automation.config.steps.map((x) => x.name)).toEqual(['extract', 'notify'])
+    await screenshot(page, 'web-workflow-editor')
+    // A rule that can never fire on a root: the server's message appears on the step.
+    await page.locator('[data-workflow-editor] [data-step=extract]').click()
+    await page.locator('[data-step-panel=extract] [data-step-rule]').selectOption('ONE_FAILED')
+    await page.locator('[data-action=save-graph]').click()
+    const issue = page.locator('[data-step-panel=extract] [data-step-issue]')
+    await issue.waitFor()
+    expect(await issue.innerText()).toContain('ONE_FAILED can never fire on a step without incoming edges')
+    await screenshot(page, 'web-workflow-editor-issue')
+  })
 })
