@@ -81,3 +81,28 @@ export async function openSecretsForRun(
   )
   return out
 }
+
+/**
+ * Opens named secrets of an organization outside a run (reporters' channel connections).
+ * A name with no secret throws, naming it.
+ */
+export async function openSecrets(
+  q: Queryable,
+  key: Buffer,
+  orgId: string,
+  names: readonly string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  if (names.length === 0) return out
+  const rows = await q.query<{ name: string; sealed: string }>(
+    'select name, sealed from secrets where org_id = $1 and name = any($2::text[])',
+    [orgId, names],
+  )
+  const missing = names.filter((n) => !rows.some((r) => r.name === n))
+  if (missing.length > 0)
+    throw new Error(
+      `\${secret.${missing[0]}} is not a secret of this organization; an admin adds it on the Secrets page`,
+    )
+  for (const r of rows) out.set(r.name, open(key, r.sealed, contextOf(orgId, r.name)))
+  return out
+}
