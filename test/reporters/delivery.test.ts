@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type DataFixture, dataFixture } from '../data/helpers'
+import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
+import {
+  CREATE_REPORTER,
+  type Receiver,
+  createConnection,
+  createReporter,
+  settledDeliveries,
+  startReceiver,
+} from './helpers'
+
+// Deliveries are durable jobs: retried with backoff on 5xx, one per (reporter, run, outcome)
+// whatever the run's attempts, never changing the run's outcome; templates are checked at save.
+let f: DataFixture
+let http: Receiver
+let hook: string
+let n = 0
+
+beforeAll(async () => {
+  f = await dataFixture({ SWITCHYARD_DELIVERY_BACKOFF_MS: '50' })
+  http = await startReceiver()
+  hook = await createConnection(f, { name: 'hook', type: 'WEBHOOK', config: { url: `${http.url}/in` } })
+  // The organization's warehouse is created by its first run: not inside a test.
+  await f.sql('select 1')
+})
+afterAll(async () => {
+  await f?.stop()
+  await http?.close()
+})
+
+const automation = (config: Record<string, unknown> = { statement: 'select 1 as one' }, extra = {}) =>
+  createAutomation(f.s, f.editor, { name: `auto-${++n}`, kind: 'SQL', config, ...extra })
+const run = async (id: string) => waitForRun(f.s, f.editor, await runAutomation(f.s, f.editor, id))
+const received = (key: string) => http.requests.filter((r) => r.headers['x-switchyard-delivery'] === key)
+
+describe('deliveries', () => {
+  it('retries a receiver that answers 500 twice, then delivers once', async () => {
+    const id = await automation()
+    await createReporter(f, id, { name: 'flaky', connectionId: hook })
+    http.answers.push(500, 503)
+    const r = await run(id)
+    const [d] = await settledDeliveries(f, r.id)
+    expect(d).toMatchObject({ state: 'DELIVERED', attempts: 3, responseCode: 200, error: null })
+    const got = received(d!.idempotencyKey)
+    expect(got).toHaveLength(3)
+    // Same key every time, so a receiver that saw a lost answer can dedupe.
+    expect(new Set(got.map((g) => g.body)).size).toBe(1)
+  })
+
+  it('a run retried three times gives one START and one END message', async () => {
+    const id = await automation({ statement: 'select 1/0' }, { retry: { maxAttempts: 3, backoffMs: 0 } })
+    await createReporter(f, id, { name: 'start', connectionId: hook, event: 'START' })
+    await createReporter(f, id, { name: 'failed', connectionId: hook, event: 'END', condition: 'FAILED' })
+    await createReporter(f, id, { name: 'ok', connectionId: hook, event: 'END', condition: 'SUCCEEDED' })
+    const r = await run(id)
+    expect(r).toMatchObject({ state: 'FAILED', attempt: 3 })
+    const ds = await settledDeliveries(f, r.id, 2)
+    expect(ds.map((d) => [d.reporterName, d.outcome, d.state])).toEqual([
+      ['start', 'START', 'DELIVERED'],
+      ['failed', 'FAILED', 'DELIVERED'],
+    ])
+    for (const d of ds) expect(received(d.idempotencyKey)).toHaveLength(1)
+    const start = JSON.parse(received(ds[0]!.idempotencyKey)[0]!.body)
+    // The START message is the run as it started (attempt 1), not as it ended.
+    expect(start.run).toMatchObject({ state: 'RUNNING', attempt: 1 })
+    expect(JSON.parse(received(ds[1]!.idempotencyKey)[0]!.body).run).toMatchObject({ state: 'FAILED', attempt: 3 })
+  })
+
+  it('a failing reporter never changes the run outcome, and its error is recorded', async () => {
+    const id = await automation()
+    await createReporter(f, id, { name: 'gone', connectionId: hook })
+    http.answers.push(404)
+    const r = await run(id)
+    expect(r.state).toBe('SUCCEEDED')
+    expect(await settledDeliveries(f, r.id)).toMatchObject([
+      { state: 'FAILED', attempts: 1, responseCode: 404, error: expect.stringContaining('HTTP 404') },
+    ])
+  })
+
+  it('judges expression conditions with the variables evaluator: false is SKIPPED, true is sent', async () => {
+    const id = await automation()
+    await createReporter(f, id, {
+      name: 'first try',
+      connectionId: hook,
+      condition: 'EXPRESSION',
+      expression: 'outcome == "SUCCEEDED" && attempt == 1 && durationMs >= 0',
+    })
+    await createReporter(f, id, { name: 'never', connectionId: hook, condition: 'EXPRESSION', expression: 'outcome == "FAILED"' })
+    const r = await run(id)
+    const ds = await settledDeliveries(f, r.id, 2)
+    expect(ds.map((d) => [d.reporterName, d.state])).toEqual([
+      ['first try', 'DELIVERED'],
+      ['never', 'SKIPPED'],
+    ])
+  })
+
+  it('refuses a template error at save, naming its line', async () => {
+    const id = await automation()
+    const bad = await f.gql<{ createReporter: { __typename: string; message: string; issues: { path: string; message: string }[] } }>(
+      CREATE_REPORTER,
+      { a: id, i: { name: 'bad', connectionId: hook, template: '{\n  "run": {{ run.id }},\n  "x": {{ run.state | shout }}\n}' } },
+    )
+    expect(bad.createReporter.__typename).toBe('ValidationError')
+    expect(bad.createReporter.issues).toEqual([{ path: 'template', message: expect.stringMatching(/^line 3, column \d+: undefined filter: shout/) }])
+    const unclosed = await f.gql<{ createReporter: { issues: { path: string; message: string }[] } }>(CREATE_REPORTER, {
+      a: id,
+      i: { name: 'bad', connectionId: hook, template: 'a\nb\n{% if run.error %}oops' },
+    })
+    expect(unclosed.createReporter.issues[0]).toMatchObject({ path: 'template', message: expect.stringMatching(/^line 3, .*not closed/) })
+    const expr = await f.gql<{ createReporter: { issues: { path: string }[] } }>(CREATE_REPORTER, {
+      a: id,
+      i: { name: 'bad', connectionId: hook, condition: 'EXPRESSION', expression: 'outcome ==' },
+    })
+    expect(expr.createReporter.issues[0]!.path).toBe('expression')
+  })
+
+  it('validates every input: channel settings, secret references, targets, rights', async () => {
+    const create = `mutation($i: ChannelConnectionInput!) { createChannelConnection(input: $i) {
+      __typename ... on ValidationError { issues { path message } } ... on Error { message } } }`
+    const plain = await f.gql<{ createChannelConnection: { issues: { path: string; message: string }[] } }>(
+      create,
+      { i: { name: 'm', type: 'MAIL', config: { host: 'smtp.example.com', from: 'a@b.c', username: 'u', password: 'hunter2' } } },
+      f.admin,
+    )
+    expect(plain.createChannelConnection.issues[0]).toMatchObject({ path: 'config.password', message: expect.stringContaining('secret.NAME') })
+    const missing = await f.gql<{ createChannelConnection: { issues: { path: string; message: string }[] } }>(
+      create,
+      { i: { name: 'm', type: 'MAIL', config: { host: 'smtp.example.com', from: 'a@b.c', password: '${secret.NOPE}' } } },
+      f.admin,
+    )
+    expect(missing.createChannelConnection.issues[0]!.message).toContain('no secret named NOPE')
+    const byEditor = await f.gql<{ createChannelConnection: { __typename: string } }>(
+      create,
+      { i: { name: 'x', type: 'WEBHOOK', config: { url: 'https://example.com' } } },
+      f.editor,
+    )
+    expect(byEditor.createChannelConnection.__typename).toBe('ForbiddenError')
+    const mail = await createConnection(f, { name: 'mail-v', type: 'MAIL', config: { host: 'smtp.example.com', from: 'a@b.c' } })
+    const id = await automation()
+    const badTarget = await f.gql<{ createReporter: { issues: { path: string }[] } }>(CREATE_REPORTER, {
+      a: id,
+      i: { name: 'm', connectionId: mail, target: { to: ['not-an-address'], subject: '{{ run.id' } },
+    })
+    expect(badTarget.createReporter.issues.map((i) => i.path)).toEqual(['target.to.0'])
+    const badSubject = await f.gql<{ createReporter: { issues: { path: string; message: string }[] } }>(CREATE_REPORTER, {
+      a: id,
+      i: { name: 'm', connectionId: mail, target: { to: ['a@example.com'], subject: 'x {{ run.id' } },
+    })
+    expect(badSubject.createReporter.issues[0]!.path).toBe('target.subject')
+    const byViewer = await f.gql<{ createReporter: { __typename: string } }>(
+      CREATE_REPORTER,
+      { a: id, i: { name: 'v', connectionId: hook } },
+      f.viewer,
+    )
+    expect(['ForbiddenError', 'NotFoundError']).toContain(byViewer.createReporter.__typename)
+  })
+
+  it('previews a template against the last run, sends a test message and tests a connection', async () => {
+    const id = await automation()
+    const r = await run(id)
+    const preview = await f.gql<{ reporterPreview: { preview: { runId: string; body: string; error: string | null } } }>(
+      `query($a: ID!, $i: ReporterInput!) { reporterPreview(automationId: $a, input: $i) {
+        ... on ReporterPreviewSuccess { preview { runId body error } } ... on Error { message } } }`,
+      { a: id, i: { name: 'p', connectionId: hook, template: 'run {{ run.id }} {{ run.state }} rows={{ outputs.rows.size }}' } },
+    )
+    expect(preview.reporterPreview.preview).toEqual({ runId: r.id, body: `run ${r.id} SUCCEEDED rows=1`, error: null })
+    const reporter = await createReporter(f, id, { name: 'test me', connectionId: hook, template: '{"test": {{ run.id | json }}}' })
+    const before = http.requests.length
+    const test = await f.gql<{ testReporter: { result: { ok: boolean; responseCode: number } } }>(
+      `mutation($id: ID!) { testReporter(id: $id) { ... on TestReporterSuccess { result { ok responseCode error } } ... on Error { message } } }`,
+      { id: reporter },
+    )
+    expect(test.testReporter.result).toMatchObject({ ok: true, responseCode: 200 })
+    expect(JSON.parse(http.requests.at(-1)!.body)).toEqual({ test: r.id })
+    expect(http.requests.length).toBe(before + 1)
+    const conn = await f.gql<{ testChannelConnection: { result: { ok: boolean; responseCode: number } } }>(
+      `mutation($id: ID!) { testChannelConnection(id: $id) { ... on TestChannelConnectionSuccess { result { ok responseCode error } } ... on Error { message } } }`,
+      { id: hook },
+      f.admin,
+    )
+    expect(conn.testChannelConnection.result).toMatchObject({ ok: true, responseCode: 200 })
+    expect(JSON.parse(http.requests.at(-1)!.body)).toMatchObject({ test: true, connection: 'hook' })
+  })
+})
