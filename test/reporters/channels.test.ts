@@ -63,7 +63,11 @@ afterAll(async () => {
 })
 
 /** An automation with one reporter on END, run once; returns the run and its settled deliveries. */
-async function runWith(connectionId: string, reporter: Record<string, unknown>, config = { statement: 'select 42 as answer' }) {
+async function runWith(
+  connectionId: string,
+  reporter: Record<string, unknown>,
+  config = { statement: 'select 42 as answer' },
+) {
   const id = await createAutomation(f.s, f.editor, { name: `reported-${++n}`, kind: 'SQL', config })
   await createReporter(f, id, { name: `r${n}`, connectionId, ...reporter })
   const run = await waitForRun(f.s, f.editor, await runAutomation(f.s, f.editor, id))
@@ -100,7 +104,9 @@ describe('reporter channels', () => {
       },
     })
     expect(run.state).toBe('SUCCEEDED')
-    expect(deliveries).toMatchObject([{ state: 'DELIVERED', channel: 'MAIL', responseCode: 250, attempts: 1 }])
+    expect(deliveries).toMatchObject([
+      { state: 'DELIVERED', channel: 'MAIL', responseCode: 250, attempts: 1 },
+    ])
     expect(logins.at(-1)).toEqual({ username: 'reports', password: 'smtp-pass-123' })
     const m = mails.at(-1)!
     expect(m.subject).toMatch(/^Load reported-\d+: SUCCEEDED$/)
@@ -113,7 +119,9 @@ describe('reporter channels', () => {
     expect(m.headers.get('x-switchyard-delivery')).toBe(deliveries[0]!.idempotencyKey)
     const [csv, xlsx] = m.attachments
     expect(csv!.filename).toBe('sales.csv')
-    expect(csv!.content.toString('utf8')).toBe('id,item,amount\r\n1,item 1,1.5\r\n2,item 2,3.0\r\n3,item 3,4.5\r\n')
+    expect(csv!.content.toString('utf8')).toBe(
+      'id,item,amount\r\n1,item 1,1.5\r\n2,item 2,3.0\r\n3,item 3,4.5\r\n',
+    )
     expect(xlsx!.filename).toBe(`sales_${new Date().toISOString().slice(0, 10)}.xlsx`)
     const wb = new ExcelJS.Workbook()
     await wb.xlsx.load(xlsx!.content as unknown as ArrayBuffer)
@@ -128,7 +136,14 @@ describe('reporter channels', () => {
     const conn = await createConnection(f, {
       name: 'smtp-wrong',
       type: 'MAIL',
-      config: { host: '127.0.0.1', port: smtpPort, security: 'NONE', username: 'reports', password: '${secret.SMTP_WRONG}', from: 'a@example.test' },
+      config: {
+        host: '127.0.0.1',
+        port: smtpPort,
+        security: 'NONE',
+        username: 'reports',
+        password: '${secret.SMTP_WRONG}',
+        from: 'a@example.test',
+      },
     })
     const { run, deliveries } = await runWith(conn, { target: { to: ['team@example.test'] } })
     expect(run.state).toBe('SUCCEEDED')
@@ -185,7 +200,9 @@ describe('reporter channels', () => {
     http.answers.push(() => ({ status: 200, body: '{"ok":false,"error":"channel_not_found"}' }))
     const { run, deliveries } = await runWith(conn, { target: { channel: '#nope' } })
     expect(run.state).toBe('SUCCEEDED')
-    expect(deliveries).toMatchObject([{ state: 'FAILED', attempts: 1, error: 'Slack chat.postMessage: channel_not_found' }])
+    expect(deliveries).toMatchObject([
+      { state: 'FAILED', attempts: 1, error: 'Slack chat.postMessage: channel_not_found' },
+    ])
   })
 
   it('posts an Adaptive Card to a Teams webhook', async () => {
@@ -208,7 +225,10 @@ describe('reporter channels', () => {
     expect(card.body[0]).toMatchObject({ type: 'TextBlock', color: 'Attention' })
     expect(card.body[0].text).toContain('FAILED')
     expect(card.body[1].text).toContain('division by zero')
-    expect(card.body.find((b: { type: string }) => b.type === 'FactSet').facts).toContainEqual({ title: 'Run', value: `#${run.id}` })
+    expect(card.body.find((b: { type: string }) => b.type === 'FactSet').facts).toContainEqual({
+      title: 'Run',
+      value: `#${run.id}`,
+    })
     expect(card.actions[0]).toMatchObject({ type: 'Action.OpenUrl' })
     expect(card.actions[0].url).toMatch(new RegExp(`/runs/${run.id}$`))
     expect(id).toBeTruthy()
@@ -219,13 +239,20 @@ describe('reporter channels', () => {
     const conn = await createConnection(f, {
       name: 'twilio',
       type: 'TWILIO_SMS',
-      config: { accountSid: sid, authToken: '${secret.TWILIO_TOKEN}', from: '+15005550006', apiUrl: `${http.url}/twilio` },
+      config: {
+        accountSid: sid,
+        authToken: '${secret.TWILIO_TOKEN}',
+        from: '+15005550006',
+        apiUrl: `${http.url}/twilio`,
+      },
     })
     const before = http.requests.length
     http.answers.push(201, 201)
     const { run, deliveries } = await runWith(conn, { target: { to: ['+41791234567', '+41797654321'] } })
     expect(deliveries).toMatchObject([{ state: 'DELIVERED', responseCode: 201 }])
-    const reqs = http.requests.slice(before).filter((r) => r.path === `/twilio/2010-04-01/Accounts/${sid}/Messages.json`)
+    const reqs = http.requests
+      .slice(before)
+      .filter((r) => r.path === `/twilio/2010-04-01/Accounts/${sid}/Messages.json`)
     expect(reqs).toHaveLength(2)
     for (const req of reqs) {
       expect(req.method).toBe('POST')
@@ -253,7 +280,8 @@ describe('reporter channels', () => {
     })
     const before = http.requests.length
     const { id, run, deliveries } = await runWith(conn, {
-      template: '{ "run": {{ run.id | json }}, "state": {{ run.state | json }}, "automation": {{ automation.name | json }}, "answer": {{ outputs.rows[0].answer | json }} }',
+      template:
+        '{ "run": {{ run.id | json }}, "state": {{ run.state | json }}, "automation": {{ automation.name | json }}, "answer": {{ outputs.rows[0].answer | json }} }',
     })
     expect(deliveries).toMatchObject([{ state: 'DELIVERED', responseCode: 200 }])
     const req = http.requests.slice(before).find((r) => r.path === '/hook?k=1')!
@@ -264,8 +292,15 @@ describe('reporter channels', () => {
     const expected = `sha256=${createHmac('sha256', 'hmac-key-1234').update(`${ts}.${req.body}`).digest('hex')}`
     expect(req.headers['x-switchyard-signature']).toBe(expected)
     // A receiver with another key (or a changed body) would not match.
-    expect(createHmac('sha256', 'other-key').update(`${ts}.${req.body}`).digest('hex')).not.toBe(expected.slice(7))
-    expect(JSON.parse(req.body)).toEqual({ run: run.id, state: 'SUCCEEDED', automation: expect.stringMatching(/^reported-/), answer: 42 })
+    expect(createHmac('sha256', 'other-key').update(`${ts}.${req.body}`).digest('hex')).not.toBe(
+      expected.slice(7),
+    )
+    expect(JSON.parse(req.body)).toEqual({
+      run: run.id,
+      state: 'SUCCEEDED',
+      automation: expect.stringMatching(/^reported-/),
+      answer: 42,
+    })
     expect(id).toBeTruthy()
   })
 
@@ -273,9 +308,18 @@ describe('reporter channels', () => {
     const conn = await createConnection(f, { name: 'dataset', type: 'DATASET', config: {} })
     const { run, deliveries } = await runWith(conn, { target: { storage: 'run_reports' } })
     expect(deliveries).toMatchObject([{ state: 'DELIVERED' }])
-    const rows = ((await f.sql('select run_id::text, state, event, message from run_reports')).outputs as { rows: unknown[] }).rows
+    const rows = (
+      (await f.sql('select run_id::text, state, event, message from run_reports')).outputs as {
+        rows: unknown[]
+      }
+    ).rows
     expect(rows).toEqual([
-      { run_id: run.id, state: 'SUCCEEDED', event: 'END', message: expect.stringContaining(`run #${run.id} ended SUCCEEDED`) },
+      {
+        run_id: run.id,
+        state: 'SUCCEEDED',
+        event: 'END',
+        message: expect.stringContaining(`run #${run.id} ended SUCCEEDED`),
+      },
     ])
   })
 })

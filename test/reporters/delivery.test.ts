@@ -64,7 +64,10 @@ describe('deliveries', () => {
     const start = JSON.parse(received(ds[0]!.idempotencyKey)[0]!.body)
     // The START message is the run as it started (attempt 1), not as it ended.
     expect(start.run).toMatchObject({ state: 'RUNNING', attempt: 1 })
-    expect(JSON.parse(received(ds[1]!.idempotencyKey)[0]!.body).run).toMatchObject({ state: 'FAILED', attempt: 3 })
+    expect(JSON.parse(received(ds[1]!.idempotencyKey)[0]!.body).run).toMatchObject({
+      state: 'FAILED',
+      attempt: 3,
+    })
   })
 
   it('a failing reporter never changes the run outcome, and its error is recorded', async () => {
@@ -86,7 +89,12 @@ describe('deliveries', () => {
       condition: 'EXPRESSION',
       expression: 'outcome == "SUCCEEDED" && attempt == 1 && durationMs >= 0',
     })
-    await createReporter(f, id, { name: 'never', connectionId: hook, condition: 'EXPRESSION', expression: 'outcome == "FAILED"' })
+    await createReporter(f, id, {
+      name: 'never',
+      connectionId: hook,
+      condition: 'EXPRESSION',
+      expression: 'outcome == "FAILED"',
+    })
     const r = await run(id)
     const ds = await settledDeliveries(f, r.id, 2)
     expect(ds.map((d) => [d.reporterName, d.state])).toEqual([
@@ -97,17 +105,31 @@ describe('deliveries', () => {
 
   it('refuses a template error at save, naming its line', async () => {
     const id = await automation()
-    const bad = await f.gql<{ createReporter: { __typename: string; message: string; issues: { path: string; message: string }[] } }>(
-      CREATE_REPORTER,
-      { a: id, i: { name: 'bad', connectionId: hook, template: '{\n  "run": {{ run.id }},\n  "x": {{ run.state | shout }}\n}' } },
-    )
-    expect(bad.createReporter.__typename).toBe('ValidationError')
-    expect(bad.createReporter.issues).toEqual([{ path: 'template', message: expect.stringMatching(/^line 3, column \d+: undefined filter: shout/) }])
-    const unclosed = await f.gql<{ createReporter: { issues: { path: string; message: string }[] } }>(CREATE_REPORTER, {
+    const bad = await f.gql<{
+      createReporter: { __typename: string; message: string; issues: { path: string; message: string }[] }
+    }>(CREATE_REPORTER, {
       a: id,
-      i: { name: 'bad', connectionId: hook, template: 'a\nb\n{% if run.error %}oops' },
+      i: {
+        name: 'bad',
+        connectionId: hook,
+        template: '{\n  "run": {{ run.id }},\n  "x": {{ run.state | shout }}\n}',
+      },
     })
-    expect(unclosed.createReporter.issues[0]).toMatchObject({ path: 'template', message: expect.stringMatching(/^line 3, .*not closed/) })
+    expect(bad.createReporter.__typename).toBe('ValidationError')
+    expect(bad.createReporter.issues).toEqual([
+      { path: 'template', message: expect.stringMatching(/^line 3, column \d+: undefined filter: shout/) },
+    ])
+    const unclosed = await f.gql<{ createReporter: { issues: { path: string; message: string }[] } }>(
+      CREATE_REPORTER,
+      {
+        a: id,
+        i: { name: 'bad', connectionId: hook, template: 'a\nb\n{% if run.error %}oops' },
+      },
+    )
+    expect(unclosed.createReporter.issues[0]).toMatchObject({
+      path: 'template',
+      message: expect.stringMatching(/^line 3, .*not closed/),
+    })
     const expr = await f.gql<{ createReporter: { issues: { path: string }[] } }>(CREATE_REPORTER, {
       a: id,
       i: { name: 'bad', connectionId: hook, condition: 'EXPRESSION', expression: 'outcome ==' },
@@ -120,13 +142,28 @@ describe('deliveries', () => {
       __typename ... on ValidationError { issues { path message } } ... on Error { message } } }`
     const plain = await f.gql<{ createChannelConnection: { issues: { path: string; message: string }[] } }>(
       create,
-      { i: { name: 'm', type: 'MAIL', config: { host: 'smtp.example.com', from: 'a@b.c', username: 'u', password: 'hunter2' } } },
+      {
+        i: {
+          name: 'm',
+          type: 'MAIL',
+          config: { host: 'smtp.example.com', from: 'a@b.c', username: 'u', password: 'hunter2' },
+        },
+      },
       f.admin,
     )
-    expect(plain.createChannelConnection.issues[0]).toMatchObject({ path: 'config.password', message: expect.stringContaining('secret.NAME') })
+    expect(plain.createChannelConnection.issues[0]).toMatchObject({
+      path: 'config.password',
+      message: expect.stringContaining('secret.NAME'),
+    })
     const missing = await f.gql<{ createChannelConnection: { issues: { path: string; message: string }[] } }>(
       create,
-      { i: { name: 'm', type: 'MAIL', config: { host: 'smtp.example.com', from: 'a@b.c', password: '${secret.NOPE}' } } },
+      {
+        i: {
+          name: 'm',
+          type: 'MAIL',
+          config: { host: 'smtp.example.com', from: 'a@b.c', password: '${secret.NOPE}' },
+        },
+      },
       f.admin,
     )
     expect(missing.createChannelConnection.issues[0]!.message).toContain('no secret named NOPE')
@@ -136,17 +173,24 @@ describe('deliveries', () => {
       f.editor,
     )
     expect(byEditor.createChannelConnection.__typename).toBe('ForbiddenError')
-    const mail = await createConnection(f, { name: 'mail-v', type: 'MAIL', config: { host: 'smtp.example.com', from: 'a@b.c' } })
+    const mail = await createConnection(f, {
+      name: 'mail-v',
+      type: 'MAIL',
+      config: { host: 'smtp.example.com', from: 'a@b.c' },
+    })
     const id = await automation()
     const badTarget = await f.gql<{ createReporter: { issues: { path: string }[] } }>(CREATE_REPORTER, {
       a: id,
       i: { name: 'm', connectionId: mail, target: { to: ['not-an-address'], subject: '{{ run.id' } },
     })
     expect(badTarget.createReporter.issues.map((i) => i.path)).toEqual(['target.to.0'])
-    const badSubject = await f.gql<{ createReporter: { issues: { path: string; message: string }[] } }>(CREATE_REPORTER, {
-      a: id,
-      i: { name: 'm', connectionId: mail, target: { to: ['a@example.com'], subject: 'x {{ run.id' } },
-    })
+    const badSubject = await f.gql<{ createReporter: { issues: { path: string; message: string }[] } }>(
+      CREATE_REPORTER,
+      {
+        a: id,
+        i: { name: 'm', connectionId: mail, target: { to: ['a@example.com'], subject: 'x {{ run.id' } },
+      },
+    )
     expect(badSubject.createReporter.issues[0]!.path).toBe('target.subject')
     const byViewer = await f.gql<{ createReporter: { __typename: string } }>(
       CREATE_REPORTER,
@@ -159,13 +203,30 @@ describe('deliveries', () => {
   it('previews a template against the last run, sends a test message and tests a connection', async () => {
     const id = await automation()
     const r = await run(id)
-    const preview = await f.gql<{ reporterPreview: { preview: { runId: string; body: string; error: string | null } } }>(
+    const preview = await f.gql<{
+      reporterPreview: { preview: { runId: string; body: string; error: string | null } }
+    }>(
       `query($a: ID!, $i: ReporterInput!) { reporterPreview(automationId: $a, input: $i) {
         ... on ReporterPreviewSuccess { preview { runId body error } } ... on Error { message } } }`,
-      { a: id, i: { name: 'p', connectionId: hook, template: 'run {{ run.id }} {{ run.state }} rows={{ outputs.rows.size }}' } },
+      {
+        a: id,
+        i: {
+          name: 'p',
+          connectionId: hook,
+          template: 'run {{ run.id }} {{ run.state }} rows={{ outputs.rows.size }}',
+        },
+      },
     )
-    expect(preview.reporterPreview.preview).toEqual({ runId: r.id, body: `run ${r.id} SUCCEEDED rows=1`, error: null })
-    const reporter = await createReporter(f, id, { name: 'test me', connectionId: hook, template: '{"test": {{ run.id | json }}}' })
+    expect(preview.reporterPreview.preview).toEqual({
+      runId: r.id,
+      body: `run ${r.id} SUCCEEDED rows=1`,
+      error: null,
+    })
+    const reporter = await createReporter(f, id, {
+      name: 'test me',
+      connectionId: hook,
+      template: '{"test": {{ run.id | json }}}',
+    })
     const before = http.requests.length
     const test = await f.gql<{ testReporter: { result: { ok: boolean; responseCode: number } } }>(
       `mutation($id: ID!) { testReporter(id: $id) { ... on TestReporterSuccess { result { ok responseCode error } } ... on Error { message } } }`,

@@ -16,6 +16,10 @@ export interface Receiver {
   answers: (number | ((req: Received) => { status: number; body: string }))[]
   /** Body of the default 200 answer. */
   okBody: string
+  /** This many next requests get no answer at all (a receiver hanging; the sender dies meanwhile). */
+  hold: number
+  /** Resolves when the next request arrives. */
+  next(): Promise<Received>
   close(): Promise<void>
 }
 
@@ -26,8 +30,11 @@ export async function startReceiver(): Promise<Receiver> {
     requests: [],
     answers: [],
     okBody: 'ok',
+    hold: 0,
+    next: () => new Promise((resolve) => waiting.push(resolve)),
     close: async () => {},
   }
+  const waiting: ((r: Received) => void)[] = []
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -39,11 +46,19 @@ export async function startReceiver(): Promise<Receiver> {
         body: Buffer.concat(chunks).toString('utf8'),
       }
       r.requests.push(got)
+      for (const w of waiting.splice(0)) w(got)
+      if (r.hold > 0) {
+        r.hold--
+        return
+      }
       const next = r.answers.shift()
       if (typeof next === 'function') {
         const a = next(got)
         res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.body)
-      } else res.writeHead(next ?? 200, { 'content-type': 'text/plain' }).end(next && next >= 300 ? 'no' : r.okBody)
+      } else
+        res
+          .writeHead(next ?? 200, { 'content-type': 'text/plain' })
+          .end(next && next >= 300 ? 'no' : r.okBody)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
