@@ -9,6 +9,7 @@ import {
   type Receiver,
   createConnection,
   createReporter,
+  ref,
   setSecret,
   settledDeliveries,
   startReceiver,
@@ -84,7 +85,7 @@ describe('reporter channels', () => {
         port: smtpPort,
         security: 'NONE',
         username: 'reports',
-        password: '${secret.SMTP_PASSWORD}',
+        password: ref('SMTP_PASSWORD'),
         from: 'Switchyard <switchyard@example.test>',
       },
     })
@@ -141,7 +142,7 @@ describe('reporter channels', () => {
         port: smtpPort,
         security: 'NONE',
         username: 'reports',
-        password: '${secret.SMTP_WRONG}',
+        password: ref('SMTP_WRONG'),
         from: 'a@example.test',
       },
     })
@@ -177,7 +178,7 @@ describe('reporter channels', () => {
     const conn = await createConnection(f, {
       name: 'slack-bot',
       type: 'SLACK',
-      config: { mode: 'BOT', botToken: '${secret.SLACK_BOT}', apiUrl: `${http.url}/slack-api` },
+      config: { mode: 'BOT', botToken: ref('SLACK_BOT'), apiUrl: `${http.url}/slack-api` },
     })
     const before = http.requests.length
     http.answers.push(() => ({ status: 200, body: '{"ok":true,"ts":"1.2"}' }))
@@ -195,7 +196,7 @@ describe('reporter channels', () => {
     const conn = await createConnection(f, {
       name: 'slack-bot-bad',
       type: 'SLACK',
-      config: { mode: 'BOT', botToken: '${secret.SLACK_BOT}', apiUrl: `${http.url}/slack-api` },
+      config: { mode: 'BOT', botToken: ref('SLACK_BOT'), apiUrl: `${http.url}/slack-api` },
     })
     http.answers.push(() => ({ status: 200, body: '{"ok":false,"error":"channel_not_found"}' }))
     const { run, deliveries } = await runWith(conn, { target: { channel: '#nope' } })
@@ -241,7 +242,7 @@ describe('reporter channels', () => {
       type: 'TWILIO_SMS',
       config: {
         accountSid: sid,
-        authToken: '${secret.TWILIO_TOKEN}',
+        authToken: ref('TWILIO_TOKEN'),
         from: '+15005550006',
         apiUrl: `${http.url}/twilio`,
       },
@@ -275,7 +276,7 @@ describe('reporter channels', () => {
         url: `${http.url}/hook?k=1`,
         method: 'PUT',
         headers: { 'X-Team': 'data' },
-        hmacSecret: '${secret.HOOK_KEY}',
+        hmacSecret: ref('HOOK_KEY'),
       },
     })
     const before = http.requests.length

@@ -6,6 +6,7 @@ import {
   type Receiver,
   createConnection,
   createReporter,
+  ref,
   settledDeliveries,
   startReceiver,
 } from './helpers'
@@ -161,7 +162,7 @@ describe('deliveries', () => {
         i: {
           name: 'm',
           type: 'MAIL',
-          config: { host: 'smtp.example.com', from: 'a@b.c', password: '${secret.NOPE}' },
+          config: { host: 'smtp.example.com', from: 'a@b.c', password: ref('NOPE') },
         },
       },
       f.admin,
