@@ -15,6 +15,10 @@ const LIMITS = {
 const plain = new Liquid(LIMITS)
 const html = new Liquid({ ...LIMITS, outputEscape: 'escape' })
 
+// `| json` of something missing is `null`, not nothing: a JSON body must stay JSON.
+for (const e of [plain, html])
+  e.registerFilter('json', (v: unknown, space?: number) => JSON.stringify(v ?? null, null, space))
+
 export type TemplateMode = 'plain' | 'html'
 const engine = (mode: TemplateMode) => (mode === 'html' ? html : plain)
 
