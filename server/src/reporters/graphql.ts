@@ -357,7 +357,7 @@ builder.mutationField('testChannelConnection', (t) =>
 builder.mutationField('createReporter', (t) =>
   t.field({
     type: ReporterType,
-    authScopes: { user: true },
+    authScopes: { editor: true },
     errors: { types: COMMON_ERRORS, dataField: { name: 'reporter' } },
     args: { automationId: t.arg.id(), input: t.arg({ type: ReporterInputType }) },
     resolve: async (_r, { automationId, input }, ctx) => {
@@ -372,7 +372,7 @@ builder.mutationField('createReporter', (t) =>
 builder.mutationField('updateReporter', (t) =>
   t.field({
     type: ReporterType,
-    authScopes: { user: true },
+    authScopes: { editor: true },
     errors: { types: COMMON_ERRORS, dataField: { name: 'reporter' } },
     args: { id: t.arg.id(), input: t.arg({ type: ReporterInputType }) },
     resolve: async (_r, { id, input }, ctx) => {
@@ -388,7 +388,7 @@ builder.mutationField('updateReporter', (t) =>
 builder.mutationField('deleteReporter', (t) =>
   t.field({
     type: ReporterType,
-    authScopes: { user: true },
+    authScopes: { editor: true },
     errors: { types: COMMON_ERRORS, dataField: { name: 'reporter' } },
     args: { id: t.arg.id() },
     resolve: async (_r, { id }, ctx) => {
@@ -404,7 +404,7 @@ builder.mutationField('deleteReporter', (t) =>
 builder.mutationField('testReporter', (t) =>
   t.field({
     type: TestResultType,
-    authScopes: { user: true },
+    authScopes: { editor: true },
     description:
       'Sends the reporter message now, about the last ended run (or a sample), whatever its condition',
     errors: { types: COMMON_ERRORS, dataField: { name: 'result' } },
@@ -438,7 +438,7 @@ builder.mutationField('testReporter', (t) =>
 builder.queryField('reporterPreview', (t) =>
   t.field({
     type: PreviewType,
-    authScopes: { user: true },
+    authScopes: { editor: true },
     description:
       'Renders a reporter (saved or not) against the last ended run of its automation, or the run given',
     errors: { types: COMMON_ERRORS, dataField: { name: 'preview' } },
