@@ -104,6 +104,60 @@ describe('deliveries', () => {
     ])
   })
 
+  it("sees check outcomes, outputs against the previous run, and a chain's steps", async () => {
+    const script = (code: string, parameters: unknown[] = []) =>
+      createAutomation(f.s, f.editor, { name: `script-${++n}`, kind: 'SCRIPT', config: { code }, parameters })
+    const checked = await script(
+      "setOutput('rows', Number(params.rows ?? 100)); setOutput('checks', [{ name: 'amounts', outcome: params.outcome ?? 'OK', message: 'sum' }])",
+      [
+        { name: 'rows', type: 'NUMBER', default: 100 },
+        { name: 'outcome', type: 'STRING', default: 'OK' },
+      ],
+    )
+    await createReporter(f, checked, {
+      name: 'warning',
+      connectionId: hook,
+      condition: 'EXPRESSION',
+      expression: 'checkOutcome_amounts == "WARNING"',
+    })
+    await createReporter(f, checked, {
+      name: 'grew',
+      connectionId: hook,
+      condition: 'EXPRESSION',
+      expression: 'previousOutput_rows != null && output_rows > previousOutput_rows * 1.1',
+    })
+    const runWith = async (p: Record<string, unknown>) =>
+      waitForRun(f.s, f.editor, await runAutomation(f.s, f.editor, checked, p))
+    const first = await runWith({ rows: 100 })
+    expect((await settledDeliveries(f, first.id, 2)).map((d) => d.state)).toEqual(['SKIPPED', 'SKIPPED'])
+    const second = await runWith({ rows: 120, outcome: 'WARNING' })
+    expect((await settledDeliveries(f, second.id, 2)).map((d) => [d.reporterName, d.state])).toEqual([
+      ['warning', 'DELIVERED'],
+      ['grew', 'DELIVERED'],
+    ])
+    const third = await runWith({ rows: 125 })
+    expect((await settledDeliveries(f, third.id, 2)).map((d) => d.state)).toEqual(['SKIPPED', 'SKIPPED'])
+
+    const chain = await createAutomation(f.s, f.editor, {
+      name: `chain-${++n}`,
+      kind: 'CHAIN',
+      config: { children: [checked, await script('return {}')] },
+    })
+    await createReporter(f, chain, {
+      name: 'steps',
+      connectionId: hook,
+      template:
+        '{"steps": [{% for s in steps %}{{ s.state | json }}{% unless forloop.last %},{% endunless %}{% endfor %}], "state": {{ run.state | json }}}',
+    })
+    const c = await run(chain)
+    expect(c.state).toBe('SUCCEEDED')
+    const [d] = await settledDeliveries(f, c.id)
+    expect(JSON.parse(received(d!.idempotencyKey)[0]!.body)).toEqual({
+      steps: ['SUCCEEDED', 'SUCCEEDED'],
+      state: 'SUCCEEDED',
+    })
+  })
+
   it('refuses a template error at save, naming its line', async () => {
     const id = await automation()
     const bad = await f.gql<{

@@ -185,9 +185,11 @@ export function startDeliveryWorker(opts: {
       stopping = true
       wake?.()
       await loop
-      // Sends in flight get their own timeout to finish; their results are still recorded.
+      // Sends in flight get a moment to finish; then they are aborted, recorded as a retry
+      // (the abort is a network error), and another node sends them.
+      const abort = setTimeout(() => controller.abort(), 2000)
       await Promise.all(active.values())
-      controller.abort()
+      clearTimeout(abort)
       await (await unlisten.catch(() => async () => {}))().catch(() => {})
     },
   }
