@@ -94,7 +94,9 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     log.info({ allow: config.egress.allow.entries }, 'egress: allowed beyond public addresses')
   const stops: (() => Promise<void>)[] = []
   const triggerHooks = await installTriggerHooks(engine, db, log)
-  installReporterHooks(engine, { maxAttempts: config.deliveries.maxAttempts })
+  const reporterHooks = await installReporterHooks(engine, db, log, {
+    maxAttempts: config.deliveries.maxAttempts,
+  })
 
   let http: HttpServer | undefined
   if (config.roles.includes('api')) {
@@ -157,6 +159,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     stops.push(() => scheduler.stop())
   }
   stops.push(() => triggerHooks.stop())
+  stops.push(() => reporterHooks.stop())
   const url = http ? config.publicUrl.replace(`:${config.port}`, `:${http.port}`) : undefined
   if (url && url !== config.publicUrl) {
     // PORT=0 binds any free port: URLs the API hands out (webhooks) must name the one bound.

@@ -25,6 +25,7 @@ import type { ConnectionRow, DeliveryRow, ReporterRow } from './rows'
 import {
   createConnection,
   deleteConnection,
+  deleteReporterRow,
   getConnection,
   getReporter,
   insertReporter,
@@ -272,7 +273,8 @@ builder.queryField('channelConnections', (t) =>
 builder.objectField(AutomationType, 'reporters', (t) =>
   t.field({
     type: [ReporterType],
-    authScopes: { user: true },
+    // Targets hold addresses and phone numbers: shown to those who build automations.
+    authScopes: { editor: true },
     resolve: (a, _args, ctx) => listReporters(ctx.services.db, a.id),
   }),
 )
@@ -395,7 +397,7 @@ builder.mutationField('deleteReporter', (t) =>
       const v = userOf(ctx)
       const current = await getReporter(ctx.services.db, v.orgId, String(id))
       await editableAutomation(ctx, current.automation_id)
-      await ctx.services.db.query('delete from reporters where id = $1', [current.id])
+      await deleteReporterRow(ctx.services.db, current)
       return current
     },
   }),

@@ -7,6 +7,7 @@ import { CHANNELS } from './channels'
 import { CHANNEL_TYPES, type ChannelType, REPORTER_CONDITIONS, REPORTER_EVENTS } from './domain'
 import { CONNECTION_COLUMNS, type ConnectionRow, REPORTER_COLUMNS, type ReporterRow } from './rows'
 import { missingSecrets, secretNamesIn } from './secrets'
+import { announceReporters } from './install'
 import { checkTemplate } from './template'
 
 /** Validates `value` with `schema`, naming each bad field under `prefix` (config.host, target.to.0). */
@@ -228,6 +229,7 @@ export async function insertReporter(
       r.by,
     ],
   )
+  await announceReporters(q, r.automationId)
   return row!
 }
 
@@ -248,5 +250,11 @@ export async function updateReporterRow(q: Queryable, id: string, r: ValidReport
       r.enabled,
     ],
   )
+  await announceReporters(q, row!.automation_id)
   return row!
+}
+
+export async function deleteReporterRow(q: Queryable, r: ReporterRow): Promise<void> {
+  await q.query('delete from reporters where id = $1', [r.id])
+  await announceReporters(q, r.automation_id)
 }

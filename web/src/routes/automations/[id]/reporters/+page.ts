@@ -4,10 +4,10 @@ import type { PageLoad } from './$types'
 export const load: PageLoad = async ({ fetch, params, depends, parent }) => {
   depends('app:reporters')
   const { automation } = await parent()
+  // Reporters (their recipients) and connections are for those who edit the automation.
   const [reporters, channels, connections] = await Promise.all([
-    listReporters(params.id, fetch),
+    automation.viewerCanEdit ? listReporters(params.id, fetch) : [],
     listChannelTypes(fetch),
-    // Only editors choose a connection.
     automation.viewerCanEdit ? listConnections(false, fetch) : [],
   ])
   return { reporters, channels, connections }
