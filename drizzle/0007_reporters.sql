@@ -15,6 +15,7 @@ CREATE TABLE "deliveries" (
 	"run_id" bigint NOT NULL,
 	"automation_id" uuid NOT NULL,
 	"reporter_id" uuid,
+	"spec" jsonb,
 	"idempotency_key" text NOT NULL,
 	"outcome" text NOT NULL,
 	"state" text DEFAULT 'QUEUED' NOT NULL,

@@ -158,6 +158,55 @@ describe('deliveries', () => {
     })
   })
 
+  it('a SEND_MESSAGE step of a chain queues one durable message about the chain mid-run', async () => {
+    const bad = await f.s.gql<{ createAutomation: { __typename: string; issues: { path: string }[] } }>(
+      `mutation($i: AutomationInput!) { createAutomation(input: $i) { __typename ... on ValidationError { issues { path message } } } }`,
+      {
+        i: {
+          name: `msg-bad-${++n}`,
+          kind: 'SEND_MESSAGE',
+          config: { connectionId: hook, template: '{{ run.id | nope }}' },
+        },
+      },
+      { token: f.editor },
+    )
+    expect(bad.data!.createAutomation.issues.map((i) => i.path)).toEqual(['config.template'])
+    const message = await createAutomation(f.s, f.editor, {
+      name: `msg-${++n}`,
+      kind: 'SEND_MESSAGE',
+      config: {
+        connectionId: hook,
+        template: '{"chain": {{ run.id | json }}, "state": {{ run.state | json }}, "done": {{ steps.size }}}',
+      },
+    })
+    const first = await automation()
+    const chain = await createAutomation(f.s, f.editor, {
+      name: `chain-msg-${n}`,
+      kind: 'CHAIN',
+      config: { children: [first, message, await automation()] },
+    })
+    const c = await run(chain)
+    expect(c.state).toBe('SUCCEEDED')
+    const step = c.children.find((x) => x.automationId === message)!
+    const runs = await f.gql<{ run: { children: { id: string; automationId: string }[] } }>(
+      'query($id: ID!) { run(id: $id) { children { id automationId } } }',
+      { id: c.id },
+    )
+    const stepRun = runs.run.children.find((x) => x.automationId === message)!
+    expect(step.state).toBe('SUCCEEDED')
+    const [d] = await settledDeliveries(f, stepRun.id)
+    expect(d).toMatchObject({
+      state: 'DELIVERED',
+      outcome: 'STEP',
+      reporterName: 'message step',
+      channel: 'WEBHOOK',
+    })
+    const got = received(d!.idempotencyKey)
+    expect(got).toHaveLength(1)
+    // About the chain, while it ran: the first step had ended, the message step was running.
+    expect(JSON.parse(got[0]!.body)).toEqual({ chain: c.id, state: 'RUNNING', done: 2 })
+  })
+
   it('refuses a template error at save, naming its line', async () => {
     const id = await automation()
     const bad = await f.gql<{

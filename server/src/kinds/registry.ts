@@ -14,6 +14,7 @@ import { runChecks } from './run-checks'
 import { setVariables } from './set-variables'
 import { sqlToStorage } from './sql-to-storage'
 import { syncSource } from './sync-source'
+import { sendMessage } from './send-message'
 
 /** Every kind, by name. Adding a kind is one module and one line here. */
 const KINDS: readonly KindModule[] = [
@@ -32,6 +33,7 @@ const KINDS: readonly KindModule[] = [
   runChecks,
   alarm,
   setVariables,
+  sendMessage,
 ] as KindModule[]
 
 const byName = new Map(KINDS.map((k) => [k.kind, k]))

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database'
+import { RUN_COLUMNS } from '../engine/run-row'
 import type { RunRow } from '../engine/run-row'
 import { type RunSnapshot, conditionsMatching } from './domain'
 
@@ -67,4 +68,34 @@ export async function queueDeliveries(
       maxAttempts,
     ],
   )
+}
+
+/**
+ * Queues a SEND_MESSAGE step's message about the run it belongs to (its chain, else
+ * itself), keyed by the step's run so a retried step queues it once. Returns false when
+ * an earlier attempt already did.
+ */
+export async function queueStepMessage(
+  db: Queryable,
+  m: { runId: string; orgId: string; spec: unknown; maxAttempts: number },
+): Promise<boolean> {
+  const [about] = await db.query<RunRow>(
+    `select ${RUN_COLUMNS} from runs where org_id = $2 and id = coalesce((select parent_run_id from runs where id = $1), $1)`,
+    [m.runId, m.orgId],
+  )
+  const rows = await db.query(
+    `insert into deliveries (org_id, run_id, automation_id, idempotency_key, outcome, snapshot, spec, max_attempts)
+     values ($1, $2, $3, $4, 'STEP', $5, $6, $7) on conflict (idempotency_key) do nothing returning id`,
+    [
+      m.orgId,
+      m.runId,
+      about!.automation_id,
+      `step:${m.runId}`,
+      JSON.stringify(snapshotOf(about!)),
+      JSON.stringify(m.spec),
+      m.maxAttempts,
+    ],
+  )
+  if (rows.length > 0) await db.query(`select pg_notify('${DELIVERY_CHANNEL}', '')`)
+  return rows.length > 0
 }

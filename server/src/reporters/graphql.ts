@@ -286,8 +286,10 @@ builder.objectField(RunType, 'deliveries', (t) =>
     description: 'Reporter messages about this run, with their status, attempts and the receiver answer',
     resolve: (r, _a, ctx) =>
       ctx.services.db.query<DeliveryRow & { reporter_name: string | null; channel: string | null }>(
-        `select d.*, p.name as reporter_name, c.type as channel from (${DELIVERIES_OF_RUN}) d
-           left join reporters p on p.id = d.reporter_id left join channel_connections c on c.id = p.connection_id
+        `select d.*, coalesce(p.name, case when d.spec is not null then 'message step' end) as reporter_name,
+                c.type as channel
+           from (${DELIVERIES_OF_RUN}) d left join reporters p on p.id = d.reporter_id
+           left join channel_connections c on c.id = coalesce(p.connection_id, (d.spec->>'connectionId')::uuid)
           order by d.id`,
         [r.id],
       ),

@@ -72,12 +72,14 @@ export function startDeliveryWorker(opts: {
       ? await db.query<ReporterRow>(`select ${REPORTER_COLUMNS} from reporters where id = $1`, [
           d.reporter_id,
         ])
-      : []
+      : d.spec
+        ? [stepReporter(d)]
+        : []
     if (!reporter)
       return { state: 'FAILED', responseCode: null, error: 'the reporter was deleted', detail: null }
     const [connection] = await db.query<ConnectionRow>(
-      `select ${CONNECTION_COLUMNS} from channel_connections where id = $1`,
-      [reporter.connection_id],
+      `select ${CONNECTION_COLUMNS} from channel_connections where id = $1 and org_id = $2`,
+      [reporter.connection_id, d.org_id],
     )
     if (!connection)
       return {
@@ -192,6 +194,27 @@ export function startDeliveryWorker(opts: {
       clearTimeout(abort)
       await (await unlisten.catch(() => async () => {}))().catch(() => {})
     },
+  }
+}
+
+/** A SEND_MESSAGE step's message as a reporter that always sends. */
+function stepReporter(d: DeliveryRow): ReporterRow {
+  const spec = d.spec as { connectionId: string; template: string; target: unknown }
+  return {
+    id: '',
+    org_id: d.org_id,
+    automation_id: d.automation_id,
+    connection_id: spec.connectionId,
+    name: 'message step',
+    event: 'STEP',
+    condition: 'ANY',
+    expression: null,
+    template: spec.template,
+    target: spec.target ?? {},
+    enabled: true,
+    created_by: null,
+    created_at: d.created_at,
+    updated_at: d.created_at,
   }
 }
 

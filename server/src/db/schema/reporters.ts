@@ -78,6 +78,8 @@ export const deliveries = pgTable(
     runId: int8('run_id').notNull(),
     automationId: uuid('automation_id').notNull(),
     reporterId: uuid('reporter_id'),
+    /** A SEND_MESSAGE step's message (connection, template, target), for deliveries without a reporter. */
+    spec: jsonb('spec'),
     idempotencyKey: text('idempotency_key').notNull(),
     /** START, or the run's final state. */
     outcome: text('outcome').notNull(),
