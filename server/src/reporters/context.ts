@@ -71,7 +71,7 @@ export async function reportContext(
   )
   const variables: Record<string, unknown> = {}
   try {
-    const scope = await resolveVariables(db, r.org_id, r.automation_id, {})
+    const scope = await resolveVariables(db, r.org_id, r.automation_id, r.parameters ?? {})
     for (const name of Object.keys(scope)) {
       try {
         variables[name] = scope[name]
