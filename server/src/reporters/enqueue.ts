@@ -32,7 +32,7 @@ export function snapshotOf(run: RunRow): RunSnapshot {
 /**
  * Queues the deliveries owed for runs, in the caller's transaction (the one that starts
  * or ends them): a crash after that commit cannot lose a message, and a rollback sends
- * none. One statement for the whole batch; the idempotency key (reporter, run, outcome)
+ * none. One statement for the whole batch; the idempotency key (reporter, run, outcome; see keyOf)
  * makes a second start of the same run (a retried attempt) or a replayed end add nothing.
  * Expression conditions are judged by the delivery worker, where the context is loaded.
  */
@@ -44,14 +44,17 @@ export async function queueDeliveries(
 ): Promise<void> {
   if (runs.length === 0) return
   const outcome = (r: RunRow) => (event === 'START' ? 'START' : r.state)
+  // START: once per run, whatever its attempts. END: once per end; a run ends once per
+  // attempt that is its last (retries end it once), and again only when re-run from a step.
+  const keyOf = (r: RunRow) => (event === 'START' ? `${r.id}:START` : `${r.id}:${r.state}:${r.attempt}`)
   await tx.query(
     `with due as (
        select unnest($1::int8[]) as run_id, unnest($2::uuid[]) as automation_id,
               unnest($3::text[]) as outcome, unnest($4::text[])::jsonb as snapshot,
-              unnest($5::text[]) as conditions
+              unnest($5::text[]) as conditions, unnest($8::text[]) as key
      ), ins as (
        insert into deliveries (org_id, run_id, automation_id, reporter_id, idempotency_key, outcome, snapshot, max_attempts)
-       select p.org_id, d.run_id, d.automation_id, p.id, p.id || ':' || d.run_id || ':' || d.outcome, d.outcome, d.snapshot, $7
+       select p.org_id, d.run_id, d.automation_id, p.id, p.id || ':' || d.key, d.outcome, d.snapshot, $7
          from due d join reporters p on p.automation_id = d.automation_id and p.event = $6 and p.enabled
         where p.condition = any(string_to_array(d.conditions, ','))
        on conflict (idempotency_key) do nothing
@@ -66,6 +69,7 @@ export async function queueDeliveries(
       runs.map((r) => (event === 'START' ? 'ANY,EXPRESSION' : conditionsMatching(r.state).join(','))),
       event,
       maxAttempts,
+      runs.map(keyOf),
     ],
   )
 }

@@ -65,8 +65,9 @@ export const reporters = pgTable(
  * One message a reporter owes about one run: a durable job of its own, written in
  * the transaction that starts or ends the run, claimed by any node's delivery
  * worker (FOR UPDATE SKIP LOCKED, under a lease), retried with backoff. The
- * idempotency key (reporter, run, outcome) makes a run retried or recovered give
- * one message; receivers see it as X-Switchyard-Delivery.
+ * idempotency key (reporter, run, outcome, and for an end the attempt that ended it)
+ * makes a run retried or recovered give one message; receivers see it as
+ * X-Switchyard-Delivery.
  */
 export const deliveries = pgTable(
   'deliveries',
