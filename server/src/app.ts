@@ -26,6 +26,8 @@ import { installTriggerHooks } from './triggers/after-automation'
 import { createWebhookHandler } from './triggers/webhook'
 import { moveLegacyWarehouses } from './warehouse/legacy'
 import { createWarehouse } from './warehouse/warehouse'
+import { installReporterHooks } from './reporters/install'
+import { startDeliveryWorker } from './reporters/worker'
 
 export interface App {
   readonly services: Services
@@ -95,6 +97,9 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     log.info({ allow: config.egress.allow.entries }, 'egress: allowed beyond public addresses')
   const stops: (() => Promise<void>)[] = []
   const triggerHooks = await installTriggerHooks(engine, db, log)
+  const reporterHooks = await installReporterHooks(engine, db, log, {
+    maxAttempts: config.deliveries.maxAttempts,
+  })
 
   let http: HttpServer | undefined
   if (config.roles.includes('api')) {
@@ -126,6 +131,23 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     stops.push(async () => {
       await sweeper.stop()
     })
+    if (config.deliveries.concurrency > 0) {
+      const deliveries = startDeliveryWorker({
+        services: {
+          db,
+          egress,
+          warehouse,
+          secretsKey: data.secretsKey,
+          // Read when sending: PORT=0 learns its URL only once the api listens.
+          get publicUrl() {
+            return services.config.publicUrl
+          },
+        },
+        log,
+        settings: config.deliveries,
+      })
+      stops.push(() => deliveries.stop())
+    }
   }
   if (config.roles.includes('scheduler')) {
     const scheduler = await startScheduler({
@@ -140,6 +162,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     stops.push(() => scheduler.stop())
   }
   stops.push(() => triggerHooks.stop())
+  stops.push(() => reporterHooks.stop())
   const url = http ? config.publicUrl.replace(`:${config.port}`, `:${http.port}`) : undefined
   if (url && url !== config.publicUrl) {
     // PORT=0 binds any free port: URLs the API hands out (webhooks) must name the one bound.

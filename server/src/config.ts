@@ -6,6 +6,7 @@ import type { EgressSettings } from './egress'
 import { parseEgressAllow } from './egress/allow'
 import { coerceError } from './errors'
 import type { ThrottleSettings } from './auth/throttle'
+import type { DeliverySettings } from './reporters/worker'
 
 export const NodeRole = { API: 'api', WORKER: 'worker', SCHEDULER: 'scheduler' } as const
 export type NodeRole = (typeof NodeRole)[keyof typeof NodeRole]
@@ -36,6 +37,8 @@ export interface Config {
   /** GraphiQL and introspection (SWITCHYARD_GRAPHIQL; switch off in production). */
   readonly graphiql: boolean
   readonly login: ThrottleSettings
+  /** Reporter deliveries (SWITCHYARD_DELIVERY_*). */
+  readonly deliveries: DeliverySettings
 }
 
 /** Where organizations' warehouses live and what a statement may bring back (SWITCHYARD_WAREHOUSE_*, SWITCHYARD_MAX_RESULT_*). */
@@ -212,6 +215,10 @@ const envSchema = z.object({
   SWITCHYARD_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(10),
   SWITCHYARD_LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
   SWITCHYARD_LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+  SWITCHYARD_DELIVERY_CONCURRENCY: z.coerce.number().int().min(0).max(1000).default(8),
+  SWITCHYARD_DELIVERY_LEASE_MS: z.coerce.number().int().min(1000).max(3_600_000).default(120_000),
+  SWITCHYARD_DELIVERY_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(10_000),
+  SWITCHYARD_DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
 })
 
 /** Thrown when the environment is invalid; main() prints it and exits. */
@@ -303,6 +310,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
       maxDownloadBytes: e.SWITCHYARD_MAX_DOWNLOAD_BYTES,
     }),
     sandbox: Object.freeze({ mode: e.SWITCHYARD_SANDBOX, directNetwork: e.SWITCHYARD_SCRIPT_DIRECT_NETWORK }),
+    deliveries: Object.freeze({
+      concurrency: e.SWITCHYARD_DELIVERY_CONCURRENCY,
+      leaseMs: e.SWITCHYARD_DELIVERY_LEASE_MS,
+      backoffMs: e.SWITCHYARD_DELIVERY_BACKOFF_MS,
+      maxAttempts: e.SWITCHYARD_DELIVERY_MAX_ATTEMPTS,
+      pollMs: Math.max(e.SWITCHYARD_POLL_MS, 1000),
+    }),
     warehouse: Object.freeze({
       url: e.SWITCHYARD_WAREHOUSE_URL,
       idleMs: e.SWITCHYARD_WAREHOUSE_IDLE_SECONDS * 1000,

@@ -38,6 +38,10 @@ const MATRIX: Record<string, 'anyone' | 'authenticated' | 'user' | 'editor' | 'a
   createEmbedToken: 'editor',
   revokeEmbedToken: 'editor',
   deleteStorage: 'editor',
+  createReporter: 'editor',
+  updateReporter: 'editor',
+  deleteReporter: 'editor',
+  testReporter: 'editor',
   createPostgresDatasource: 'admin',
   createFolder: 'admin',
   deleteFolder: 'admin',
@@ -51,6 +55,10 @@ const MATRIX: Record<string, 'anyone' | 'authenticated' | 'user' | 'editor' | 'a
   setSecret: 'editor',
   deleteSecret: 'editor',
   setSecretManager: 'admin',
+  createChannelConnection: 'admin',
+  updateChannelConnection: 'admin',
+  deleteChannelConnection: 'admin',
+  testChannelConnection: 'admin',
 }
 const PRINCIPALS = ['anonymous', 'embed', 'viewer', 'editor', 'admin'] as const
 const FIRST_ALLOWED: Record<(typeof MATRIX)[string], number> = {

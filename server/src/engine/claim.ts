@@ -1,7 +1,10 @@
-import type { Database } from '../db/database'
+import type { Database, Queryable } from '../db/database'
 import { notifyRunChanges } from '../events/notify'
 import { type RunRow, runColumnsOf } from './run-row'
 import type { Claim } from './types'
+
+/** Called in the claim transaction with the runs it moved to RUNNING (reporters queue START messages). */
+export type StartedHook = (tx: Queryable, runs: readonly RunRow[]) => Promise<void>
 
 /**
  * Claims up to `limit` due runs for this worker: by priority, then FIFO by due time,
@@ -13,6 +16,7 @@ export async function claimRuns(
   workerId: string,
   limit: number,
   leaseMs: number,
+  onStarted?: StartedHook,
 ): Promise<Claim[]> {
   return db.transaction(async (tx) => {
     // A claim lost in a database crash only puts the run back in the queue (its lease
@@ -34,6 +38,7 @@ export async function claimRuns(
     )
     rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
     await notifyRunChanges(tx, rows)
+    if (onStarted && rows.length > 0) await onStarted(tx, rows)
     return rows.map((run) => ({ run, token: run.claim_token! }))
   })
 }

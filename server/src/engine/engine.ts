@@ -4,7 +4,7 @@ import type { RunState } from '../domain'
 import type { KindModule } from '../kinds/kind'
 import type { Logger } from '../log'
 import { requestCancel } from './cancel'
-import { claimRuns, nextDueInMs } from './claim'
+import { type StartedHook, claimRuns, nextDueInMs } from './claim'
 import { type Completion, completeRuns } from './complete'
 import { enqueueRun } from './enqueue'
 import { type Queued, type ScheduledRun, enqueueScheduled } from './enqueue-many'
@@ -57,6 +57,8 @@ export interface Engine {
   rerun(runId: string, fromStep: string | null): Promise<RunRow>
   /** Registers a hook called in the transaction that makes a run final; returns its removal. */
   onRunFinished(hook: FinishedHook): () => void
+  /** Registers a hook called in the claim transaction that moves runs to RUNNING; returns its removal. */
+  onRunStarted(hook: StartedHook): () => void
   /** Outcomes refused because their claim was no longer current, since start. */
   readonly stats: { readonly rejectedCompletions: number }
 }
@@ -72,6 +74,10 @@ export interface EngineOptions {
 export function createEngine(opts: EngineOptions): Engine {
   const { db, log } = opts
   const hooks = new Set<FinishedHook>()
+  const startedHooks = new Set<StartedHook>()
+  const runStarted: StartedHook = async (tx, runs) => {
+    for (const hook of startedHooks) await hook(tx, runs)
+  }
   const definitions: DefinitionCache = createDefinitionCache()
   let rejected = 0
 
@@ -99,7 +105,7 @@ export function createEngine(opts: EngineOptions): Engine {
     enqueueManyIn: (tx, runs) => enqueueScheduled(ops, tx, runs),
     finishIn: (tx, ids, state, error) => ops.finish(tx, ids, state, error),
     cancel: (runId, reason) => db.transaction((tx) => ops.cancel(tx, runId, reason)),
-    claim: (workerId, limit, leaseMs) => claimRuns(db, workerId, limit, leaseMs),
+    claim: (workerId, limit, leaseMs) => claimRuns(db, workerId, limit, leaseMs, runStarted),
     nextDueInMs: () => nextDueInMs(db),
     heartbeat: (claims, leaseMs) => heartbeat(db, claims, leaseMs),
     cancelRequests: (claims) => cancelRequests(db, claims),
@@ -126,6 +132,10 @@ export function createEngine(opts: EngineOptions): Engine {
     onRunFinished(hook) {
       hooks.add(hook)
       return () => hooks.delete(hook)
+    },
+    onRunStarted(hook) {
+      startedHooks.add(hook)
+      return () => startedHooks.delete(hook)
     },
     get stats() {
       return { rejectedCompletions: rejected }

@@ -15,6 +15,7 @@ import '../data/graphql'
 import '../secrets/graphql'
 import '../audit/graphql'
 import '../kinds/workflow/graphql'
+import '../reporters/graphql'
 
 /** The whole API: every feature registers its types on the shared builder by being imported above. */
 export const schema = auditMutations(restrictEmbedViewers(builder.toSchema({ sortSchema: true })))

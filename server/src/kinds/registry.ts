@@ -15,6 +15,7 @@ import { setVariables } from './set-variables'
 import { sqlToStorage } from './sql-to-storage'
 import { syncSource } from './sync-source'
 import { workflow } from './workflow'
+import { sendMessage } from './send-message'
 
 /** Every kind, by name. Adding a kind is one module and one line here. */
 const KINDS: readonly KindModule[] = [
@@ -34,6 +35,7 @@ const KINDS: readonly KindModule[] = [
   alarm,
   setVariables,
   workflow,
+  sendMessage,
 ] as KindModule[]
 
 const byName = new Map(KINDS.map((k) => [k.kind, k]))
