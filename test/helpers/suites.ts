@@ -19,6 +19,11 @@ export const CONDITIONAL: readonly ConditionalSuites[] = [
       'they start several server processes against one database, which needs a real PostgreSQL server: set DATABASE_URL',
     available: (env) => Boolean(env.DATABASE_URL),
   },
+  {
+    dir: 'scale-out',
+    needs: 'a node of one role beside another needs a real PostgreSQL server: set DATABASE_URL',
+    available: (env) => Boolean(env.DATABASE_URL),
+  },
 ]
 
 /** The suites this environment leaves out, with their test-file count. */
