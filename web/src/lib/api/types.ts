@@ -76,6 +76,8 @@ export interface AutomationSummary {
   updatedAt: string
   /** The next tick of its enabled CRON triggers. */
   nextScheduledAt: string | null
+  /** Enough of its parameters to tell whether a run needs a form. */
+  parameters: Pick<ParameterDeclaration, 'name' | 'required' | 'default'>[]
 }
 
 export interface Automation extends AutomationSummary {
