@@ -1,9 +1,9 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RUN_DETAIL, createAutomation } from '../helpers/automations'
+import { RUN_DETAIL, createAutomation, runAutomation, waitForRun } from '../helpers/automations'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import { type TestServer, startTestServer } from '../helpers/server'
-import { ensureWebBuild, launchChromium, screenshot, signedInContext } from './browser'
+import { ensureWebBuild, fillEditor, launchChromium, screenshot, signedInContext } from './browser'
 
 let s: TestServer
 let org: TestOrg
@@ -39,7 +39,7 @@ describe('authoring in Chromium', () => {
     expect(await execution.getAttribute('open')).toBeNull()
     expect(await page.getByText('Script timeout').count()).toBe(0)
     await page.fill('input[name=name]', 'Hourly export')
-    await page.fill('textarea[name="config.code"]', "log('exporting')")
+    await fillEditor(page, 'config.code', "log('exporting')")
     await execution.locator('summary').click()
     await page.fill('input[name=timeoutMs]', '120000')
     await page.fill('input[name="retry.maxAttempts"]', '3')
@@ -66,13 +66,47 @@ describe('authoring in Chromium', () => {
   it('opens the execution settings by itself when one of them is refused', async () => {
     await page.goto(`${s.url}/automations/new`)
     await page.fill('input[name=name]', 'Bad timeout')
-    await page.fill('textarea[name="config.code"]', "log('x')")
+    await fillEditor(page, 'config.code', "log('x')")
     await page.locator('details[data-section=execution] summary').click()
     await page.fill('input[name=timeoutMs]', '5')
     await page.locator('details[data-section=execution] summary').click()
     await page.click('[data-action=save]')
     await page.locator('[data-field-error=timeoutMs]').waitFor()
     expect(await page.locator('details[data-section=execution]').getAttribute('open')).not.toBeNull()
+  })
+
+  it('edits code in CodeMirror: line numbers, highlighting, the script API and the catalog in completion', async () => {
+    // A storage for SQL completion to offer.
+    const made = await createAutomation(s, token, {
+      name: 'Make sales',
+      kind: 'SQL',
+      config: { statement: 'create table sales_daily (day date, amount integer)' },
+    })
+    const run = await runAutomation(s, token, made)
+    expect((await waitForRun(s, token, run)).state).toBe('SUCCEEDED')
+    await page.goto(`${s.url}/automations/new`)
+    await fillEditor(page, 'config.code', 'setO')
+    const editor = page.locator('[data-editor="config.code"]')
+    expect(await editor.locator('.cm-lineNumbers').count()).toBe(1)
+    await page.keyboard.press('End')
+    await page.keyboard.press('Control+Space')
+    const options = page.locator('.cm-tooltip-autocomplete li')
+    await options.first().waitFor()
+    expect(await options.allTextContents()).toContainEqual(expect.stringContaining('setOutput'))
+    await page.keyboard.press('Enter')
+    await expect.poll(() => editor.locator('.cm-content').textContent()).toBe('setOutput')
+    // The hint names the same API the completion offers.
+    expect(await page.locator('[data-hint=script-api]').textContent()).toContain('log(...values)')
+    await screenshot(page, 'web-editor-script')
+    await page.selectOption('select[name=kind]', 'SQL')
+    await fillEditor(page, 'config.statement', 'select amount from sales_d')
+    await page.keyboard.press('End')
+    await page.keyboard.press('Control+Space')
+    await options.first().waitFor()
+    expect(await options.allTextContents()).toContainEqual(expect.stringContaining('sales_daily'))
+    // Keywords are highlighted (a styled span), not plain text.
+    expect(await page.locator('[data-editor="config.statement"] .cm-content span').count()).toBeGreaterThan(0)
+    await screenshot(page, 'web-editor-sql')
   })
 
   it('runs from a typed form whose link carries its values', async () => {
