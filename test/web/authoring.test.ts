@@ -109,6 +109,23 @@ describe('authoring in Chromium', () => {
     await screenshot(page, 'web-editor-sql')
   })
 
+  it('shows TypeScript type errors after a save, with their line, as warnings', async () => {
+    const id = await createAutomation(s, token, {
+      name: 'Typed script',
+      kind: 'SCRIPT',
+      config: { language: 'typescript', code: "setOutput('n', 1)\nconst n: number = 'one'" },
+    })
+    await page.goto(`${s.url}/automations/${id}`)
+    const warnings = page.locator('[data-code-warnings]')
+    await warnings.waitFor({ timeout: 30_000 })
+    expect(await warnings.textContent()).toContain("line 2: Type 'string' is not assignable to type 'number'")
+    await screenshot(page, 'web-editor-type-warnings')
+    await fillEditor(page, 'config.code', "setOutput('n', 1)\nconst n: number = 1")
+    await page.click('[data-action=save]')
+    await page.getByText('Saved.').waitFor()
+    await expect.poll(() => warnings.count(), { timeout: 30_000 }).toBe(0)
+  })
+
   it('runs from a typed form whose link carries its values', async () => {
     const id = await createAutomation(s, token, {
       name: 'Regional load',

@@ -156,3 +156,12 @@ export function deleteAutomation(id: string): Promise<Outcome<{ id: string }>> {
     key: 'automation',
   })
 }
+
+/** TypeScript type errors of the current version (slow the first time: the server loads its checker). */
+export async function codeWarnings(id: string): Promise<{ line: number; message: string }[]> {
+  const data = await request<{ automation: { codeWarnings: { line: number; message: string }[] } | null }>(
+    'query CodeWarnings($id: ID!) { automation(id: $id) { codeWarnings { line message } } }',
+    { id },
+  )
+  return data.automation?.codeWarnings ?? []
+}
