@@ -174,6 +174,8 @@ describe('dashboard in Chromium', () => {
     ]
     const card = page.locator('[data-mutex=warehouse]')
     await card.locator('.pos', { hasText: '#2' }).waitFor({ timeout: 20_000 })
+    // Which automations use the mutex, beside who holds it.
+    expect(await card.locator('[data-used-by] a').allTextContents()).toEqual(['Warehouse load'])
     await screenshot(page, 'web-mutexes')
     await card.getByText('No run is waiting.').waitFor({ timeout: 30_000 })
     for (const id of runs) expect((await waitForRun(s, adminToken, id)).state).toBe('SUCCEEDED')

@@ -132,6 +132,8 @@ export interface Mutex {
   name: string
   holder: Run | null
   waiting: Run[]
+  /** Automations whose current version uses it. */
+  automations: { id: string; name: string }[]
 }
 
 export interface FolderGrant {
