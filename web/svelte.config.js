@@ -6,6 +6,9 @@ const config = {
   preprocess: vitePreprocess(),
   kit: {
     adapter: adapter({ out: 'build', precompress: true }),
+    // Absolute asset paths: the one page shell is served for every route, and a relative
+    // `./favicon.svg` asked from /admin/users would be /admin/favicon.svg (404).
+    paths: { relative: false },
   },
 }
 

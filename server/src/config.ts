@@ -20,6 +20,8 @@ export interface Config {
   readonly secretKey: Buffer
   readonly publicUrl: string
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** SWITCHYARD_LOG_FORMAT: `auto` is human-readable on a terminal and JSON otherwise. */
+  readonly logFormat: 'auto' | 'pretty' | 'json'
   readonly roles: readonly NodeRole[]
   readonly workerConcurrency: number
   readonly adminEmail: string | undefined
@@ -161,6 +163,7 @@ const envSchema = z.object({
     .optional(),
   SWITCHYARD_PUBLIC_URL: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SWITCHYARD_LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
   SWITCHYARD_ROLES: z.string().optional(),
   SWITCHYARD_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
   SWITCHYARD_ADMIN_EMAIL: z.email().optional(),
@@ -279,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
     secretKey,
     publicUrl: (e.SWITCHYARD_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
     logLevel: e.LOG_LEVEL,
+    logFormat: e.SWITCHYARD_LOG_FORMAT,
     roles: Object.freeze(roles),
     workerConcurrency: e.SWITCHYARD_WORKER_CONCURRENCY,
     adminEmail: e.SWITCHYARD_ADMIN_EMAIL,

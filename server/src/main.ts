@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { startApp } from './app'
 import { ConfigError, loadConfig } from './config'
 import { coerceError } from './errors'
-import { createLogger } from './log'
+import { createLogger, wantsPrettyLogs } from './log'
 
 /**
  * `switchyard [--role api,worker,scheduler]`: starts this node. The first
@@ -20,7 +20,9 @@ async function main() {
     }
     throw err
   }
-  const log = createLogger(config.logLevel)
+  const log = createLogger(config.logLevel, 'switchyard', {
+    pretty: wantsPrettyLogs(config.logFormat, process.stdout.isTTY === true),
+  })
   const app = await startApp(config, log)
   let signals = 0
   const onSignal = (sig: string) => {

@@ -11,7 +11,9 @@ let viewer: string
 let admin: string
 beforeAll(async () => {
   s = await startTestServer({
-    logger: createLogger('info', 'switchyard', { write: (line) => void lines.push(JSON.parse(line)) }),
+    logger: createLogger('info', 'switchyard', {
+      destination: { write: (line) => void lines.push(JSON.parse(line)) },
+    }),
   })
   const org = await createOrg(s.db)
   viewer = await s.login(org.users.viewer!.email, org.users.viewer!.password)

@@ -111,3 +111,10 @@ export async function weighScripts(opts: {
     totalGzip: files.reduce((n, f) => n + f.gzip, 0),
   }
 }
+
+/** Types into a code field (CodeMirror: `[data-editor=<path>]`), replacing its text. */
+export async function fillEditor(page: Page, path: string, text: string): Promise<void> {
+  const content = page.locator(`[data-editor="${path}"][data-ready=true] .cm-content`)
+  await content.waitFor()
+  await content.fill(text)
+}

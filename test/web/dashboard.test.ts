@@ -8,6 +8,7 @@ import { type TestServer, startTestServer } from '../helpers/server'
 import {
   ARTIFACTS,
   ensureWebBuild,
+  fillEditor,
   launchChromium,
   screenshot,
   signedInContext,
@@ -81,12 +82,12 @@ describe('dashboard in Chromium', () => {
       'textarea[name=description]',
       'Extracts yesterday’s orders and loads them into the warehouse.',
     )
-    await page.fill('textarea[name="config.code"]', '')
+    await fillEditor(page, 'config.code', '')
     await page.click('[data-action=save]')
     await expect
       .poll(() => page.locator('[data-field-error="config.code"]').textContent())
       .toContain('the script is empty')
-    await page.fill('textarea[name="config.code"]', SLOW_SCRIPT)
+    await fillEditor(page, 'config.code', SLOW_SCRIPT)
     await page.click('[data-action=save]')
     await page.waitForURL(/\/automations\/[0-9a-f-]{36}$/)
     automationId = page.url().split('/').at(-1)!
@@ -173,6 +174,8 @@ describe('dashboard in Chromium', () => {
     ]
     const card = page.locator('[data-mutex=warehouse]')
     await card.locator('.pos', { hasText: '#2' }).waitFor({ timeout: 20_000 })
+    // Which automations use the mutex, beside who holds it.
+    expect(await card.locator('[data-used-by] a').allTextContents()).toEqual(['Warehouse load'])
     await screenshot(page, 'web-mutexes')
     await card.getByText('No run is waiting.').waitFor({ timeout: 30_000 })
     for (const id of runs) expect((await waitForRun(s, adminToken, id)).state).toBe('SUCCEEDED')
@@ -229,7 +232,11 @@ describe('dashboard in Chromium', () => {
     expect(await vp.locator('[data-action=save]').count()).toBe(0)
     expect(await vp.locator('[data-action=run]').count()).toBe(0)
     expect(await vp.locator('input[name=name]').isDisabled()).toBe(true)
-    expect(await vp.locator('textarea[name="config.code"]').isDisabled()).toBe(true)
+    expect(
+      await vp
+        .locator('[data-editor="config.code"][data-ready=true] .cm-content')
+        .getAttribute('contenteditable'),
+    ).toBe('false')
     await screenshot(vp, 'web-automation-viewer')
     await viewer.close()
 

@@ -9,6 +9,7 @@ import { listKinds } from '../kinds/registry'
 import { type AutomationRow, AUTOMATION_COLUMNS, automationPermission } from './access'
 import type { Definition, ParameterDecl } from './definition'
 import { createAutomation, deleteAutomation, getVisibleAutomation, updateAutomation } from './service'
+import type { VersionRow } from './versions'
 import { folderAccess } from '../auth/context-access'
 
 export const AutomationType = builder.objectRef<AutomationRow>('Automation')
@@ -45,20 +46,22 @@ const KindType = builder.objectRef<{ kind: string; description: string }>('KindI
   fields: (t) => ({ name: t.exposeString('kind'), description: t.exposeString('description') }),
 })
 
-interface VersionRow {
-  id: string
-  version: number
-  created_at: Date
-  created_by: string | null
-  definition: Definition
-}
-
-const VersionType = builder.objectRef<VersionRow>('AutomationVersion').implement({
+export const VersionType = builder.objectRef<VersionRow>('AutomationVersion').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     version: t.exposeInt('version'),
     createdAt: t.field({ type: 'DateTime', resolve: (v) => v.created_at }),
     definition: t.field({ type: 'JSON', resolve: (v) => v.definition }),
+    createdBy: t.field({
+      type: UserType,
+      nullable: true,
+      authScopes: { user: true },
+      description: 'Who saved (or restored) this version; null once that user is deleted for good',
+      resolve: (v, _args, ctx) =>
+        v.created_by && ctx.viewer
+          ? getUser(ctx.services.db, ctx.viewer.orgId, v.created_by).then((u) => u ?? null)
+          : null,
+    }),
   }),
 })
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor'
 import { GraphQLError } from 'graphql'
-import { createGraphQLError, createYoga, maskError, type Plugin } from 'graphql-yoga'
+import { createGraphQLError, createYoga, type GraphiQLOptions, maskError, type Plugin } from 'graphql-yoga'
 import { coerceError, isConnectionError } from '../errors'
 import type { Services } from '../services'
 import type { Context } from './context'
@@ -82,11 +82,26 @@ export function expectedCode(err: unknown): string | undefined {
     : undefined
 }
 
+/**
+ * GraphiQL from the server itself: yoga's default page loads its scripts from a CDN,
+ * which a self-hosted server (often offline) must never reach. The bundle is about
+ * 9 MB, so it is loaded on the first visit, not at start (idle memory), and the page
+ * is rendered once per server.
+ */
+function bundledGraphiQL(): (opts: GraphiQLOptions) => Promise<string> {
+  let page: Promise<string> | undefined
+  return (opts) => {
+    page ??= import('@graphql-yoga/render-graphiql').then((m) => m.renderGraphiQL(opts))
+    return page
+  }
+}
+
 export function createGraphQL(services: Services) {
   return createYoga<{ connectionParams?: Record<string, unknown>; req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     graphiql: services.config.graphiql ? { subscriptionsProtocol: 'WS', title: 'Switchyard GraphQL' } : false,
+    renderGraphiQL: bundledGraphiQL(),
     landingPage: false,
     // Run buttons call from other origins with a bearer embed token; cookies are never
     // sent cross-origin (credentials: false), so a foreign page cannot ride a session.

@@ -1,4 +1,6 @@
 import { userOf } from '../accounts/graphql'
+import { AUTOMATION_COLUMNS, type AutomationRow, canViewAutomation } from '../automations/access'
+import { AutomationType } from '../automations/graphql'
 import { builder } from '../graphql/builder'
 import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
 import { RunType } from '../runs/graphql'
@@ -18,6 +20,22 @@ const MutexType = builder.objectRef<MutexView>('Mutex').implement({
       type: [RunType],
       description: 'Waiting runs, next first (see Run.position)',
       resolve: (m) => m.waiting,
+    }),
+    automations: t.field({
+      type: [AutomationType],
+      description: 'The automations (that the viewer may see) whose current version uses this mutex',
+      resolve: async (m, _args, ctx) => {
+        const rows = await ctx.services.db.query<AutomationRow>(
+          `select ${AUTOMATION_COLUMNS.replace(/(\w+)/g, 'a.$1')} from automations a
+           join automation_versions v on v.id = a.current_version_id
+           where a.org_id = $1 and a.deleted_at is null and v.definition->'mutex'->>'name' = $2
+           order by a.name`,
+          [userOf(ctx).orgId, m.name],
+        )
+        const visible: AutomationRow[] = []
+        for (const a of rows) if (await canViewAutomation(ctx, a)) visible.push(a)
+        return visible
+      },
     }),
   }),
 })

@@ -117,7 +117,9 @@ export function configSchema(type: TriggerType, limits: Limits): z.ZodType<Recor
 export const TriggerInputSchema = z.object({
   type: z.enum(values(TriggerType)),
   enabled: z.boolean().default(true),
-  config: z.unknown(),
+  // Optional: a type whose every setting has a default (WEBHOOK) needs none; a type
+  // that needs some (CRON's pattern) says which, naming the field.
+  config: z.unknown().optional(),
   parameters: z.record(z.string(), z.unknown()).default({}),
 })
 

@@ -10,6 +10,7 @@ export const RUN_FIELDS = `
 
 export const AUTOMATION_SUMMARY_FIELDS = `
   id name description kind folderId viewerCanEdit viewerCanRun allowAllUsersToRun updatedAt nextScheduledAt
+  parameters { name required default }
 `
 
 export const AUTOMATION_FIELDS = `

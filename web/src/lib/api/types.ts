@@ -78,6 +78,8 @@ export interface AutomationSummary {
   updatedAt: string
   /** The next tick of its enabled CRON triggers. */
   nextScheduledAt: string | null
+  /** Enough of its parameters to tell whether a run needs a form. */
+  parameters: Pick<ParameterDeclaration, 'name' | 'required' | 'default'>[]
 }
 
 export interface Automation extends AutomationSummary {
@@ -132,6 +134,8 @@ export interface Mutex {
   name: string
   holder: Run | null
   waiting: Run[]
+  /** Automations whose current version uses it. */
+  automations: { id: string; name: string }[]
 }
 
 export interface FolderGrant {

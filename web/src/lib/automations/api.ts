@@ -50,6 +50,19 @@ export function toInput(a: Automation): AutomationInput {
   }
 }
 
+/**
+ * A script's sandbox has its own limit (config.timeoutMs, used when the automation sets
+ * none). The forms show one timeout, the automation's: a script's limit follows it, so
+ * the two never disagree.
+ */
+export function withOneTimeout(input: AutomationInput): AutomationInput {
+  if (input.kind !== 'SCRIPT') return input
+  const config = { ...input.config }
+  if (input.timeoutMs === null) delete config.timeoutMs
+  else config.timeoutMs = input.timeoutMs
+  return { ...input, config }
+}
+
 export function emptyInput(kind = 'SCRIPT', folderId: string | null = null): AutomationInput {
   return {
     name: '',
@@ -70,7 +83,7 @@ export function emptyInput(kind = 'SCRIPT', folderId: string | null = null): Aut
 export function defaultConfig(kind: string): JsonObject {
   switch (kind) {
     case 'SCRIPT':
-      return { language: 'javascript', code: "console.log('hello from Switchyard')\n" }
+      return { language: 'javascript', code: "log('hello from Switchyard')\n" }
     case 'SQL':
       return { statement: 'select 1 as one' }
     case 'HTTP_REQUEST':
@@ -142,4 +155,13 @@ export function deleteAutomation(id: string): Promise<Outcome<{ id: string }>> {
     field: 'deleteAutomation',
     key: 'automation',
   })
+}
+
+/** TypeScript type errors of the current version (slow the first time: the server loads its checker). */
+export async function codeWarnings(id: string): Promise<{ line: number; message: string }[]> {
+  const data = await request<{ automation: { codeWarnings: { line: number; message: string }[] } | null }>(
+    'query CodeWarnings($id: ID!) { automation(id: $id) { codeWarnings { line message } } }',
+    { id },
+  )
+  return data.automation?.codeWarnings ?? []
 }

@@ -6,6 +6,14 @@ export function valueToText(value: Json | undefined | null): string {
   return typeof value === 'string' ? value : JSON.stringify(value)
 }
 
+/** A run form's starting text per parameter: `given` (a link's values), else the default. */
+export function initialTexts(
+  parameters: readonly Pick<ParameterDeclaration, 'name' | 'default'>[],
+  given: Record<string, string> = {},
+): Record<string, string> {
+  return Object.fromEntries(parameters.map((p) => [p.name, given[p.name] ?? valueToText(p.default)]))
+}
+
 /**
  * Text from a form field to a value of the declared type, or undefined when
  * empty. Text that does not parse is kept as is: the server names the problem.

@@ -40,7 +40,9 @@ export class LiveRunList {
     if (!accepted) return
     const at = this.runs.findIndex((r) => r.createdAt <= run.createdAt)
     if (at === -1) {
-      if (this.complete) this.runs.push(run)
+      // Older than every run shown: it belongs at the end only if the list is whole. An
+      // empty list holds nothing older, so a new run starts it (the first run of an org).
+      if (this.complete || this.runs.length === 0) this.runs.push(run)
       return
     }
     this.runs.splice(at, 0, run)
