@@ -347,4 +347,37 @@ describe('deliveries', () => {
     expect(conn.testChannelConnection.result).toMatchObject({ ok: true, responseCode: 200 })
     expect(JSON.parse(http.requests.at(-1)!.body)).toMatchObject({ test: true, connection: 'hook' })
   })
+
+  it('shows reporters (their addresses) only to those who may edit the automation', async () => {
+    // A folder where editors hold only VIEW: they see the automation, not its reporters' targets.
+    const folder = await f.gql<{ createFolder: { folder: { id: string } } }>(
+      'mutation { createFolder(name: "view only") { ... on CreateFolderSuccess { folder { id } } } }',
+      {},
+      f.admin,
+    )
+    const folderId = folder.createFolder.folder.id
+    const grant = await f.gql<{ grantFolder: { __typename: string } }>(
+      `mutation($f: ID!) { grantFolder(folderId: $f, role: EDITOR, permission: VIEW) { __typename } }`,
+      { f: folderId },
+      f.admin,
+    )
+    expect(grant.grantFolder.__typename).toBe('GrantFolderSuccess')
+    const id = await createAutomation(f.s, f.admin, {
+      name: `viewed-${++n}`,
+      kind: 'NOOP',
+      config: {},
+      folderId,
+    })
+    await createReporter(f, id, { name: 'secretive', connectionId: hook }, f.admin)
+    const READ = 'query($id: ID!) { automation(id: $id) { name reporters { name } } }'
+    const asAdmin = await f.gql<{ automation: { reporters: { name: string }[] } }>(READ, { id }, f.admin)
+    expect(asAdmin.automation.reporters.map((r) => r.name)).toEqual(['secretive'])
+    const asEditor = await f.gql<{ automation: { name: string; reporters: unknown[] } | null }>(
+      READ,
+      { id },
+      f.editor,
+    )
+    expect(asEditor.automation?.name).toBe(`viewed-${n}`)
+    expect(asEditor.automation?.reporters).toEqual([])
+  })
 })

@@ -97,11 +97,12 @@ export async function createReporter(
   f: DataFixture,
   automationId: string,
   input: Record<string, unknown>,
+  token = f.editor,
 ): Promise<string> {
   const r = await f.gql<{ createReporter: { reporter?: { id: string }; message?: string } }>(
     CREATE_REPORTER,
     { a: automationId, i: input },
-    f.editor,
+    token,
   )
   const id = r.createReporter.reporter?.id
   if (!id) throw new Error(`createReporter failed: ${JSON.stringify(r)}`)

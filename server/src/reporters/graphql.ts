@@ -273,9 +273,11 @@ builder.queryField('channelConnections', (t) =>
 builder.objectField(AutomationType, 'reporters', (t) =>
   t.field({
     type: [ReporterType],
-    // Targets hold addresses and phone numbers: shown to those who build automations.
+    // Targets hold addresses and phone numbers: shown to those who may edit this automation
+    // (an editor with only a VIEW grant on its folder sees none).
     authScopes: { editor: true },
-    resolve: (a, _args, ctx) => listReporters(ctx.services.db, a.id),
+    resolve: async (a, _args, ctx) =>
+      atLeast(await automationPermission(ctx, a), 'EDIT') ? listReporters(ctx.services.db, a.id) : [],
   }),
 )
 
