@@ -98,6 +98,9 @@ async function contextFor(
   const kind = deps.kinds(parent.kind)
   if (!kind?.orchestrator) return undefined
   const def = await deps.ops.definition(tx, parent.version_id)
+  // One advance can start many children of one automation (a fan-out): its current
+  // version and its run-as check are read once per transaction, not once per child.
+  const memo: LaunchMemo = new Map()
   const config = kind.configSchema.parse(def.config)
   const orchestrator = kind.orchestrator as Orchestrator
   const o: OrchestrationContext = {
@@ -131,7 +134,7 @@ async function contextFor(
       )
       return [row!]
     },
-    launchChild: (spec) => launchChild(deps, tx, parent, def, spec),
+    launchChild: (spec) => launchChild(deps, tx, parent, def, spec, memo),
     async recordChild(c) {
       const [row] = await tx.query<RunRow>(
         `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
@@ -290,12 +293,16 @@ async function enqueueChild(
 }
 
 /** Queues one child as the parent's run-as user, after checking that user may run it. */
+type Current = { version_id: string; version: number; definition: Definition } | undefined
+type LaunchMemo = Map<string, Promise<Current>>
+
 async function launchChild(
   deps: OrchestrationDeps,
   tx: Queryable,
   parent: RunRow,
   parentDef: Definition | null,
   spec: ChildSpec,
+  memo: LaunchMemo = new Map(),
 ): Promise<RunRow> {
   let target: { automationId: string; versionId: string; version: number; definition: Definition }
   let parameters: Record<string, unknown>
@@ -311,18 +318,28 @@ async function launchChild(
     }
     parameters = spec.parameters
   } else {
-    const [current] = await tx.query<{ version_id: string; version: number; definition: Definition }>(
-      `select v.id as version_id, v.version, v.definition from automations a
-       join automation_versions v on v.id = a.current_version_id
-       where a.id = $1 and a.org_id = $2 and a.deleted_at is null`,
-      [spec.automationId, parent.org_id],
-    )
+    let checked = memo.get(spec.automationId!)
+    if (!checked) {
+      checked = (async () => {
+        const [row] = await tx.query<NonNullable<Current>>(
+          `select v.id as version_id, v.version, v.definition from automations a
+           join automation_versions v on v.id = a.current_version_id
+           where a.id = $1 and a.org_id = $2 and a.deleted_at is null`,
+          [spec.automationId, parent.org_id],
+        )
+        if (row) {
+          await deps.authorizeChild?.(tx, {
+            orgId: parent.org_id,
+            runAsUserId: parent.run_as,
+            automationId: spec.automationId!,
+          })
+        }
+        return row
+      })()
+      memo.set(spec.automationId!, checked)
+    }
+    const current = await checked
     if (!current) throw new Error(`automation ${spec.automationId} no longer exists`)
-    await deps.authorizeChild?.(tx, {
-      orgId: parent.org_id,
-      runAsUserId: parent.run_as,
-      automationId: spec.automationId!,
-    })
     target = {
       automationId: spec.automationId!,
       versionId: current.version_id,
