@@ -30,6 +30,7 @@ const MATRIX: Record<string, 'anyone' | 'authenticated' | 'user' | 'editor' | 'a
   createAutomation: 'editor',
   updateAutomation: 'editor',
   deleteAutomation: 'editor',
+  restoreAutomationVersion: 'editor',
   createTrigger: 'editor',
   updateTrigger: 'editor',
   deleteTrigger: 'editor',

@@ -169,7 +169,9 @@ async function runShell(code: string, where: string) {
   const statuses = join(shellDir, 'statuses.txt')
   writeFileSync(bodies, '')
   writeFileSync(statuses, '')
-  const exports = [...bindings].map(([k, v]) => `export ${envName(k)}=${JSON.stringify(v)}`)
+  // Single-quoted: a bound value may hold `${secret.NAME}` or `$`, which bash must not expand.
+  const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`
+  const exports = [...bindings].map(([k, v]) => `export ${envName(k)}=${quote(v)}`)
   const save = [
     shellVariables.size > 0 ? `declare -p ${[...shellVariables].join(' ')} 2>/dev/null || true` : '',
     shellFunctions.size > 0 ? `declare -f ${[...shellFunctions].join(' ')}` : '',
