@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createAutomation, runAutomation } from '../helpers/automations'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { killAllNodes, spawnNode } from '../helpers/processes'
+import { killAllNodes, spawnNode, waitUntil } from '../helpers/processes'
 import { type TestServer, startTestServer } from '../helpers/server'
 
 // The scenario of the engine v2 issue: two worker processes, 200 runs of a 100 ms SCRIPT,
@@ -39,15 +39,6 @@ const worker = () =>
     env: { SWITCHYARD_LEASE_MS: '3000', SWITCHYARD_POLL_MS: '500', SWITCHYARD_WORKER_CONCURRENCY: '16' },
   })
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
 interface Ended {
   id: string
   state: string
@@ -81,12 +72,13 @@ describe('a worker killed while the other keeps finishing runs', () => {
           "select count(*)::int as n from runs where id = any($1::int8[]) and state in ('SUCCEEDED', 'FAILED')",
           [ids],
         )
-      await waitUntil('a third of the runs to end', async () => (await done())[0]!.n >= RUNS / 3)
+      await waitUntil('a third of the runs to end', async () => (await done())[0]!.n >= RUNS / 3, 120_000)
       await doomed.kill9()
       const killedAt = Date.now()
       await waitUntil(
         `all ${RUNS} runs to end (repeat ${repeat + 1})`,
         async () => (await done())[0]!.n === RUNS,
+        120_000,
       )
       burner.kill('SIGKILL')
       burner = undefined

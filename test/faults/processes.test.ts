@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createAutomation, runAutomation, runWatched, waitForRun } from '../helpers/automations'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { type NodeProcess, killAllNodes, spawnNode } from '../helpers/processes'
+import { type NodeProcess, killAllNodes, spawnNode, waitUntil } from '../helpers/processes'
 import { type TestServer, startTestServer } from '../helpers/server'
 
 // Several real processes against one PostgreSQL database: an api node in the
@@ -28,15 +28,6 @@ afterAll(async () => {
 
 const worker = (env: Record<string, string> = {}) =>
   spawnNode({ databaseUrl: database.url!, role: 'worker', env: { ...LEASE, ...env } })
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 const executions = (runId: string) =>
   s.db.query<{ message: string }>(

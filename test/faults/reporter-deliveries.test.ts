@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { killAllNodes, spawnNode } from '../helpers/processes'
+import { killAllNodes, spawnNode, waitUntil } from '../helpers/processes'
 import { LOOPBACK_EGRESS, type TestServer, startTestServer } from '../helpers/server'
 import { type Receiver, startReceiver } from '../reporters/helpers'
 
@@ -84,15 +84,6 @@ const deliveryOf = async (runId: string) => {
     response_code: number | null
   }>('select state, attempts, idempotency_key, response_code from deliveries where run_id = $1', [runId])
   return rows
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
 }
 
 describe('a worker killed between the end of a run and its delivery', () => {

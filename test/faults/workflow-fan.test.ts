@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createAutomation, runAutomation } from '../helpers/automations'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { killAllNodes, spawnNode } from '../helpers/processes'
+import { killAllNodes, spawnNode, waitUntil } from '../helpers/processes'
 import { type TestServer, startTestServer } from '../helpers/server'
 
 // The workflow issue's fault scenario: 1 root → 100 parallel steps → 1 join, executed by
@@ -36,15 +36,6 @@ const worker = () =>
     role: 'worker',
     env: { SWITCHYARD_LEASE_MS: '3000', SWITCHYARD_POLL_MS: '500', SWITCHYARD_WORKER_CONCURRENCY: '16' },
   })
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 describe('a fan-out/fan-in workflow while a worker dies', () => {
   it('decides every step exactly once and runs the join once: 1 → 100 → 1, 2 workers, kill -9, 3 repeats', {
@@ -84,12 +75,17 @@ describe('a fan-out/fan-in workflow while a worker dies', () => {
       await waitUntil(
         'a third of the middle steps to end',
         async () => (await ended(['SUCCEEDED'])) >= WIDTH / 3,
+        120_000,
       )
       await doomed.kill9()
-      await waitUntil('the workflow to end', async () => {
-        const [r] = await s.db.query<{ state: string }>('select state from runs where id = $1', [runId])
-        return ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'].includes(r!.state)
-      })
+      await waitUntil(
+        'the workflow to end',
+        async () => {
+          const [r] = await s.db.query<{ state: string }>('select state from runs where id = $1', [runId])
+          return ['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'].includes(r!.state)
+        },
+        120_000,
+      )
       burner.kill('SIGKILL')
       burner = undefined
 

@@ -104,3 +104,17 @@ export async function spawnNode(opts: {
 export async function killAllNodes(): Promise<void> {
   await Promise.all([...live].map((n) => n.kill9()))
 }
+
+/** Polls `check` every 100 ms until it holds; fails naming `what` after timeoutMs. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
