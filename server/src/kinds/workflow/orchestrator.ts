@@ -36,17 +36,19 @@ async function advance(o: Ctx): Promise<RunRow[]> {
     for (const i of order) {
       const v = steps[i]!
       if (v.status === 'SETTLED') continue
+      // An active step's items were read with the view; a step decided now brings its own.
+      let items = v.items
       if (v.status === 'PENDING') {
         const ruled = decideStep(o.config, steps, v, scope)
         if (ruled === 'WAIT') continue
-        if (ruled !== 'RUN') {
+        if ('state' in ruled) {
           changed.push(await o.recordChild({ ...place(o, v), ...ruled }))
           progressed = true
           continue
         }
+        items = ruled.items
       }
       // The step runs: start what its slot allows (forEach: the next items, in order).
-      const items = v.step.forEach ? (v.items ?? resolveItems(v.step, scope)) : null
       const runningHere = v.rows.filter((r) => ACTIVE.includes(r.state)).length
       const limit = v.step.forEach ? v.step.forEach.concurrency - runningHere : 1
       const todo = items ? items.length - v.rows.length : v.rows.length === 0 ? 1 : 0
@@ -81,13 +83,16 @@ function place(o: Ctx, v: StepView) {
   }
 }
 
-/** Applies the step's rule, then its run condition, forEach list; RUN, WAIT, or what to record. */
+/** Applies the step's rule, then its run condition, forEach list: run (with its items), WAIT, or what to record. */
 function decideStep(
   config: WorkflowConfig,
   steps: readonly StepView[],
   v: StepView,
   scope: StepScope,
-): 'RUN' | 'WAIT' | { state: 'SKIPPED' | 'FAILED'; error: string; skipCause: string | null } {
+):
+  | { items: unknown[] | null }
+  | 'WAIT'
+  | { state: 'SKIPPED' | 'FAILED'; error: string; skipCause: string | null } {
   const byName = new Map(steps.map((s) => [s.step.name, s]))
   const incoming: Incoming[] = config.edges
     .filter((e) => e.to === v.step.name)
@@ -119,8 +124,9 @@ function decideStep(
       }
     }
   }
+  let items: unknown[] | null = null
   if (v.step.forEach) {
-    const items = resolveItems(v.step, scope)
+    items = resolveItems(v.step, scope)
     if (!items) {
       return { state: 'FAILED', error: `forEach: ${v.step.forEach.items} is not a list`, skipCause: null }
     }
@@ -135,7 +141,7 @@ function decideStep(
       return { state: 'FAILED', error: `forEach over ${items.length} items: at most 10,000`, skipCause: null }
     }
   }
-  return 'RUN'
+  return { items }
 }
 
 /** Starts one run of a step (one item of a forEach); a bad parameter fails it without running. */
