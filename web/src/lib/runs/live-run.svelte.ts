@@ -2,6 +2,7 @@ import { untrack } from 'svelte'
 import { subscribe } from '$lib/api/live.svelte'
 import { FINAL_STATES, type Run, type RunLogLine } from '$lib/api/types'
 import { RUN_DETAIL_UPDATED, RUN_LOG, RUN_UPDATED } from './api'
+import { isOlderView } from './live-runs.svelte'
 import { type RunWithLogs, refreshRun } from './queries'
 
 /** Log ids are bigint sequences sent as strings; compare them as numbers. */
@@ -38,14 +39,15 @@ export class LiveRun {
 
   update(run: Run): void {
     if (run.id === this.run.id) {
-      Object.assign(this.run, run)
+      if (!isOlderView(this.run, run)) Object.assign(this.run, run)
       return
     }
     if (run.parentRunId !== this.run.id) return
     const children = this.run.children
     const i = children.findIndex((c) => c.id === run.id)
-    if (i >= 0) children[i] = run
-    else {
+    if (i >= 0) {
+      if (!isOlderView(children[i]!, run)) children[i] = run
+    } else {
       children.push(run)
       children.sort((a, b) => (a.step ?? 0) - (b.step ?? 0) || a.createdAt.localeCompare(b.createdAt))
     }

@@ -1,6 +1,17 @@
 import { subscribe } from '$lib/api/live.svelte'
-import type { Run } from '$lib/api/types'
+import { FINAL_STATES, type Run } from '$lib/api/types'
 import { RUN_UPDATED } from './api'
+
+/**
+ * True when `incoming` is an older view of a run than `known`: a read answered after a
+ * newer event (a catch-up fetch racing the subscription). A final state never goes back
+ * within one attempt; a new attempt (a retry, a workflow rerun) may reopen it.
+ */
+export function isOlderView(known: Run, incoming: Run): boolean {
+  return (
+    FINAL_STATES.has(known.state) && !FINAL_STATES.has(incoming.state) && incoming.attempt <= known.attempt
+  )
+}
 
 /**
  * A list of runs, newest first, kept current by `runUpdated`: known runs are
@@ -32,6 +43,7 @@ export class LiveRunList {
     const i = this.runs.findIndex((r) => r.id === run.id)
     const accepted = this.#accepts(run)
     if (i >= 0) {
+      if (isOlderView(this.runs[i]!, run)) return
       // A run that left the filter (e.g. no longer RUNNING) leaves the list.
       if (accepted) this.runs[i] = run
       else this.runs.splice(i, 1)
