@@ -72,7 +72,7 @@ export async function completeRuns(
       )
       applied += rows.length
       const changed: RunRow[] = [...rows]
-      for (const run of rows) changed.push(...(await ops.followUps(tx, run)))
+      changed.push(...(await ops.followUps(tx, rows)))
       await notifyRunChanges(tx, changed)
     }
     if (retry.length > 0) applied += await requeue(ops, tx, retry)

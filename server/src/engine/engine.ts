@@ -7,11 +7,11 @@ import { requestCancel } from './cancel'
 import { type StartedHook, claimRuns, nextDueInMs } from './claim'
 import { type Completion, completeRuns } from './complete'
 import { enqueueRun } from './enqueue'
-import { type Queued, type ScheduledRun, enqueueScheduled } from './enqueue-many'
+import { type ScheduledRun, enqueueMany } from './enqueue-many'
 import { finishRuns } from './finish'
 import { cancelRequests, heartbeat } from './heartbeat'
 import { movedUp, releaseMutex } from './mutex-handoff'
-import { childFinished, rerunOrchestration, startOrchestration } from './orchestration'
+import { childrenFinished, rerunOrchestration, startOrchestration } from './orchestration'
 import { notifyRunChanges } from '../events/notify'
 import { expireDeadlines, recoverExpiredLeases } from './recover'
 import type { RunRow } from './run-row'
@@ -29,7 +29,7 @@ export interface Engine {
   enqueue(run: NewRun): Promise<Enqueued>
   enqueueIn(tx: Queryable, run: NewRun): Promise<Enqueued>
   /** Queues many runs (scheduled ticks) in the caller's transaction, in order. */
-  enqueueManyIn(tx: Queryable, runs: readonly ScheduledRun[]): Promise<Queued[]>
+  enqueueManyIn(tx: Queryable, runs: readonly ScheduledRun[]): Promise<Enqueued[]>
   /** Ends runs from any non-final state, as a worker or a cancel would, with every follow-up. */
   finishIn(tx: Queryable, ids: readonly string[], state: RunState, error: string | null): Promise<RunRow[]>
   /** Cancels a run whatever its state (see cancel.ts). */
@@ -83,16 +83,19 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const ops: RunOps = {
     enqueue: (tx, run) => enqueueRun(ops, tx, run),
+    enqueueMany: (tx, runs) => enqueueMany(ops, tx, runs),
     cancel: (tx, runId, reason) => requestCancel(ops, tx, runId, reason),
     finish: (tx, ids, state, error, outputs) => finishRuns(ops, tx, ids, state, error, outputs ?? null),
-    async followUps(tx, run) {
+    async followUps(tx, runs) {
       const changed: RunRow[] = []
-      if (run.mutex_name) {
-        const next = await releaseMutex(tx, run.org_id, run.mutex_name, run.id)
-        if (next) changed.push(next, ...(await movedUp(tx, run.org_id, run.mutex_name)))
+      for (const run of runs) {
+        if (run.mutex_name) {
+          const next = await releaseMutex(tx, run.org_id, run.mutex_name, run.id)
+          if (next) changed.push(next, ...(await movedUp(tx, run.org_id, run.mutex_name)))
+        }
+        for (const hook of hooks) await hook(tx, run)
       }
-      if (run.parent_run_id) changed.push(...(await childFinished(deps, tx, run)))
-      for (const hook of hooks) await hook(tx, run)
+      changed.push(...(await childrenFinished(deps, tx, runs)))
       return changed
     },
     definition: (q, versionId) => definitions.load(q, versionId),
@@ -102,7 +105,7 @@ export function createEngine(opts: EngineOptions): Engine {
   return {
     enqueue: (run) => db.transaction((tx) => ops.enqueue(tx, run)),
     enqueueIn: (tx, run) => ops.enqueue(tx, run),
-    enqueueManyIn: (tx, runs) => enqueueScheduled(ops, tx, runs),
+    enqueueManyIn: (tx, runs) => ops.enqueueMany(tx, runs),
     finishIn: (tx, ids, state, error) => ops.finish(tx, ids, state, error),
     cancel: (runId, reason) => db.transaction((tx) => ops.cancel(tx, runId, reason)),
     claim: (workerId, limit, leaseMs) => claimRuns(db, workerId, limit, leaseMs, runStarted),

@@ -26,7 +26,7 @@ export async function finishRuns(
     [ids, state, error, outputs ? JSON.stringify(outputs) : null, FINAL_STATES],
   )
   const changed: RunRow[] = [...rows]
-  for (const run of rows) changed.push(...(await ops.followUps(tx, run)))
+  changed.push(...(await ops.followUps(tx, rows)))
   await notifyRunChanges(tx, changed)
   return rows
 }

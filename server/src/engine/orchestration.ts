@@ -6,7 +6,7 @@ import { coerceError } from '../errors'
 import type { KindModule } from '../kinds/kind'
 import { lockMutex } from './mutex-lock'
 import { RUN_COLUMNS, type RunRow } from './run-row'
-import type { ChildAuthorizer, RunOps } from './types'
+import type { ChildAuthorizer, NewRun, RunOps } from './types'
 
 /**
  * What an orchestrating kind (CHAIN, later WORKFLOW) sees while it moves its run
@@ -21,17 +21,19 @@ export interface OrchestrationContext<C = unknown> {
   /**
    * Starts a child run of an automation as the parent's run-as user (checked
    * against the child first). A child that ends at once (mutex busy, policy SKIP)
-   * is handed straight back to the orchestrator's childFinished.
+   * is handed straight back to the orchestrator's childrenFinished.
    */
   startChild(automationId: string, step: number, parameters?: Record<string, unknown>): Promise<RunRow[]>
   /** Records a step that will not run, with why. */
   skipChild(automationId: string, step: number, reason: string): Promise<RunRow[]>
   /**
-   * Queues a child (an automation, or an inline definition of the parent's version) and
-   * returns it as queued, announced; a child that ended at once is not handed back to
-   * childFinished: the caller (WORKFLOW) looks at its children again itself.
+   * Queues children (automations, or inline definitions of the parent's version) in
+   * one go and returns each as queued, announced, or the error that kept it from
+   * starting (it no longer exists, its run-as check or parameters failed). A child
+   * that ended at once is not handed back to childrenFinished: the caller (WORKFLOW)
+   * looks at its children again itself.
    */
-  launchChild(spec: ChildSpec): Promise<RunRow>
+  launchChildren(specs: readonly ChildSpec[]): Promise<(RunRow | Error)[]>
   /** Records a child decided not to run (SKIPPED with its cause) or failed before running. */
   recordChild(spec: RecordedChild): Promise<RunRow>
   /** The children started so far, in step order. */
@@ -72,8 +74,12 @@ export interface RecordedChild extends ChildPlace {
 export interface Orchestrator<C = unknown> {
   /** The run has given up its worker slot: start its first children. */
   start(o: OrchestrationContext<C>): Promise<RunRow[]>
-  /** A child reached a final state: start the next ones, or end the parent. */
-  childFinished(o: OrchestrationContext<C>, child: RunRow): Promise<RunRow[]>
+  /**
+   * Children reached a final state (those of one completion batch): start
+   * the next ones, or end the parent. Called once per parent per batch, so a fan-in of
+   * a hundred children settled together moves its workflow on once, not a hundred times.
+   */
+  childrenFinished(o: OrchestrationContext<C>, children: readonly RunRow[]): Promise<RunRow[]>
   /** The definition a worker executes for a child defined inside the parent's version. */
   inlineStep?(config: C, parent: Definition, step: number): Definition | undefined
   /**
@@ -109,7 +115,7 @@ async function contextFor(
     config,
     async startChild(automationId, step, parameters) {
       const child = await enqueueChild(deps, tx, parent, automationId, step, parameters)
-      return isFinal(child.state) ? orchestrator.childFinished(o, child) : []
+      return isFinal(child.state) ? orchestrator.childrenFinished(o, [child]) : []
     },
     async skipChild(automationId, step, reason) {
       const [row] = await tx.query<RunRow>(
@@ -134,7 +140,7 @@ async function contextFor(
       )
       return [row!]
     },
-    launchChild: (spec) => launchChild(deps, tx, parent, def, spec, memo),
+    launchChildren: (specs) => launchChildren(deps, tx, parent, def, specs, memo),
     async recordChild(c) {
       const [row] = await tx.query<RunRow>(
         `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
@@ -178,7 +184,7 @@ async function contextFor(
         [parent.id, state, error, outputs ? JSON.stringify(outputs) : null],
       )
       if (!ended) return []
-      return [ended, ...(await deps.ops.followUps(tx, ended))]
+      return [ended, ...(await deps.ops.followUps(tx, [ended]))]
     },
   }
   return { o, orchestrator }
@@ -262,23 +268,35 @@ export async function rerunOrchestration(
   return [again!, ...(await next!.orchestrator.start(next!.o))]
 }
 
-/** A child ended: its parent, if it is still orchestrating, moves on. */
-export async function childFinished(
+/**
+ * Children ended: each parent that is still orchestrating moves on once, under its
+ * lock. Parents are taken in id order, the order every batch locks rows in.
+ */
+export async function childrenFinished(
   deps: OrchestrationDeps,
   tx: Queryable,
-  child: RunRow,
+  ended: readonly RunRow[],
 ): Promise<RunRow[]> {
-  const [parent] = await tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1 for update`, [
-    child.parent_run_id,
-  ])
-  if (!parent || parent.state !== 'RUNNING' || parent.lease_owner) return []
-  const found = await contextFor(deps, tx, parent)
-  if (!found) return []
-  try {
-    return await found.orchestrator.childFinished(found.o, child)
-  } catch (err) {
-    return found.o.end('FAILED', coerceError(err).message)
+  const byParent = new Map<string, RunRow[]>()
+  for (const child of ended) {
+    if (!child.parent_run_id) continue
+    byParent.set(child.parent_run_id, [...(byParent.get(child.parent_run_id) ?? []), child])
   }
+  const changed: RunRow[] = []
+  for (const parentId of [...byParent.keys()].sort((a, b) => Number(BigInt(a) - BigInt(b)))) {
+    const [parent] = await tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1 for update`, [
+      parentId,
+    ])
+    if (!parent || parent.state !== 'RUNNING' || parent.lease_owner) continue
+    const found = await contextFor(deps, tx, parent)
+    if (!found) continue
+    try {
+      changed.push(...(await found.orchestrator.childrenFinished(found.o, byParent.get(parentId)!)))
+    } catch (err) {
+      changed.push(...(await found.o.end('FAILED', coerceError(err).message)))
+    }
+  }
+  return changed
 }
 
 async function enqueueChild(
@@ -289,21 +307,44 @@ async function enqueueChild(
   step: number,
   extra: Record<string, unknown> = {},
 ): Promise<RunRow> {
-  return launchChild(deps, tx, parent, null, { automationId, step, parameters: extra })
+  const run = await prepareChild(deps, tx, parent, null, { automationId, step, parameters: extra }, new Map())
+  return (await deps.ops.enqueue(tx, run)).run
 }
 
-/** Queues one child as the parent's run-as user, after checking that user may run it. */
+/** Queues children as the parent's run-as user; one that cannot start is returned as its error. */
+async function launchChildren(
+  deps: OrchestrationDeps,
+  tx: Queryable,
+  parent: RunRow,
+  parentDef: Definition,
+  specs: readonly ChildSpec[],
+  memo: LaunchMemo,
+): Promise<(RunRow | Error)[]> {
+  const prepared: (NewRun | Error)[] = []
+  for (const spec of specs) {
+    try {
+      prepared.push(await prepareChild(deps, tx, parent, parentDef, spec, memo))
+    } catch (err) {
+      prepared.push(coerceError(err))
+    }
+  }
+  const runs = prepared.filter((p): p is NewRun => !(p instanceof Error))
+  const queued = (await deps.ops.enqueueMany(tx, runs)).map((q) => q.run)
+  return prepared.map((p) => (p instanceof Error ? p : queued.shift()!))
+}
+
 type Current = { version_id: string; version: number; definition: Definition } | undefined
 type LaunchMemo = Map<string, Promise<Current>>
 
-async function launchChild(
+/** The run of one child, after checking that the parent's run-as user may run it. */
+async function prepareChild(
   deps: OrchestrationDeps,
   tx: Queryable,
   parent: RunRow,
   parentDef: Definition | null,
   spec: ChildSpec,
-  memo: LaunchMemo = new Map(),
-): Promise<RunRow> {
+  memo: LaunchMemo,
+): Promise<NewRun> {
   let target: { automationId: string; versionId: string; version: number; definition: Definition }
   let parameters: Record<string, unknown>
   if (spec.inline) {
@@ -359,7 +400,7 @@ async function launchChild(
     },
     timeoutMs: spec.timeoutMs ?? target.definition.timeoutMs,
   }
-  const { run } = await deps.ops.enqueue(tx, {
+  return {
     orgId: parent.org_id,
     automationId: target.automationId,
     versionId: target.versionId,
@@ -373,6 +414,5 @@ async function launchChild(
     stepItem: spec.item ?? null,
     parentAttempt: spec.parentAttempt ?? null,
     parameters,
-  })
-  return run
+  }
 }

@@ -69,6 +69,8 @@ export type ChildAuthorizer = (
  */
 export interface RunOps {
   enqueue(tx: Queryable, run: NewRun): Promise<Enqueued>
+  /** Queues many runs in order; those without a mutex in one statement. */
+  enqueueMany(tx: Queryable, runs: readonly NewRun[]): Promise<Enqueued[]>
   cancel(tx: Queryable, runId: string, reason: string): Promise<RunRow | undefined>
   /** Marks runs final (from any non-final state) and runs their follow-ups; returns every changed row. */
   finish(
@@ -78,8 +80,11 @@ export interface RunOps {
     error: string | null,
     outputs?: Record<string, unknown> | null,
   ): Promise<RunRow[]>
-  /** What follows a run that just became final: mutex hand-off, parent advance, hooks. */
-  followUps(tx: Queryable, run: RunRow): Promise<RunRow[]>
+  /**
+   * What follows runs that just became final: mutex hand-offs, hooks, and each parent
+   * moved on once for all of its children that ended together.
+   */
+  followUps(tx: Queryable, runs: readonly RunRow[]): Promise<RunRow[]>
   definition(q: Queryable, versionId: string): Promise<Definition>
 }
 

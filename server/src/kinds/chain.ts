@@ -19,19 +19,22 @@ type ChainConfig = z.output<typeof ChainConfig>
  */
 const chainOrchestrator: Orchestrator<ChainConfig> = {
   start: (o) => startStep(o, 0),
-  async childFinished(o, child) {
-    const { children } = o.config
-    const step = child.step ?? 0
-    const ok = child.state === 'SUCCEEDED' || child.state === 'SKIPPED'
-    const cancel = o.parent.cancel_requested
-    if (cancel) return endChain(o, step + 1, cancel === TIMEOUT_REASON ? 'TIMED_OUT' : 'CANCELLED', cancel)
-    if (!ok) {
-      const why = `step ${step + 1} ended ${child.state}${child.error ? `: ${child.error}` : ''}`
-      return endChain(o, step + 1, 'FAILED', why)
-    }
-    if (step + 1 < children.length) return startStep(o, step + 1)
-    return endChain(o, children.length, 'SUCCEEDED', null)
-  },
+  // A chain has one child at a time, so a batch holds at most one of its children.
+  childrenFinished: (o, ended) => stepEnded(o, ended[ended.length - 1]!),
+}
+
+async function stepEnded(o: OrchestrationContext<ChainConfig>, child: RunRow): Promise<RunRow[]> {
+  const { children } = o.config
+  const step = child.step ?? 0
+  const ok = child.state === 'SUCCEEDED' || child.state === 'SKIPPED'
+  const cancel = o.parent.cancel_requested
+  if (cancel) return endChain(o, step + 1, cancel === TIMEOUT_REASON ? 'TIMED_OUT' : 'CANCELLED', cancel)
+  if (!ok) {
+    const why = `step ${step + 1} ended ${child.state}${child.error ? `: ${child.error}` : ''}`
+    return endChain(o, step + 1, 'FAILED', why)
+  }
+  if (step + 1 < children.length) return startStep(o, step + 1)
+  return endChain(o, children.length, 'SUCCEEDED', null)
 }
 
 async function startStep(o: OrchestrationContext<ChainConfig>, step: number): Promise<RunRow[]> {

@@ -1,5 +1,5 @@
 import type { Definition } from '../../automations/definition'
-import type { OrchestrationContext, Orchestrator } from '../../engine/orchestration'
+import type { ChildSpec, OrchestrationContext, Orchestrator } from '../../engine/orchestration'
 import type { RunRow } from '../../engine/run-row'
 import { TIMEOUT_REASON } from '../../engine/types'
 import { coerceError } from '../../errors'
@@ -33,6 +33,7 @@ async function advance(o: Ctx): Promise<RunRow[]> {
     }
     let progressed = false
     let capacity = o.config.concurrency - active
+    const starts: Start[] = []
     for (const i of order) {
       const v = steps[i]!
       if (v.status === 'SETTLED') continue
@@ -53,12 +54,14 @@ async function advance(o: Ctx): Promise<RunRow[]> {
       const limit = v.step.forEach ? v.step.forEach.concurrency - runningHere : 1
       const todo = items ? items.length - v.rows.length : v.rows.length === 0 ? 1 : 0
       for (let k = 0; k < Math.min(todo, limit, capacity); k++) {
-        const item = items ? v.rows.length + k : null
-        const launched = await launch(o, v, scope, item, items)
-        if (launched.recorded) changed.push(launched.row)
-        if (!ACTIVE.includes(launched.row.state)) progressed = true
-        else capacity--
+        starts.push({ v, item: items ? v.rows.length + k : null, items })
       }
+      capacity -= Math.max(0, Math.min(todo, limit, capacity))
+    }
+    // Everything this pass starts is queued together: a fan-out of a hundred steps is one INSERT.
+    for (const launched of await launch(o, scope, starts)) {
+      if (launched.recorded) changed.push(launched.row)
+      if (!ACTIVE.includes(launched.row.state)) progressed = true
     }
     if (progressed) continue
     if (active > 0 || capacity < o.config.concurrency - active) return changed
@@ -144,35 +147,56 @@ function decideStep(
   return { items }
 }
 
-/** Starts one run of a step (one item of a forEach); a bad parameter fails it without running. */
+interface Start {
+  v: StepView
+  /** The forEach item this run is for, or null. */
+  item: number | null
+  items: unknown[] | null
+}
+
+/**
+ * Starts runs of steps (one per forEach item); a bad parameter, or a child that cannot
+ * start, fails that run without running it. Results are in the order of `starts`.
+ */
 async function launch(
   o: Ctx,
-  v: StepView,
   scope: StepScope,
-  item: number | null,
-  items: unknown[] | null,
-): Promise<{ row: RunRow; recorded: boolean }> {
-  const here: StepScope = items && item !== null ? { ...scope, item: items[item], itemIndex: item } : scope
-  const at = { ...place(o, v), item }
-  try {
-    const parameters = Object.fromEntries(
-      Object.entries(v.step.parameters).map(([k, t]) => [k, resolveTemplate(t, here)]),
-    )
-    const row = await o.launchChild({
-      step: v.index,
-      item,
-      parentAttempt: o.parent.attempt,
-      parameters,
-      ...(v.step.automationId ? { automationId: v.step.automationId } : {}),
-      ...(v.step.sql ? { inline: inlineDefinition(v.step) } : {}),
-      maxAttempts: v.step.retries !== undefined ? v.step.retries + 1 : undefined,
-      timeoutMs: v.step.timeoutSeconds !== undefined ? v.step.timeoutSeconds * 1000 : undefined,
-    })
-    return { row, recorded: false }
-  } catch (err) {
-    const row = await o.recordChild({ ...at, state: 'FAILED', error: coerceError(err).message })
-    return { row, recorded: true }
+  starts: readonly Start[],
+): Promise<{ row: RunRow; recorded: boolean }[]> {
+  const specs: (ChildSpec | Error)[] = starts.map(({ v, item, items }) => {
+    const here: StepScope = items && item !== null ? { ...scope, item: items[item], itemIndex: item } : scope
+    try {
+      const parameters = Object.fromEntries(
+        Object.entries(v.step.parameters).map(([k, t]) => [k, resolveTemplate(t, here)]),
+      )
+      return {
+        step: v.index,
+        item,
+        parentAttempt: o.parent.attempt,
+        parameters,
+        ...(v.step.automationId ? { automationId: v.step.automationId } : {}),
+        ...(v.step.sql ? { inline: inlineDefinition(v.step) } : {}),
+        maxAttempts: v.step.retries !== undefined ? v.step.retries + 1 : undefined,
+        timeoutMs: v.step.timeoutSeconds !== undefined ? v.step.timeoutSeconds * 1000 : undefined,
+      }
+    } catch (err) {
+      return coerceError(err)
+    }
+  })
+  const valid = specs.filter((s): s is ChildSpec => !(s instanceof Error))
+  const queued = valid.length > 0 ? await o.launchChildren(valid) : []
+  const out: { row: RunRow; recorded: boolean }[] = []
+  for (const [k, spec] of specs.entries()) {
+    const result = spec instanceof Error ? spec : queued.shift()!
+    if (!(result instanceof Error)) {
+      out.push({ row: result, recorded: false })
+      continue
+    }
+    const { v, item } = starts[k]!
+    const row = await o.recordChild({ ...place(o, v), item, state: 'FAILED', error: result.message })
+    out.push({ row, recorded: true })
   }
+  return out
 }
 
 /** The definition a worker executes for an inline SQL step (its run-as user is the workflow run's). */
@@ -265,8 +289,9 @@ async function prepareRerun(o: Ctx, fromStep: string | null): Promise<void> {
 
 export const workflowOrchestrator: Orchestrator<WorkflowConfig> = {
   start: advance,
-  async childFinished(o, child) {
-    if (child.parent_attempt !== o.parent.attempt) return []
+  async childrenFinished(o, ended) {
+    // Children of an earlier attempt (ended after a rerun began) change nothing.
+    if (!ended.some((c) => c.parent_attempt === o.parent.attempt)) return []
     return advance(o)
   },
   inlineStep(config, _parent, step) {
