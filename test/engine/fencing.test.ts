@@ -36,7 +36,7 @@ const attemptsOf = (runId: string) =>
 
 async function claimOne(worker: string, runId: string): Promise<Claim> {
   for (let i = 0; i < 50; i++) {
-    const claims = await engine.claim(worker, 10, 60_000)
+    const claims = await engine.claim({ workerId: worker, limit: 10, leaseMs: 60_000 })
     const mine = claims.find((c) => c.run.id === runId)
     if (mine) return mine
     await new Promise((r) => setTimeout(r, 20))
@@ -65,7 +65,7 @@ describe('fenced claims', () => {
     // worker-a comes back with the outcome of attempt 1: refused, not applied.
     const before = engine.stats.rejectedCompletions
     const late = await engine.complete([{ claim: stale, state: 'SUCCEEDED', outputs: { from: 'attempt 1' } }])
-    expect(late).toEqual({ applied: 0, rejected: 1 })
+    expect(late).toEqual({ applied: 0, rejected: 1, claims: [] })
     expect(engine.stats.rejectedCompletions).toBe(before + 1)
     expect((await engine.heartbeat([stale], 60_000)).size).toBe(0)
     expect((await engine.heartbeat([current], 60_000)).has(runId)).toBe(true)
@@ -78,7 +78,7 @@ describe('fenced claims', () => {
     // worker-b's outcome is the one recorded; attempt 1 is kept with its own outcome.
     expect(
       await engine.complete([{ claim: current, state: 'SUCCEEDED', outputs: { from: 'attempt 2' } }]),
-    ).toEqual({ applied: 1, rejected: 0 })
+    ).toEqual({ applied: 1, rejected: 0, claims: [] })
     const [ended] = await tdb.db.query<{ state: string; outputs: unknown; attempt: number }>(
       'select state, outputs, attempt from runs where id = $1',
       [runId],
@@ -92,6 +92,41 @@ describe('fenced claims', () => {
         outputs: null,
       },
     ])
+  })
+
+  it("claims a worker's next runs with its completion: the chain step it queued starts without a claim of its own", async () => {
+    const step = await automation(ctx, { name: 'next step', kind: 'NOOP', config: {} })
+    const chain = await automation(ctx, {
+      name: 'claimed along',
+      kind: 'CHAIN',
+      config: { children: [step, step] },
+    })
+    const runId = (await run(ctx, chain, {})).id
+    const next = { workerId: 'worker-c', limit: 5, leaseMs: 60_000 }
+    const ours = (claims: Claim[]) =>
+      claims
+        .filter((c) => c.run.parent_run_id === runId)
+        .map((c) => [c.run.step, c.run.state, c.run.lease_owner])
+
+    // The chain gives up its slot; its first step, queued in that transaction, is claimed in it.
+    const released = await engine.complete(
+      [{ claim: await claimOne('worker-c', runId), orchestrate: true }],
+      next,
+    )
+    expect(released.applied).toBe(1)
+    expect(ours(released.claims)).toEqual([[0, 'RUNNING', 'worker-c']])
+    const first = released.claims.find((c) => c.run.parent_run_id === runId)!
+    expect(first.token).toBe(first.run.claim_token)
+
+    const second = await engine.complete([{ claim: first, state: 'SUCCEEDED' }], next)
+    expect(ours(second.claims)).toEqual([[1, 'RUNNING', 'worker-c']])
+    // Without `next` nothing is claimed; the chain ends with its last step.
+    const last = await engine.complete([
+      { claim: second.claims.find((c) => c.run.step === 1)!, state: 'SUCCEEDED' },
+    ])
+    expect(last.claims).toEqual([])
+    const [ended] = await tdb.db.query<{ state: string }>('select state from runs where id = $1', [runId])
+    expect(ended?.state).toBe('SUCCEEDED')
   })
 
   it('keeps a failed attempt with its own error and outputs when the run is retried', async () => {

@@ -6,24 +6,33 @@ import type { Claim } from './types'
 /** Called in the claim transaction with the runs it moved to RUNNING (reporters queue START messages). */
 export type StartedHook = (tx: Queryable, runs: readonly RunRow[]) => Promise<void>
 
-/**
- * Claims up to `limit` due runs for this worker: by priority, then FIFO by due time,
- * skipping rows other workers are claiming right now, each under a lease the
- * heartbeat extends and with a fresh fencing token (claim_token).
- */
-export async function claimRuns(
-  db: Database,
-  workerId: string,
-  limit: number,
-  leaseMs: number,
-  onStarted?: StartedHook,
-): Promise<Claim[]> {
+/** Claims in a transaction of its own (see claimIn). */
+export async function claimRuns(db: Database, next: ClaimRequest, onStarted?: StartedHook): Promise<Claim[]> {
   return db.transaction(async (tx) => {
     // A claim lost in a database crash only puts the run back in the queue (its lease
     // never existed), so the claim need not wait for its WAL flush.
     await tx.query('set local synchronous_commit = off')
-    const rows = await tx.query<RunRow>(
-      `with c as (
+    return claimIn(tx, next, onStarted)
+  })
+}
+
+/** What a worker asks for: up to `limit` runs under a lease of `leaseMs`. */
+export interface ClaimRequest {
+  workerId: string
+  limit: number
+  leaseMs: number
+}
+
+/**
+ * Claims up to `limit` due runs for this worker: by priority, then FIFO by due time,
+ * skipping rows other workers are claiming right now, each under a lease the
+ * heartbeat extends and with a fresh fencing token (claim_token). Runs in the
+ * caller's transaction: a completion batch claims the worker's next runs with it.
+ */
+export async function claimIn(tx: Queryable, next: ClaimRequest, onStarted?: StartedHook): Promise<Claim[]> {
+  if (next.limit <= 0) return []
+  const rows = await tx.query<RunRow>(
+    `with c as (
          select id from runs where state = 'QUEUED' and run_at <= now()
          order by priority, run_at, id limit $2 for update skip locked
        )
@@ -34,13 +43,12 @@ export async function claimRuns(
          deadline_at = case when r.timeout_ms is null then null else now() + make_interval(secs => r.timeout_ms::float8 / 1000) end
        from c where r.id = c.id
        returning ${runColumnsOf('r')}`,
-      [workerId, limit, leaseMs],
-    )
-    rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
-    await notifyRunChanges(tx, rows)
-    if (onStarted && rows.length > 0) await onStarted(tx, rows)
-    return rows.map((run) => ({ run, token: run.claim_token! }))
-  })
+    [next.workerId, next.limit, next.leaseMs],
+  )
+  rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
+  await notifyRunChanges(tx, rows)
+  if (onStarted && rows.length > 0) await onStarted(tx, rows)
+  return rows.map((run) => ({ run, token: run.claim_token! }))
 }
 
 /** Milliseconds until the next queued run is due (retries wait out a backoff), or null if none. */

@@ -6,10 +6,14 @@ import type { Claim, FinalOutcome, Outcome, RunOps } from './types'
 
 type Ended = Extract<Outcome, { state: FinalOutcome }>
 
-/** How many outcomes of a batch were applied, and how many refused as stale (token no longer current). */
+/**
+ * How many outcomes of a batch were applied, how many refused as stale (token no longer
+ * current), and the runs claimed with it for the same worker.
+ */
 export interface Completion {
   applied: number
   rejected: number
+  claims: Claim[]
 }
 
 /**
@@ -24,8 +28,9 @@ export async function completeRuns(
   db: Database,
   outcomes: readonly Outcome[],
   orchestrate: (tx: Queryable, run: RunRow) => Promise<RunRow[]>,
+  claimNext: (tx: Queryable) => Promise<Claim[]> = async () => [],
 ): Promise<Completion> {
-  if (outcomes.length === 0) return { applied: 0, rejected: 0 }
+  if (outcomes.length === 0) return { applied: 0, rejected: 0, claims: [] }
   return db.transaction(async (tx) => {
     // Asynchronous commit: if the database crashes before this reaches disk, the run is
     // still RUNNING under an expiring lease and recovery retries it. Runs are executed at
@@ -82,7 +87,10 @@ export async function completeRuns(
       applied++
       await notifyRunChanges(tx, await orchestrate(tx, released))
     }
-    return { applied, rejected: outcomes.length - applied }
+    // Last, so the children and followers this batch queued can be among them: a chain's
+    // next step starts without a wake-up and a claim transaction of its own.
+    const claims = await claimNext(tx)
+    return { applied, rejected: outcomes.length - applied, claims }
   })
 }
 

@@ -4,7 +4,7 @@ import type { RunState } from '../domain'
 import type { KindModule } from '../kinds/kind'
 import type { Logger } from '../log'
 import { requestCancel } from './cancel'
-import { type StartedHook, claimRuns, nextDueInMs } from './claim'
+import { type ClaimRequest, type StartedHook, claimIn, claimRuns, nextDueInMs } from './claim'
 import { type Completion, completeRuns } from './complete'
 import { enqueueRun } from './enqueue'
 import { type ScheduledRun, enqueueMany } from './enqueue-many'
@@ -35,7 +35,7 @@ export interface Engine {
   /** Cancels a run whatever its state (see cancel.ts). */
   cancel(runId: string, reason: string): Promise<RunRow | undefined>
   /** Claims due runs for a worker, each with a fresh fencing token. */
-  claim(workerId: string, limit: number, leaseMs: number): Promise<Claim[]>
+  claim(next: ClaimRequest): Promise<Claim[]>
   nextDueInMs(): Promise<number | null>
   /** Extends leases of current claims; returns the runs still ours with their stored cancel request. */
   heartbeat(
@@ -44,8 +44,11 @@ export interface Engine {
   ): Promise<Map<string, { cancelRequested: string | null }>>
   /** Stored cancel requests of current claims (the worker checks after a cancel notification). */
   cancelRequests(claims: readonly Claim[]): Promise<Map<string, string>>
-  /** Records outcomes; stale claims are refused and counted. */
-  complete(outcomes: readonly Outcome[]): Promise<Completion>
+  /**
+   * Records outcomes; stale claims are refused and counted. With `next`, claims the
+   * worker's next runs in the same transaction (one transaction per step, not two).
+   */
+  complete(outcomes: readonly Outcome[], next?: ClaimRequest): Promise<Completion>
   /** Retries or fails runs whose worker stopped heartbeating; times out chains past their deadline. */
   recover(): Promise<{ recovered: number; expired: number }>
   /** The definition of an automation version (cached: versions never change). */
@@ -108,12 +111,18 @@ export function createEngine(opts: EngineOptions): Engine {
     enqueueManyIn: (tx, runs) => ops.enqueueMany(tx, runs),
     finishIn: (tx, ids, state, error) => ops.finish(tx, ids, state, error),
     cancel: (runId, reason) => db.transaction((tx) => ops.cancel(tx, runId, reason)),
-    claim: (workerId, limit, leaseMs) => claimRuns(db, workerId, limit, leaseMs, runStarted),
+    claim: (next) => claimRuns(db, next, runStarted),
     nextDueInMs: () => nextDueInMs(db),
     heartbeat: (claims, leaseMs) => heartbeat(db, claims, leaseMs),
     cancelRequests: (claims) => cancelRequests(db, claims),
-    async complete(outcomes) {
-      const result = await completeRuns(ops, db, outcomes, (tx, run) => startOrchestration(deps, tx, run))
+    async complete(outcomes, next) {
+      const result = await completeRuns(
+        ops,
+        db,
+        outcomes,
+        (tx, run) => startOrchestration(deps, tx, run),
+        next ? (tx) => claimIn(tx, next, runStarted) : undefined,
+      )
       if (result.rejected > 0) {
         rejected += result.rejected
         log.warn({ rejected: result.rejected }, 'refused outcomes of claims that are no longer current')

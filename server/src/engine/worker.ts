@@ -52,6 +52,10 @@ export function startWorker(opts: WorkerOptions): Worker {
   // Executed, outcome not committed yet: still ours, still heartbeated.
   const committing = new Map<string, Claim>()
   let pending: Outcome[] = []
+  // Slots asked for by a claim (or a completion claiming with it) not answered yet:
+  // the loop and a flush may claim at once, and together must not exceed the concurrency.
+  let reserved = 0
+  const freeSlots = () => opts.concurrency - active.size - reserved
   let flushing: Promise<void> | undefined
   let stopping = false
   let wake: (() => void) | undefined
@@ -89,12 +93,22 @@ export function startWorker(opts: WorkerOptions): Worker {
     flushing = (async () => {
       while (pending.length > 0) {
         const batch = pending.slice(0, batchSize)
+        // The batch claims this worker's next runs with it: a chain's next step, queued by
+        // this very batch, starts without waiting for a wake-up and a claim of its own.
+        const limit = stopping ? 0 : Math.max(0, Math.min(freeSlots(), batchSize))
+        reserved += limit
         try {
           await logs.flush()
-          await opts.engine.complete(batch)
+          const done = await opts.engine.complete(
+            batch,
+            limit > 0 ? { workerId: id, limit, leaseMs: opts.leaseMs } : undefined,
+          )
           pending = pending.slice(batch.length)
           for (const o of batch) committing.delete(o.claim.run.id)
+          reserved -= limit
+          for (const claim of done.claims) start(claim)
         } catch (err) {
+          reserved -= limit
           // Keep the outcomes and try again: if the database stays away our leases
           // expire and recovery takes over; a late completion is then refused.
           log.warn({ err: coerceError(err) }, 'recording run outcomes failed; retrying')
@@ -138,15 +152,19 @@ export function startWorker(opts: WorkerOptions): Worker {
 
   const loop = (async () => {
     while (!stopping) {
-      const free = opts.concurrency - active.size
+      const free = freeSlots()
       let claimed = 0
       if (free > 0) {
+        const limit = Math.min(free, batchSize)
+        reserved += limit
         try {
           woken = false
-          const claims = await opts.engine.claim(id, Math.min(free, batchSize), opts.leaseMs)
+          const claims = await opts.engine.claim({ workerId: id, limit, leaseMs: opts.leaseMs })
+          reserved -= limit
           claimed = claims.length
           for (const claim of claims) start(claim)
         } catch (err) {
+          reserved -= limit
           log.warn({ err: coerceError(err) }, 'claiming runs failed; retrying')
           await sleep(500)
           continue
