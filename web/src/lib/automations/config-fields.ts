@@ -15,7 +15,16 @@ export const FORM_FIELDS: Record<string, readonly string[]> = {
   CONCATENATE: ['sources', 'sourceColumn', 'target', 'timeoutMs'],
   COMPUTE_METRICS: ['target', 'metrics', 'timeoutMs'],
   RUN_CHECKS: ['checks', 'failOn', 'timeoutMs'],
-  ALARM: ['source', 'operator', 'threshold', 'message', 'reporters', 'failWhenTriggered', 'notifyOn', 'timeoutMs'],
+  ALARM: [
+    'source',
+    'operator',
+    'threshold',
+    'message',
+    'reporters',
+    'failWhenTriggered',
+    'notifyOn',
+    'timeoutMs',
+  ],
   SET_VARIABLES: ['scope', 'automationId', 'variables', 'timeoutMs'],
 }
 
