@@ -1,4 +1,5 @@
-import type { Json, JsonObject } from '$lib/api/types'
+// Relative, not $lib: the browser suite imports this file to check the forms against the kinds' schemas.
+import type { Json, JsonObject } from '../api/types'
 
 /** Config keys each kind form edits; issues on other `config.*` paths are shown in the JSON view. */
 export const FORM_FIELDS: Record<string, readonly string[]> = {
