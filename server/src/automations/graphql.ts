@@ -5,6 +5,7 @@ import { builder } from '../graphql/builder'
 import type { Context } from '../graphql/context'
 import { RunAsForbiddenError } from '../errors'
 import { COMMON_ERRORS } from '../graphql/errors'
+import { kindConfigSchema } from '../kinds/json-schema'
 import { listKinds } from '../kinds/registry'
 import { type AutomationRow, AUTOMATION_COLUMNS, automationPermission } from './access'
 import type { Definition, ParameterDecl } from './definition'
@@ -43,7 +44,15 @@ const RetryType = builder.objectRef<Definition['retry']>('RetryPolicy').implemen
 })
 
 const KindType = builder.objectRef<{ kind: string; description: string }>('KindInfo').implement({
-  fields: (t) => ({ name: t.exposeString('kind'), description: t.exposeString('description') }),
+  fields: (t) => ({
+    name: t.exposeString('kind'),
+    description: t.exposeString('description'),
+    configSchema: t.field({
+      type: 'JSON',
+      description: 'The config this kind takes, as JSON Schema (what a client may send: defaults optional)',
+      resolve: (k) => kindConfigSchema(k.kind),
+    }),
+  }),
 })
 
 export const VersionType = builder.objectRef<VersionRow>('AutomationVersion').implement({

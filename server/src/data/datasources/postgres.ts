@@ -279,7 +279,7 @@ export function queryRows<R = Record<string, unknown>>(
 }
 
 /** One read-only transaction on a short-lived connection, with errors that name the datasource. */
-async function inReadOnly<T>(
+export async function inReadOnly<T>(
   url: string,
   opts: StreamOptions,
   fn: (tx: postgres.TransactionSql) => Promise<T>,

@@ -56,6 +56,8 @@ export interface UserRef {
 export interface KindInfo {
   name: string
   description: string
+  /** The kind's config as JSON Schema (input side). */
+  configSchema?: Json
 }
 
 export interface ParameterDeclaration {

@@ -79,6 +79,39 @@ export function emptyInput(kind = 'SCRIPT', folderId: string | null = null): Aut
   }
 }
 
+const target = (): JsonObject => ({ storage: '', mode: 'REPLACE', key: [] })
+const warehouseQuery = (): JsonObject => ({ datasource: 'warehouse', query: '' })
+
+/** Where the forms of the data kinds start: every section they edit present, nothing guessed. */
+const DATA_KIND_CONFIGS: Record<string, JsonObject> = {
+  SQL_TO_STORAGE: { source: warehouseQuery(), target: target() },
+  SYNC_SOURCE: { source: { datasource: '' }, target: target() },
+  FILE_IMPORT: { source: { type: 'UPLOAD', datasource: '' }, options: {}, target: target() },
+  ETL_STEP: {
+    source: { datasource: 'warehouse' },
+    transform: { computed: [], filters: [], select: [] },
+    target: target(),
+  },
+  PIVOT: {
+    source: { datasource: 'warehouse' },
+    pivot: { rows: [], column: '', aggregate: 'SUM' },
+    target: target(),
+  },
+  CONCATENATE: { sources: [{ datasource: 'warehouse' }, { datasource: 'warehouse' }], target: target() },
+  COMPUTE_METRICS: { target: { datasource: 'warehouse', table: '' }, metrics: [{ type: 'ROW_COUNT' }] },
+  RUN_CHECKS: {
+    checks: [{ name: '', sql: warehouseQuery(), rule: { type: 'MIN', min: 0 } }],
+    failOn: 'ERROR',
+  },
+  ALARM: {
+    source: warehouseQuery(),
+    operator: '>',
+    threshold: 0,
+    reporters: [{ type: 'STORAGE', storage: '' }],
+  },
+  SET_VARIABLES: { scope: 'AUTOMATION', variables: [{ name: '', value: '' }] },
+}
+
 /** A starting config per kind, so a new automation is one edit away from valid. */
 export function defaultConfig(kind: string): JsonObject {
   switch (kind) {
@@ -91,7 +124,7 @@ export function defaultConfig(kind: string): JsonObject {
     case 'CHAIN':
       return { children: [] }
     default:
-      return {}
+      return structuredClone(DATA_KIND_CONFIGS[kind] ?? {})
   }
 }
 
@@ -122,8 +155,13 @@ export async function getAutomation(id: string, fetchFn?: Fetch): Promise<Automa
 }
 
 export async function listKinds(fetchFn?: Fetch): Promise<KindInfo[]> {
-  return (await request<{ kinds: KindInfo[] }>('query Kinds { kinds { name description } }', {}, fetchFn))
-    .kinds
+  return (
+    await request<{ kinds: KindInfo[] }>(
+      'query Kinds { kinds { name description configSchema } }',
+      {},
+      fetchFn,
+    )
+  ).kinds
 }
 
 export function createAutomation(input: AutomationInput): Promise<Outcome<Automation>> {

@@ -1,4 +1,5 @@
-import type { Json, JsonObject } from '$lib/api/types'
+// Relative, not $lib: the browser suite imports this file to check the forms against the kinds' schemas.
+import type { Json, JsonObject } from '../api/types'
 
 /** Config keys each kind form edits; issues on other `config.*` paths are shown in the JSON view. */
 export const FORM_FIELDS: Record<string, readonly string[]> = {
@@ -7,10 +8,42 @@ export const FORM_FIELDS: Record<string, readonly string[]> = {
   HTTP_REQUEST: ['method', 'url', 'headers', 'body', 'timeoutMs', 'expectStatus'],
   CHAIN: ['children'],
   NOOP: [],
+  SQL_TO_STORAGE: ['source', 'target', 'timeoutMs'],
+  SYNC_SOURCE: ['source', 'target', 'timeoutMs'],
+  FILE_IMPORT: ['source', 'options', 'target', 'timeoutMs'],
+  ETL_STEP: ['source', 'transform', 'target', 'timeoutMs'],
+  PIVOT: ['source', 'pivot', 'target', 'timeoutMs'],
+  CONCATENATE: ['sources', 'sourceColumn', 'target', 'timeoutMs'],
+  COMPUTE_METRICS: ['target', 'metrics', 'timeoutMs'],
+  RUN_CHECKS: ['checks', 'failOn', 'timeoutMs'],
+  ALARM: [
+    'source',
+    'operator',
+    'threshold',
+    'message',
+    'reporters',
+    'failWhenTriggered',
+    'notifyOn',
+    'timeoutMs',
+  ],
+  SET_VARIABLES: ['scope', 'automationId', 'variables', 'timeoutMs'],
 }
 
-export function hasForm(kind: string): boolean {
-  return kind in FORM_FIELDS
+/** A kind's config schema as the server publishes it (JSON Schema), when it has properties to draw. */
+export function schemaForm(schema: Json | undefined): JsonObject | null {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return null
+  const props = schema.properties
+  return props && typeof props === 'object' && Object.keys(props).length > 0 ? schema : null
+}
+
+/** A kind has a form: a hand-made one, or one drawn from its schema. */
+export function hasForm(kind: string, schema?: Json): boolean {
+  return kind in FORM_FIELDS || schemaForm(schema) !== null
+}
+
+/** Config keys the form of a kind edits: the hand-made form's, or every key of its schema. */
+export function formFields(kind: string, schema?: Json): readonly string[] {
+  return FORM_FIELDS[kind] ?? Object.keys((schemaForm(schema)?.properties as JsonObject | undefined) ?? {})
 }
 
 export function text(value: Json | undefined, fallback = ''): string {
