@@ -135,8 +135,8 @@ export async function checkWorkflow(
     if (s.automationId && !target) {
       issues.push({ path: `${at}.automationId`, message: 'no such automation in this organization' })
     }
-    const problem = s.sql && (await queryDatasourceProblem(db, orgId, saver, s.sql.datasource))
-    if (problem) issues.push({ path: `${at}.sql.datasource`, message: `step "${s.name}": ${problem}` })
+    const unusable = s.sql && (await queryDatasourceProblem(db, orgId, saver, s.sql.datasource))
+    if (unusable) issues.push({ path: `${at}.sql.datasource`, message: `step "${s.name}": ${unusable}` })
     if (s.saveAs && !s.sql && target?.kind !== 'SQL') {
       issues.push({
         path: `${at}.saveAs`,
