@@ -60,6 +60,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     // A chain checks each child against its run-as user as it starts it (grants change after a save).
     authorizeChild: assertMayRunChild,
   })
+  const resultLimits = { maxRows: config.warehouse.maxResultRows, maxBytes: config.warehouse.maxResultBytes }
   const warehouse = createWarehouse({
     db,
     secretKey: config.secretKey,
@@ -67,7 +68,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     // Warehouses follow the platform: in memory when it is (tests), else a directory each.
     dataDir: db.dataDir?.startsWith('memory://') ? 'memory://' : join(config.dataDir, 'warehouses'),
     idleMs: config.warehouse.idleMs,
-    limits: { maxRows: config.warehouse.maxResultRows, maxBytes: config.warehouse.maxResultBytes },
+    limits: resultLimits,
   })
   const moved = await moveLegacyWarehouses(db, warehouse, log)
   if (moved > 0) log.info({ tables: moved }, 'moved legacy warehouse tables into per-organization warehouses')
@@ -78,6 +79,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     secretKey: config.secretKey,
     egress,
     fileLimits: config.files,
+    resultLimits,
   })
   const loginThrottle = createLoginThrottle(db, config.login)
   const services: Services = {

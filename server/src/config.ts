@@ -7,6 +7,7 @@ import { parseEgressAllow } from './egress/allow'
 import { coerceError } from './errors'
 import type { ThrottleSettings } from './auth/throttle'
 import type { DeliverySettings } from './reporters/worker'
+import type { ResultLimits } from './warehouse/limits'
 
 export const NodeRole = { API: 'api', WORKER: 'worker', SCHEDULER: 'scheduler' } as const
 export type NodeRole = (typeof NodeRole)[keyof typeof NodeRole]
@@ -144,6 +145,12 @@ function fileLimitsOf(e: FileLimitsEnv): FileLimits {
 
 /** The file caps with no variable set, for code that runs without a Config (tools, unit tests). */
 export const defaultFileLimits = (): FileLimits => fileLimitsOf(z.object(fileLimitsSchema).parse({}))
+
+/** The result caps with no variable set (SWITCHYARD_MAX_RESULT_*), for code that runs without a Config. */
+export const defaultResultLimits = (): ResultLimits => ({
+  maxRows: envSchema.shape.SWITCHYARD_MAX_RESULT_ROWS.parse(undefined),
+  maxBytes: envSchema.shape.SWITCHYARD_MAX_RESULT_BYTES.parse(undefined),
+})
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no'])

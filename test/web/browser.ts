@@ -118,3 +118,17 @@ export async function fillEditor(page: Page, path: string, text: string): Promis
   await content.waitFor()
   await content.fill(text)
 }
+
+/** Drags an edge on a workflow graph from one step's output handle to another's input handle. */
+export async function connectSteps(page: Page, from: string, to: string): Promise<void> {
+  const a = (await page
+    .locator(`.svelte-flow__node[data-id=${from}] .svelte-flow__handle.source`)
+    .boundingBox())!
+  const b = (await page
+    .locator(`.svelte-flow__node[data-id=${to}] .svelte-flow__handle.target`)
+    .boundingBox())!
+  await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2)
+  await page.mouse.down()
+  await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 10 })
+  await page.mouse.up()
+}

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import { type TestServer, startTestServer } from '../helpers/server'
-import { ensureWebBuild, launchChromium, screenshot, signedInContext } from './browser'
+import { connectSteps, ensureWebBuild, launchChromium, screenshot, signedInContext } from './browser'
 
 let s: TestServer
 let org: TestOrg
@@ -83,15 +83,7 @@ describe('the workflow graph in Chromium', () => {
     await page.locator('[data-new-step-automation]').selectOption(ok)
     await page.locator('[data-action=add-step]').click()
     await page.locator('[data-workflow-editor] [data-step=notify]').waitFor()
-    // Drag from extract's output handle to notify's input handle.
-    const from = page.locator('.svelte-flow__node[data-id=extract] .svelte-flow__handle.source')
-    const to = page.locator('.svelte-flow__node[data-id=notify] .svelte-flow__handle.target')
-    const a = (await from.boundingBox())!
-    const b = (await to.boundingBox())!
-    await page.mouse.move(a.x + a.width / 2, a.y + a.height / 2)
-    await page.mouse.down()
-    await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 10 })
-    await page.mouse.up()
+    await connectSteps(page, 'extract', 'notify')
     await page.locator('[data-edge-panel] [data-edge-condition]').selectOption('FAILURE')
     await page.locator('[data-action=save-graph]').click()
     await page.locator('[data-saved]').waitFor()

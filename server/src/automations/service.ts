@@ -98,6 +98,7 @@ export async function createAutomation(ctx: Context, input: unknown): Promise<Au
     db: ctx.services.db,
     orgId: viewer.orgId,
     automationId: null,
+    saver: { userId: viewer.userId, role: viewer.role },
   })
   await assertMayUseChildren(ctx, def)
   return ctx.services.db
@@ -140,6 +141,7 @@ export async function updateAutomation(ctx: Context, id: string, input: unknown)
     db: ctx.services.db,
     orgId: viewer.orgId,
     automationId: id,
+    saver: { userId: viewer.userId, role: viewer.role },
   })
   await assertMayUseChildren(ctx, def)
   return ctx.services.db

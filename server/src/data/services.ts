@@ -1,6 +1,7 @@
-import { type FileLimits, defaultFileLimits } from '../config'
+import { type FileLimits, defaultFileLimits, defaultResultLimits } from '../config'
 import type { Database } from '../db/database'
 import type { Egress } from '../egress'
+import type { ResultLimits } from '../warehouse/limits'
 import type { Warehouse } from '../warehouse/warehouse'
 import { deriveKey } from './crypto'
 
@@ -16,6 +17,8 @@ export interface DataServices {
   readonly secretsKey: Buffer
   /** Caps on what a run reads from a CSV or XLSX file (SWITCHYARD_MAX_*). */
   readonly fileLimits: FileLimits
+  /** Caps on one statement's result on a datasource, as on the warehouse (SWITCHYARD_MAX_RESULT_*). */
+  readonly resultLimits: ResultLimits
   /** Every outbound connection of a run (HTTP, downloads, reporters, datasources) goes through this. */
   readonly egress: Egress
 }
@@ -26,6 +29,7 @@ export function createDataServices(opts: {
   secretKey: Buffer
   /** Default: the caps of an environment that sets none. */
   fileLimits?: FileLimits
+  resultLimits?: ResultLimits
   egress: Egress
 }): DataServices {
   return Object.freeze({
@@ -33,6 +37,7 @@ export function createDataServices(opts: {
     warehouse: opts.warehouse,
     secretsKey: deriveKey(opts.secretKey, 'datasource-secrets'),
     fileLimits: opts.fileLimits ?? defaultFileLimits(),
+    resultLimits: opts.resultLimits ?? defaultResultLimits(),
     egress: opts.egress,
   })
 }

@@ -2,7 +2,7 @@ import type { z } from 'zod'
 import type { DataServices } from '../data/services'
 import type { Database } from '../db/database'
 import type { Orchestrator } from '../engine/orchestration'
-import type { LogLevel } from '../domain'
+import type { LogLevel, Role } from '../domain'
 import type { Logger } from '../log'
 import type { SandboxPool } from '../sandbox'
 import type { Warehouse } from '../warehouse/warehouse'
@@ -50,6 +50,8 @@ export interface SaveCheck {
   db: Database
   orgId: string
   automationId: string | null
+  /** Who saves: what the config names (a datasource) must be theirs to use. */
+  saver: { userId: string; role: Role }
 }
 
 export interface KindModule<S extends z.ZodType = z.ZodType> {

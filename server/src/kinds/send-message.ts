@@ -16,7 +16,7 @@ export const sendMessage = defineKind({
     'Sends a message (mail, Slack, Teams, webhook, SMS, dataset row) through a channel connection.',
   configSchema: z.object({
     connectionId: z.uuid('must be a channel connection id'),
-    /** Liquid, about the enclosing run: `{{ run.state }}`, `{{ steps }}`, `{{ outputs }}`… */
+    /** Liquid, about the enclosing run: `{{ run.state }}`, `{{ steps }}`, `{{ outputs }}`, and the step's `{{ params }}`. */
     template: z.string().min(1, 'a message needs a template').max(100_000),
     target: z.unknown().default({}),
   }),
@@ -37,11 +37,13 @@ export const sendMessage = defineKind({
       )
     }
   },
-  async execute({ config, run, services, log }) {
+  async execute({ config, parameters, run, services, log }) {
     const queued = await queueStepMessage(services.db, {
       runId: run.id,
       orgId: run.orgId,
-      spec: config,
+      // The step's own parameters (a workflow passes `${variables.total}`) reach the template
+      // as `params`; secrets attached to them are not enumerable and are never stored.
+      spec: { ...config, params: { ...parameters } },
       maxAttempts: 8,
     })
     log('INFO', queued ? 'message queued' : 'message already queued by an earlier attempt')

@@ -42,6 +42,8 @@ export async function sendReport(
     timeoutMs: number
     /** A test message ignores the condition. */
     ignoreCondition?: boolean
+    /** More for the template: a SEND_MESSAGE step's own `params`. */
+    values?: Record<string, unknown>
   },
 ): Promise<SendOutcome> {
   let redact = (s: string) => s
@@ -50,7 +52,8 @@ export async function sendReport(
     const channel = CHANNELS[connection.type as ChannelType]
     if (!channel) throw new DeliveryError(`unknown channel ${connection.type}`, false)
     const event = reporter.event as ReporterEvent
-    const ctx = await reportContext(services.db, { snapshot, event, publicUrl: services.publicUrl })
+    const about = await reportContext(services.db, { snapshot, event, publicUrl: services.publicUrl })
+    const ctx = { ...about, values: { ...about.values, ...args.values } }
     if (reporter.condition === 'EXPRESSION' && reporter.expression && !args.ignoreCondition) {
       let holds: boolean
       try {

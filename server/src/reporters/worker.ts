@@ -95,6 +95,7 @@ export function startDeliveryWorker(opts: {
       deliveryKey: d.idempotency_key,
       signal: controller.signal,
       timeoutMs,
+      values: d.spec ? { params: (d.spec as { params?: unknown }).params ?? {} } : undefined,
     })
     if (out.kind === 'SENT')
       return { state: 'DELIVERED', responseCode: out.sent.responseCode, error: null, detail: out.sent.detail }

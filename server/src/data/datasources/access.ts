@@ -1,7 +1,7 @@
 import type { Queryable } from '../../db/database'
 import type { Role } from '../../domain'
-import { DatasourcePermission } from '../domain'
-import { type DatasourceGrantRow, type DatasourceRow, listDatasourceGrants } from './store'
+import { DatasourcePermission, WAREHOUSE_ID } from '../domain'
+import { type DatasourceGrantRow, type DatasourceRow, getDatasourceRow, listDatasourceGrants } from './store'
 
 export interface Grantee {
   userId: string
@@ -50,4 +50,24 @@ export async function permissionOn(
 ): Promise<DatasourcePermission | null> {
   if (who.role === 'ADMIN' || ds.created_by === who.userId) return 'MANAGE'
   return datasourcePermission(who, ds, await listDatasourceGrants(q, ds.org_id, ds.id))
+}
+
+/**
+ * At save: why a statement may not run on this datasource for the saver, or null. An
+ * unknown datasource and one not granted to the saver read the same, as the API shows
+ * them; a run checks its run-as user again when it connects.
+ */
+export async function queryDatasourceProblem(
+  q: Queryable,
+  orgId: string,
+  saver: Grantee,
+  id: string,
+): Promise<string | null> {
+  if (id === WAREHOUSE_ID) return null
+  const row = await getDatasourceRow(q, orgId, id)
+  if (!row || !(await permissionOn(q, saver, row)))
+    return `no datasource ${id} that you may use (an admin or its creator grants USE on it)`
+  if (row.type !== 'POSTGRES')
+    return `datasource "${row.name}" is a file: load it into a storage, then query the storage on the warehouse`
+  return null
 }

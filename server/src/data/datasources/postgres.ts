@@ -4,6 +4,7 @@ import { z } from 'zod'
 import type { Egress } from '../../egress'
 import { RunFailure } from '../../kinds/kind'
 import { swapSecretReferences } from '../../secrets/references'
+import { type ResultLimits, ResultReader } from '../../warehouse/limits'
 import type { Column, RowStream, TextRow } from '../rows'
 
 /**
@@ -278,11 +279,48 @@ export function queryRows<R = Record<string, unknown>>(
   )
 }
 
+/** Rows per round trip of a capped read: megabyte rows stay a few dozen MB in flight. */
+const CURSOR_ROWS = 50
+
+/**
+ * Runs a user's statement (the SQL kind on a datasource) read-only through a cursor,
+ * under the same result caps as the warehouse: the first `keep` rows are kept, the
+ * rest counted, and a result over a cap fails as soon as it passes it.
+ */
+export function readCapped(
+  url: string,
+  text: string,
+  params: unknown[],
+  opts: Omit<StreamOptions, 'batchRows'> & { limits: ResultLimits; keep: number },
+): Promise<{ rows: Record<string, unknown>[]; rowCount: number; command: string | undefined }> {
+  return inReadOnly(url, { ...opts, batchRows: CURSOR_ROWS }, async (tx, close) => {
+    const reader = new ResultReader(opts.limits, opts.keep)
+    let failure: unknown
+    const done = (await tx.unsafe(text, params as never[]).cursor(CURSOR_ROWS, (batch) => {
+      try {
+        reader.add(batch as unknown as Record<string, unknown>[])
+      } catch (err) {
+        // Stops reading (throwing here would escape postgres.js on the last batch).
+        failure = err
+        return close as never
+      }
+    })) as unknown as { count?: number | null; command?: string } | undefined
+    if (failure) throw failure
+    const count = done?.count ?? null
+    return {
+      rows: reader.rows,
+      rowCount: reader.rowCount > 0 || count === null ? reader.rowCount : count,
+      command: done?.command,
+    }
+  })
+}
+
 /** One read-only transaction on a short-lived connection, with errors that name the datasource. */
 export async function inReadOnly<T>(
   url: string,
   opts: StreamOptions,
-  fn: (tx: postgres.TransactionSql) => Promise<T>,
+  /** `close`, returned from a cursor's batch, stops the cursor. */
+  fn: (tx: postgres.TransactionSql, close: object) => Promise<T>,
 ): Promise<T> {
   const sql = connect(url, opts.egress)
   const onAbort = () => void sql.end({ timeout: 0 })
@@ -292,7 +330,7 @@ export async function inReadOnly<T>(
     return (await sql.begin('read only', async (tx) => {
       connected = true
       await tx.unsafe(`set local statement_timeout = ${Math.max(100, Math.floor(opts.timeoutMs))}`)
-      return fn(tx)
+      return fn(tx, sql.CLOSE)
     })) as T
   } catch (err) {
     if (!connected || isConnectFailure(err)) throw connectionFailure(opts.name, url, err)

@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { WAREHOUSE_ID } from '../../data/domain'
+import { DatasourceRef } from '../../data/load/spec'
 
 /** Airflow's trigger rules, with its semantics (table in docs/DESIGN.md, "Workflow trigger rules"). */
 export const TRIGGER_RULES = [
@@ -32,10 +34,12 @@ const StepParameters = z.record(
 export const WorkflowStep = z
   .object({
     name: StepName,
-    /** The automation this step runs; or `sql` for an inline statement on the warehouse. */
+    /** The automation this step runs; or `sql` for an inline statement (the SQL kind's rules). */
     automationId: z.uuid('must be an automation id').optional(),
     sql: z
       .object({
+        /** `warehouse` (default), or a PostgreSQL datasource, read-only, as the SQL kind does. */
+        datasource: DatasourceRef.default(WAREHOUSE_ID),
         statement: z.string().trim().min(1, 'the statement is empty').max(100_000),
         maxRows: z.number().int().min(0).max(1000).default(100),
       })

@@ -204,7 +204,7 @@ function inlineDefinition(step: WorkflowStep): Definition {
   return {
     name: step.name,
     kind: 'SQL',
-    config: { statement: step.sql!.statement, maxRows: step.sql!.maxRows },
+    config: { datasource: step.sql!.datasource, statement: step.sql!.statement, maxRows: step.sql!.maxRows },
     parameters: [],
     timeoutMs: step.timeoutSeconds !== undefined ? step.timeoutSeconds * 1000 : null,
     retry: { maxAttempts: (step.retries ?? 0) + 1, backoffMs: 1000 },

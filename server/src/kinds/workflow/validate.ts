@@ -1,7 +1,8 @@
-import type { Database } from '../../db/database'
+import { queryDatasourceProblem } from '../../data/datasources/access'
 import { type ExpressionError, referencedNames } from '../../data/variables/expression'
 import { ValidationError } from '../../errors'
 import { loadOrgAutomations, pathToSelf } from '../contains'
+import type { SaveCheck } from '../kind'
 import type { WorkflowConfig } from './config'
 import { NEEDS_A_PARENT } from './rules'
 import { templateReferences } from './scope'
@@ -80,7 +81,7 @@ function checkName(
 /** Everything the schema cannot say about a workflow: graph shape, references, children. */
 export async function checkWorkflow(
   config: WorkflowConfig,
-  { db, orgId, automationId }: { db: Database; orgId: string; automationId: string | null },
+  { db, orgId, automationId, saver }: SaveCheck,
 ): Promise<void> {
   const issues: Issue[] = []
   const names = new Map<string, number>()
@@ -112,7 +113,7 @@ export async function checkWorkflow(
   if (issues.length > 0) throw invalid(issues)
 
   const byId = await loadOrgAutomations(db, orgId)
-  config.steps.forEach((s, i) => {
+  for (const [i, s] of config.steps.entries()) {
     const at = `config.steps.${i}`
     const incoming = config.edges.filter((e) => e.to === s.name)
     if (incoming.length === 0 && NEEDS_A_PARENT.includes(s.rule)) {
@@ -134,6 +135,8 @@ export async function checkWorkflow(
     if (s.automationId && !target) {
       issues.push({ path: `${at}.automationId`, message: 'no such automation in this organization' })
     }
+    const unusable = s.sql && (await queryDatasourceProblem(db, orgId, saver, s.sql.datasource))
+    if (unusable) issues.push({ path: `${at}.sql.datasource`, message: `step "${s.name}": ${unusable}` })
     if (s.saveAs && !s.sql && target?.kind !== 'SQL') {
       issues.push({
         path: `${at}.saveAs`,
@@ -162,7 +165,7 @@ export async function checkWorkflow(
         if (problem) issues.push({ path: r.path, message: problem })
       }
     }
-  })
+  }
   if (automationId) {
     const children = config.steps.flatMap((s) => (s.automationId ? [s.automationId] : []))
     const cycle = pathToSelf(automationId, children, byId)

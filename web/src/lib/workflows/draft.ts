@@ -1,4 +1,5 @@
-import type { JsonObject } from '$lib/api/types'
+import type { Json, JsonObject } from '$lib/api/types'
+import { valueToText } from '$lib/automations/parameters'
 
 export const RULES = [
   'ALL_SUCCESS',
@@ -14,13 +15,25 @@ export const RULES = [
 ] as const
 export const CONDITIONS = ['SUCCESS', 'FAILURE', 'COMPLETION'] as const
 
+/** A step parameter as edited: its name and its text (a `${...}` template, a number, true/false). */
+export interface DraftParameter {
+  name: string
+  text: string
+}
+
 export interface DraftStep {
   name: string
   automationId?: string
-  sql?: { statement: string }
+  sql?: { statement: string; datasource?: string; maxRows?: number }
   rule?: string
   condition?: string
   ignoreFailure?: boolean
+  forEach?: { items: string; concurrency: number }
+  saveAs?: { variable: string; value: 'FIRST_VALUE' | 'FIRST_ROW' }
+  retries?: number | null
+  timeoutSeconds?: number | null
+  /** The step's `parameters` object, as rows while it is edited. */
+  parameters: DraftParameter[]
   [key: string]: unknown
 }
 export interface DraftEdge {
@@ -28,24 +41,74 @@ export interface DraftEdge {
   to: string
   condition: (typeof CONDITIONS)[number]
 }
+export interface DraftVariable {
+  name: string
+  text: string
+}
 export interface Draft {
   steps: DraftStep[]
   edges: DraftEdge[]
+  variables: DraftVariable[]
+  /** Steps of one run at once; empty keeps the server's default. */
+  concurrency: number | null
   rest: JsonObject
+}
+
+/** Text back to a value: a JSON number, true, false or null stays one; anything else is a string. */
+export function textValue(text: string, empty: Json = ''): Json {
+  const t = text.trim()
+  if (t === '') return empty
+  if (/^(-?\d+(\.\d+)?([eE][+-]?\d+)?|true|false|null)$/.test(t)) return JSON.parse(t) as Json
+  return text
 }
 
 /** The editable part of a WORKFLOW config; everything else is kept as it was. */
 export function toDraft(config: JsonObject): Draft {
-  const { steps, edges, ...rest } = config as { steps?: DraftStep[]; edges?: DraftEdge[] }
+  const { steps, edges, variables, concurrency, ...rest } = config as {
+    steps?: { parameters?: Record<string, unknown> }[]
+    edges?: DraftEdge[]
+    variables?: { name: string; default?: unknown }[]
+    concurrency?: number
+  }
   return {
-    steps: structuredClone(steps ?? []),
+    steps: structuredClone(steps ?? []).map(
+      (s) =>
+        ({
+          ...s,
+          parameters: Object.entries(s.parameters ?? {}).map(([name, v]) => ({
+            name,
+            text: valueToText(v as Json),
+          })),
+        }) as DraftStep,
+    ),
     edges: (edges ?? []).map((e) => ({ ...e, condition: e.condition ?? 'SUCCESS' })),
+    variables: (variables ?? []).map((v) => ({ name: v.name, text: valueToText(v.default as Json) })),
+    concurrency: concurrency ?? null,
     rest: rest as JsonObject,
   }
 }
 
+const given = (n: number | null | undefined): n is number => typeof n === 'number' && Number.isFinite(n)
+
+/** The config to save: empty optional fields are left out, so the server's defaults apply. */
 export function fromDraft(d: Draft): JsonObject {
-  return { ...d.rest, steps: d.steps, edges: d.edges } as unknown as JsonObject
+  const steps = d.steps.map(({ parameters, forEach, saveAs, retries, timeoutSeconds, ...s }) => ({
+    ...s,
+    parameters: Object.fromEntries(
+      parameters.filter((p) => p.name.trim()).map((p) => [p.name.trim(), textValue(p.text)]),
+    ),
+    ...(forEach?.items.trim() ? { forEach } : {}),
+    ...(saveAs?.variable.trim() ? { saveAs } : {}),
+    ...(given(retries) ? { retries } : {}),
+    ...(given(timeoutSeconds) ? { timeoutSeconds } : {}),
+  }))
+  return {
+    ...d.rest,
+    steps,
+    edges: d.edges,
+    variables: d.variables.map((v) => ({ name: v.name.trim(), default: textValue(v.text, null) })),
+    ...(given(d.concurrency) ? { concurrency: d.concurrency } : {}),
+  } as unknown as JsonObject
 }
 
 /**
