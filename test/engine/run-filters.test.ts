@@ -48,7 +48,7 @@ beforeAll(async () => {
       await waitForRun(s, editor, runId)
       // Dated in the past, as if they had run then.
       await s.db.query(`update runs set created_at = $2 where id = $1`, [runId, `2024-05-0${day}T12:00:00Z`])
-      if (id === nightly) (byDay[day] ??= []).push(runId)
+      if (id === nightly) byDay[day] = [...(byDay[day] ?? []), runId]
     }
   }
 })
