@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { type TestServer, startTestServer } from '../helpers/server'
+import { type GqlResult, type TestServer, startTestServer } from '../helpers/server'
 
 // Issue 16, point 6: runs filtered by automation and by a date range, paged by the server.
 let s: TestServer
@@ -28,7 +28,7 @@ async function allPages(vars: Record<string, unknown>, first: number): Promise<s
   const ids: string[] = []
   let after: string | null = null
   for (;;) {
-    const r = await s.gql<Page>(RUNS, { ...vars, first, after }, { token: editor })
+    const r: GqlResult<Page> = await s.gql<Page>(RUNS, { ...vars, first, after }, { token: editor })
     expect(r.errors).toBeUndefined()
     ids.push(...r.data!.runs.edges.map((e) => e.node.id))
     if (!r.data!.runs.pageInfo.hasNextPage) return ids
