@@ -177,8 +177,17 @@ describe("a chain's run page shows its steps' logs", () => {
     expect(await first.getAttribute('data-run-state')).toBe('RUNNING')
     expect(await first.locator('.tail').count()).toBe(1)
     await screenshot(page, 'run-chain-step-log-live')
+    // Marked in the page: a log that restarted when the step changed state would lose it.
+    await first
+      .locator('[data-log-line]')
+      .first()
+      .evaluate((el) => {
+        el.setAttribute('data-seen', '')
+      })
     release()
     await first.locator('[data-log-line]', { hasText: '→ 200' }).waitFor({ timeout: 30_000 })
+    await expect.poll(() => first.getAttribute('data-run-state')).toBe('SUCCEEDED')
+    expect(await first.locator('[data-log-line][data-seen]').count()).toBe(1)
     const second = page.locator('[data-step-logs] details').nth(1)
     await second.locator('summary', { hasText: 'Payroll export' }).waitFor({ timeout: 30_000 })
     await page.locator('.page-header [data-run-state="SUCCEEDED"]').waitFor({ timeout: 30_000 })
@@ -197,6 +206,9 @@ describe("a chain's run page shows its steps' logs", () => {
     await steps.first().locator('summary').click()
     await steps.first().locator('[data-log-line]', { hasText: '→ 200' }).waitFor()
     expect(await vpage.locator('[data-step-logs]').textContent()).not.toContain('Payroll')
+    // The timeline says a step is hidden rather than "not started".
+    expect(await vpage.locator('[data-hidden-steps]').textContent()).toBe('1 more step you may not see.')
+    expect(await vpage.locator('[data-timeline] .pending').count()).toBe(0)
     await screenshot(vpage, 'run-chain-step-logs-viewer')
     await viewer.close()
     // The API holds the same line: the hidden step and its log are not among the steps.
