@@ -53,7 +53,7 @@ describe('automations', () => {
       { token: editor },
     )
     expect(r.data?.createAutomation.issues?.[0]).toEqual({
-      path: 'parameters.n',
+      path: 'parameters.0.default',
       message: 'must be a number',
     })
   })

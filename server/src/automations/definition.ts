@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { MutexPolicy } from '../domain'
+import { typeProblem } from './parameters'
 
 /** Types a declared parameter may have. */
 export const ParameterType = {
@@ -11,18 +12,50 @@ export const ParameterType = {
 } as const
 export type ParameterType = (typeof ParameterType)[keyof typeof ParameterType]
 
-export const ParameterDecl = z.object({
-  name: z
-    .string()
-    .regex(
-      /^[A-Za-z_][A-Za-z0-9_]{0,62}$/,
-      'must start with a letter or _ and hold only letters, digits and _',
-    ),
-  type: z.enum(Object.values(ParameterType) as [ParameterType, ...ParameterType[]]),
-  required: z.boolean().default(false),
-  default: z.unknown().optional(),
-  description: z.string().max(500).default(''),
-})
+/** Types whose parameters may list their allowed values (the run form shows a select). */
+export const ENUM_TYPES: readonly ParameterType[] = ['STRING', 'NUMBER']
+
+export const ParameterDecl = z
+  .object({
+    name: z
+      .string()
+      .regex(
+        /^[A-Za-z_][A-Za-z0-9_]{0,62}$/,
+        'must start with a letter or _ and hold only letters, digits and _',
+      ),
+    type: z.enum(Object.values(ParameterType) as [ParameterType, ...ParameterType[]]),
+    required: z.boolean().default(false),
+    default: z.unknown().optional(),
+    description: z.string().max(500).default(''),
+    /** When set, a run's value must be one of these (checked in resolveParameters). */
+    allowedValues: z
+      .array(z.unknown())
+      .min(1, 'list at least one value, or leave allowed values out')
+      .max(200, 'at most 200 values')
+      .nullish(),
+  })
+  .superRefine((p, ctx) => {
+    if (!p.allowedValues) return
+    if (!ENUM_TYPES.includes(p.type)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowedValues'],
+        message: `only ${ENUM_TYPES.join(' and ')} parameters take allowed values`,
+      })
+      return
+    }
+    const seen = new Set<unknown>()
+    for (const [i, v] of p.allowedValues.entries()) {
+      const problem = typeProblem(p.type, v) ?? (seen.has(v) ? 'is listed twice' : null)
+      if (problem)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['allowedValues', i],
+          message: `${JSON.stringify(v)} ${problem}`,
+        })
+      seen.add(v)
+    }
+  })
 export type ParameterDecl = z.infer<typeof ParameterDecl>
 
 export const RetryPolicy = z.object({

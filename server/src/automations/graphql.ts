@@ -29,6 +29,13 @@ const ParameterDeclType = builder.objectRef<ParameterDecl>('ParameterDeclaration
     required: t.exposeBoolean('required'),
     default: t.field({ type: 'JSON', nullable: true, resolve: (p) => p.default ?? null }),
     description: t.exposeString('description'),
+    allowedValues: t.field({
+      type: ['JSON'],
+      nullable: true,
+      description:
+        'The only values a run may pass (STRING and NUMBER parameters); null = any value of the type',
+      resolve: (p) => p.allowedValues ?? null,
+    }),
   }),
 })
 
@@ -143,6 +150,11 @@ const ParameterDeclInput = builder.inputType('ParameterDeclarationInput', {
     required: t.boolean({ required: false }),
     default: t.field({ type: 'JSON', required: false }),
     description: t.string({ required: false }),
+    allowedValues: t.field({
+      type: ['JSON'],
+      required: false,
+      description: 'STRING and NUMBER only: the values a run may pass (the run form offers them in a select)',
+    }),
   }),
 })
 

@@ -56,14 +56,27 @@ export function validateAutomation(input: unknown): Definition {
     }
     names.add(p.name)
   }
-  // Defaults must themselves be valid values of their declared type.
+  // Defaults must themselves be valid values of their declared type (and allowed values),
+  // each problem named at the declaration's default field, where the editor shows it.
   const defaults = Object.fromEntries(
     a.parameters.filter((p) => p.default !== undefined).map((p) => [p.name, p.default]),
   )
-  resolveParameters(
-    a.parameters.map((p) => ({ ...p, required: false })),
-    defaults,
-  )
+  try {
+    resolveParameters(
+      a.parameters.map((p) => ({ ...p, required: false })),
+      defaults,
+    )
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err
+    const issues = err.issues.map((i) => {
+      const index = a.parameters.findIndex((p) => `parameters.${p.name}` === i.path)
+      return { path: `parameters.${index}.default`, message: i.message }
+    })
+    throw new ValidationError(
+      `invalid parameters: ${issues.map((i) => `${i.path}: default ${i.message}`).join('; ')}`,
+      issues,
+    )
+  }
   return {
     name: a.name,
     kind: a.kind,

@@ -1,9 +1,10 @@
 import { ValidationError } from '../errors'
-import type { ParameterDecl } from './definition'
+import type { ParameterDecl, ParameterType } from './definition'
 
 /**
  * Checks run parameters against the automation's declarations: unknown names,
- * missing required ones and wrong types are refused; defaults fill the gaps.
+ * missing required ones, wrong types and values outside a parameter's allowed
+ * values are refused; defaults fill the gaps.
  */
 export function resolveParameters(decls: readonly ParameterDecl[], given: unknown): Record<string, unknown> {
   if (given != null && (typeof given !== 'object' || Array.isArray(given))) {
@@ -25,7 +26,7 @@ export function resolveParameters(decls: readonly ParameterDecl[], given: unknow
       else if (d.required) issues.push({ path: `parameters.${d.name}`, message: 'is required' })
       continue
     }
-    const problem = typeProblem(d, v)
+    const problem = typeProblem(d.type, v) ?? allowedProblem(d, v)
     if (problem) issues.push({ path: `parameters.${d.name}`, message: problem })
     else out[d.name] = v
   }
@@ -38,8 +39,9 @@ export function resolveParameters(decls: readonly ParameterDecl[], given: unknow
   return out
 }
 
-function typeProblem(d: ParameterDecl, v: unknown): string | null {
-  switch (d.type) {
+/** Why `v` is not a value of `type`, or null. */
+export function typeProblem(type: ParameterType, v: unknown): string | null {
+  switch (type) {
     case 'STRING':
       return typeof v === 'string' ? null : 'must be a string'
     case 'NUMBER':
@@ -51,4 +53,9 @@ function typeProblem(d: ParameterDecl, v: unknown): string | null {
     case 'JSON':
       return null
   }
+}
+
+function allowedProblem(d: ParameterDecl, v: unknown): string | null {
+  if (!d.allowedValues || d.allowedValues.includes(v)) return null
+  return `must be one of: ${d.allowedValues.map(String).join(', ')}`
 }

@@ -19,7 +19,7 @@ export const EMBED_FIELDS: Readonly<Record<string, readonly string[]>> = {
     'allowAllUsersToRun',
     'viewerCanRun',
   ],
-  ParameterDeclaration: ['name', 'type', 'required', 'default', 'description'],
+  ParameterDeclaration: ['name', 'type', 'required', 'default', 'description', 'allowedValues'],
   Run: [
     'id',
     'state',

@@ -176,12 +176,16 @@ RunType.implement({
     }),
     children: t.field({
       type: [RunType],
-      description: 'Steps of a chain, in order',
-      resolve: (r, _a, ctx) =>
-        ctx.services.db.query<RunRow>(
+      description: 'Steps of a chain or workflow, in order: those you may see (their logs included)',
+      resolve: async (r, _a, ctx) => {
+        const rows = await ctx.services.db.query<RunRow>(
           `select ${RUN_COLUMNS} from runs where parent_run_id = $1 order by step, id`,
           [r.id],
-        ),
+        )
+        // A step runs another automation, which may sit in a folder the viewer may not see.
+        const visible = await Promise.all(rows.map((c) => canViewRun(ctx, c)))
+        return rows.filter((_c, i) => visible[i])
+      },
     }),
     logs: t.field({
       type: [LogLineType],

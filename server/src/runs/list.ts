@@ -1,5 +1,6 @@
 import { userOf } from '../accounts/graphql'
 import { folderAccess } from '../auth/context-access'
+import { ValidationError } from '../errors'
 import type { Context } from '../graphql/context'
 import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
 import { isRunId, isUuid } from '../validation'
@@ -24,7 +25,15 @@ export async function listRuns(ctx: Context, f: RunFilter) {
   const after = f.after && isRunId(f.after) ? f.after : null
   const automationId = f.automationId != null ? String(f.automationId) : null
   const triggeredBy = f.triggeredBy != null ? String(f.triggeredBy) : null
-  if ((automationId && !isUuid(automationId)) || (triggeredBy && !isUuid(triggeredBy))) return emptyPage()
+  for (const [name, id] of [
+    ['automationId', automationId],
+    ['triggeredBy', triggeredBy],
+  ] as const) {
+    if (id && !isUuid(id))
+      throw invalid(name, `must be ${name === 'triggeredBy' ? 'a user' : 'an automation'} id`)
+  }
+  if (f.since && f.until && f.until <= f.since)
+    throw invalid('until', 'the range ends before it starts: until must be later than since')
   const rows = await ctx.services.db.query<RunRow>(
     `select ${RUN_COLUMNS.replace(/(^|,\s*)(\w+)/g, '$1r.$2')} from runs r
      join automations a on a.id = r.automation_id
@@ -66,9 +75,5 @@ export async function listRuns(ctx: Context, f: RunFilter) {
   }
 }
 
-function emptyPage() {
-  return {
-    edges: [],
-    pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null },
-  }
-}
+const invalid = (path: string, message: string) =>
+  new ValidationError(`invalid ${path}: ${message}`, [{ path, message }])

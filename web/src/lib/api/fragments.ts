@@ -16,7 +16,7 @@ export const AUTOMATION_SUMMARY_FIELDS = `
 export const AUTOMATION_FIELDS = `
   ${AUTOMATION_SUMMARY_FIELDS}
   config timeoutMs version createdAt
-  parameters { name type required default description }
+  parameters { name type required default description allowedValues }
   retry { maxAttempts backoffMs }
   mutex { name policy }
   runAsUser { id email }

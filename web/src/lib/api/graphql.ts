@@ -4,14 +4,24 @@ type Fetch = typeof fetch
 
 interface GraphQLErrorShape {
   message: string
-  extensions?: { code?: string }
+  extensions?: { code?: string; issues?: ValidationIssue[] }
 }
 
 /** The session is missing or expired: the caller should send the user to /login. */
 export class UnauthenticatedError extends Error {}
 
-/** The server answered with GraphQL errors (not typed results) or an HTTP failure. */
-export class RequestError extends Error {}
+/**
+ * The server answered with GraphQL errors (not typed results) or an HTTP failure;
+ * `issues` name the bad arguments of a query the server refused (BAD_USER_INPUT).
+ */
+export class RequestError extends Error {
+  readonly issues: ValidationIssue[]
+
+  constructor(message: string, opts: { cause?: unknown; issues?: ValidationIssue[] } = {}) {
+    super(message, { cause: opts.cause })
+    this.issues = opts.issues ?? []
+  }
+}
 
 /**
  * POSTs one operation to /graphql with the session cookie. Top-level errors
@@ -38,7 +48,10 @@ export async function request<T>(
   if (errors.some((e) => e.extensions?.code === 'UNAUTHENTICATED') || response.status === 401) {
     throw new UnauthenticatedError(errors[0]?.message ?? 'not signed in')
   }
-  if (errors.length > 0) throw new RequestError(errors.map((e) => e.message).join('; '))
+  if (errors.length > 0)
+    throw new RequestError(errors.map((e) => e.message).join('; '), {
+      issues: errors.flatMap((e) => e.extensions?.issues ?? []),
+    })
   if (!response.ok || body.data === undefined)
     throw new RequestError(`the server answered ${response.status}`)
   return body.data

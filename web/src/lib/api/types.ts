@@ -66,6 +66,8 @@ export interface ParameterDeclaration {
   required: boolean
   default: Json | null
   description: string
+  /** The only values a run may pass (STRING and NUMBER); null = any value of the type. */
+  allowedValues: Json[] | null
 }
 
 export interface AutomationSummary {

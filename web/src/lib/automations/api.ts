@@ -20,7 +20,14 @@ export interface AutomationInput {
   kind: string
   folderId: string | null
   config: JsonObject
-  parameters: { name: string; type: ParameterType; required: boolean; default?: Json; description: string }[]
+  parameters: {
+    name: string
+    type: ParameterType
+    required: boolean
+    default?: Json
+    description: string
+    allowedValues?: Json[]
+  }[]
   timeoutMs: number | null
   retry: { maxAttempts: number; backoffMs: number } | null
   mutex: { name: string; policy: MutexPolicy } | null
@@ -41,6 +48,7 @@ export function toInput(a: Automation): AutomationInput {
       required: p.required,
       description: p.description,
       ...(p.default === null ? {} : { default: p.default }),
+      ...(p.allowedValues ? { allowedValues: [...p.allowedValues] } : {}),
     })),
     timeoutMs: a.timeoutMs,
     retry: { ...a.retry },

@@ -48,3 +48,41 @@ export function runParameters(
   }
   return out
 }
+
+/** Types whose parameters may list allowed values (the server's ENUM_TYPES, automations/definition.ts). */
+export const ENUM_TYPES: readonly ParameterType[] = ['STRING', 'NUMBER']
+
+/** Allowed values as typed in the parameters editor: comma-separated; empty = any value. */
+export function textToAllowed(type: ParameterType, text: string): Json[] | undefined {
+  const values = text
+    .split(',')
+    .map((t) => textToValue(type, t.trim()))
+    .filter((v) => v !== undefined)
+  return values.length > 0 ? values : undefined
+}
+
+/** A parameter's allowed values as the texts of its select's options, or null when any value goes. */
+export function optionTexts(p: { allowedValues?: readonly Json[] | null }): string[] | null {
+  return p.allowedValues ? p.allowedValues.map(valueToText) : null
+}
+
+/**
+ * What the run form can tell before asking the server, per parameter name: a
+ * required field left empty, a value outside the allowed ones (a shared link's).
+ */
+export function fieldProblems(
+  declared: readonly ParameterDeclaration[],
+  texts: Record<string, string>,
+): Record<string, string> {
+  const problems: Record<string, string> = {}
+  for (const p of declared) {
+    const text = (texts[p.name] ?? '').trim()
+    const options = optionTexts(p)
+    if (text === '') {
+      if (p.required) problems[p.name] = 'required'
+    } else if (options && !options.includes(text)) {
+      problems[p.name] = `must be one of: ${options.join(', ')}`
+    }
+  }
+  return problems
+}

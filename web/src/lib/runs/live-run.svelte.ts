@@ -1,14 +1,10 @@
 import { untrack } from 'svelte'
 import { subscribe } from '$lib/api/live.svelte'
 import { FINAL_STATES, type Run, type RunLogLine } from '$lib/api/types'
-import { RUN_DETAIL_UPDATED, RUN_LOG, RUN_UPDATED } from './api'
+import { RUN_DETAIL_UPDATED, RUN_UPDATED } from './api'
+import { LiveLog } from './live-log.svelte'
 import { isOlderView } from './live-runs.svelte'
 import { type RunWithLogs, refreshRun } from './queries'
-
-/** Log ids are bigint sequences sent as strings; compare them as numbers. */
-function after(a: string, b: string | undefined): boolean {
-  return b === undefined || BigInt(a) > BigInt(b)
-}
 
 /**
  * One run kept current: its state through `runUpdated`, new log lines through
@@ -17,24 +13,21 @@ function after(a: string, b: string | undefined): boolean {
  */
 export class LiveRun {
   run = $state<RunWithLogs>() as RunWithLogs
-  logs = $state<RunLogLine[]>([])
-  error = $state('')
+  log: LiveLog
+  #error = $state('')
 
   constructor(initial: RunWithLogs) {
-    this.reset(initial)
-  }
-
-  reset(initial: RunWithLogs): void {
     this.run = initial
-    this.logs = initial.logs
+    this.log = new LiveLog(initial.id, initial.logs)
   }
 
-  get lastLogId(): string | undefined {
-    return this.logs.at(-1)?.id
+  get logs(): RunLogLine[] {
+    return this.log.lines
   }
 
-  addLog(line: RunLogLine): void {
-    if (after(line.id, this.lastLogId)) this.logs.push(line)
+  /** Why live updates stopped, if they did (of the run or of its log). */
+  get error(): string {
+    return this.#error || this.log.error
   }
 
   update(run: Run): void {
@@ -68,17 +61,11 @@ export class LiveRun {
 
   #subscribe(): () => void {
     const onError = (message: string) => {
-      this.error = message
+      this.#error = message
     }
     const runId = this.run.id
     const stops = [
-      subscribe<{ runLog: RunLogLine }>({
-        query: RUN_LOG,
-        // Always from a known line ('0' = the start): lines written before the subscription is set up are replayed.
-        variables: { runId, afterId: this.lastLogId ?? '0' },
-        onData: (d) => this.addLog(d.runLog),
-        onError,
-      }),
+      this.log.listen(),
       subscribe<{ runUpdated: Run }>({
         query: RUN_DETAIL_UPDATED,
         variables: { runId },

@@ -1,22 +1,17 @@
 import { RUN_FIELDS } from '$lib/api/fragments'
 import { request } from '$lib/api/graphql'
-import type { Connection, JsonObject, Run, RunDetail, RunLogLine, RunState } from '$lib/api/types'
+import type { Connection, JsonObject, Run, RunDetail, RunLogLine } from '$lib/api/types'
+import type { RunFilterArgs } from './filter'
 
 type Fetch = typeof fetch
 
 export async function listRuns(
-  opts: {
-    automationId?: string
-    states?: RunState[]
-    first?: number
-    after?: string
-    topLevelOnly?: boolean
-  },
+  opts: RunFilterArgs & { first?: number; after?: string; topLevelOnly?: boolean },
   fetchFn?: Fetch,
 ): Promise<Connection<Run>> {
   const data = await request<{ runs: Connection<Run> }>(
-    `query Runs($automationId: ID, $states: [RunState!], $first: Int, $after: String, $topLevelOnly: Boolean) {
-      runs(automationId: $automationId, states: $states, first: $first, after: $after, topLevelOnly: $topLevelOnly) {
+    `query Runs($automationId: ID, $states: [RunState!], $since: DateTime, $until: DateTime, $first: Int, $after: String, $topLevelOnly: Boolean) {
+      runs(automationId: $automationId, states: $states, since: $since, until: $until, first: $first, after: $after, topLevelOnly: $topLevelOnly) {
         edges { cursor node { ${RUN_FIELDS} } }
         pageInfo { hasNextPage endCursor }
       }
@@ -25,6 +20,24 @@ export async function listRuns(
     fetchFn,
   )
   return data.runs
+}
+
+/** Automations to filter runs by: every one the viewer may see, in name order, 200 per request. */
+export async function automationChoices(fetchFn?: Fetch): Promise<{ id: string; name: string }[]> {
+  const out: { id: string; name: string }[] = []
+  let after: string | null = null
+  do {
+    const data: { automations: Connection<{ id: string; name: string }> } = await request(
+      `query AutomationChoices($after: String) {
+        automations(first: 200, after: $after) { edges { cursor node { id name } } pageInfo { hasNextPage endCursor } }
+      }`,
+      { after },
+      fetchFn,
+    )
+    out.push(...data.automations.edges.map((e) => e.node))
+    after = data.automations.pageInfo.hasNextPage ? data.automations.pageInfo.endCursor : null
+  } while (after)
+  return out
 }
 
 export interface RunWithLogs extends RunDetail {
@@ -66,4 +79,13 @@ export async function refreshRun(id: string): Promise<RunDetail | null> {
     { id },
   )
   return data.run
+}
+
+/** A workflow run's step names by the id of each run of the step (its current attempt's); empty for a chain. */
+export async function workflowStepNames(id: string): Promise<Map<string, string>> {
+  const data = await request<{ run: { steps: { name: string; runs: { id: string }[] }[] | null } | null }>(
+    'query WorkflowStepNames($id: ID!) { run(id: $id) { steps { name runs { id } } } }',
+    { id },
+  )
+  return new Map((data.run?.steps ?? []).flatMap((s) => s.runs.map((r) => [r.id, s.name] as const)))
 }
