@@ -225,6 +225,8 @@ export function startWorker(opts: WorkerOptions): Worker {
       offReconnect()
       offCancel()
       await loop
+      // A batch in flight may have claimed runs with it before we stopped: they are ours to finish.
+      await flushing
       const all = [...active.values()]
       const timer = setTimeout(() => {
         for (const a of all)
