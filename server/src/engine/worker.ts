@@ -225,8 +225,9 @@ export function startWorker(opts: WorkerOptions): Worker {
       offReconnect()
       offCancel()
       await loop
-      // A batch in flight may have claimed runs with it before we stopped: they are ours to finish.
-      await flushing
+      // A batch in flight may have claimed runs with it before we stopped: they are ours to
+      // finish. Bounded by the grace period: with the database away the batch retries on.
+      if (flushing) await Promise.race([flushing, sleep(graceMs)])
       const all = [...active.values()]
       const timer = setTimeout(() => {
         for (const a of all)
