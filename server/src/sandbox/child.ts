@@ -53,7 +53,7 @@ export interface SandboxProcess {
   readonly language: 'node' | 'python'
   readonly memoryMb: number
   readonly alive: boolean
-  /** The runner has started and waits for its job (the Node runner says so; Python's does not). */
+  /** The runner has started, confined itself and waits for its job (both runners say so). */
   readonly ready: boolean
   /** Settles once the process is gone and its temp dir removed. */
   readonly exited: Promise<ChildExit>
@@ -119,8 +119,10 @@ function spawnChild(options: SpawnOptions, dir: string): ChildProcess {
     options.language === 'node'
       ? nodeArgs(dir, options.memoryMb)
       : // -I: ignore PYTHON* variables and the user site, keep the runner's dir off sys.path;
+        // -S: skip site's start-up hooks (the runner puts site-packages on sys.path itself);
         // -B: write no __pycache__ next to the runner (the server's tree is not the script's).
-        ['-I', '-B', '-X', 'utf8', PYTHON_RUNNER]
+        // The memory cap is known at spawn, so a warm runner sets its limits before any job.
+        ['-I', '-S', '-B', '-X', 'utf8', PYTHON_RUNNER, String(options.memoryMb)]
   // Both runners read their job as a JSON line on stdin and answer in JSON lines on fd 3.
   // Not Node's IPC channel: it would parse a message of any size a script chose to send.
   // detached gives the child its own process group, so kill() also reaches anything it forked
