@@ -253,9 +253,9 @@ def _forward_proxy(socket_path, proxy_url):
     threading.Thread(target=serve, daemon=True).start()
 
 
-def _watch_parent():
+def _watch_parent(channel):
     # The parent keeps stdin open; its end means the server is gone and so must we be.
-    sys.stdin.buffer.read()
+    channel.read()
     os._exit(1)
 
 
@@ -303,10 +303,14 @@ def main():
     problem = _prepare(memory_mb)
     if problem is None:
         _send({"type": "ready"})
-    line = sys.stdin.readline()
+    jobs = sys.stdin.buffer
+    line = jobs.readline()
     if not line:
         os._exit(1)  # the server went away before it had a job for this process
-    threading.Thread(target=_watch_parent, daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(jobs,), daemon=True).start()
+    # The script's stdin is empty: the job channel is the runner's. (exit() closes sys.stdin,
+    # which would otherwise wait forever for the thread reading the channel.)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115  (open for the whole run)
     if problem:
         _finish({"type": "failed", "message": problem})
     job = json.loads(line)
