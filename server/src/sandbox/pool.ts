@@ -4,6 +4,7 @@ import { coerceError } from '../errors'
 import {
   NODE_RUNNER,
   PYTHON_RUNNER,
+  PYTHON_RUNNER_FILES,
   type SandboxProcess,
   type SpawnOptions,
   UNDICI_DIR,
@@ -13,7 +14,7 @@ import { type CompiledScript, compileScript } from './compile'
 import { runOnProcess } from './job'
 import { DEFAULT_MEMORY_MB } from './limits'
 import { type SandboxIsolation, installDirOf, resolveIsolation } from './isolation'
-import { pythonInstall } from './python'
+import { compileRunner, pythonInstall } from './python'
 import { makeSandboxDir, removeSandboxDir, sweepOrphanedDirs } from './tempdirs'
 import { type SandboxPool, type SandboxPoolOptions, ScriptError, type ScriptJob } from './types'
 import { type SandboxSpec, createWarmProcesses } from './warm'
@@ -74,9 +75,16 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   let stopped = false
   const stopping = new AbortController()
 
+  // Compiled for the pool's first Python process, then shared by all.
+  let pythonRunner: Promise<PythonRunner> | undefined
+  const compiledRunner = () => {
+    pythonRunner ??= compiledPythonRunner(pythonInstall()?.executable ?? 'python3')
+    return pythonRunner
+  }
+
   function spawnTracked(spec: SandboxSpec): Promise<SandboxProcess> {
-    const pending = proxy
-      .then((p) => spawnSandbox({ ...spawnOptions(spec, nodePath, isolation), proxySocket: p?.socketPath }))
+    const pending = Promise.all([proxy, spawnOptions(spec, nodePath, isolation, compiledRunner)])
+      .then(([p, options]) => spawnSandbox({ ...options, proxySocket: p?.socketPath }))
       .then((proc) => {
         live.add(proc)
         proc.exited.then(() => live.delete(proc))
@@ -130,8 +138,13 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
         job.language === 'python' ? pythonScript(job.code) : await compileScript(job.language, job.code)
       busy++
       try {
+        const t0 = performance.now()
         const proc = await processFor(spec)
-        return await runOnProcess(proc, job, compiled, args, stopping.signal)
+        const how = proc.ready ? 'ready' : 'boot'
+        const r = await runOnProcess(proc, job, compiled, args, stopping.signal)
+        if (process.env.DBG)
+          process.stderr.write(`DBG ${spec.language} ${how} ${(performance.now() - t0).toFixed(1)}\n`)
+        return r
       } finally {
         busy--
         // After the job rather than at its start: a runtime booting next to a short script
@@ -148,6 +161,8 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
       for (const proc of live) proc.kill()
       await Promise.allSettled([...spawning, swept])
       await Promise.all([...live].map((proc) => proc.exited))
+      const runner = await pythonRunner
+      if (runner?.dir) await removeSandboxDir(runner.dir)
       const running = await proxy.catch(() => undefined)
       if (running) {
         await running.stop()
@@ -163,26 +178,49 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   }
 }
 
+/** The file a Python sandbox executes, and what of the runner it must see for that. */
+interface PythonRunner {
+  entry: string
+  readOnly: string[]
+  /** The pool's dir of compiled bytecode, removed at stop(). */
+  dir?: string
+}
+
+const PYTHON_SOURCE: PythonRunner = { entry: PYTHON_RUNNER, readOnly: PYTHON_RUNNER_FILES }
+
+/** The runner as bytecode in a dir of its own (swept like sandbox dirs); from source if that fails. */
+async function compiledPythonRunner(executable: string): Promise<PythonRunner> {
+  const dir = await makeSandboxDir().catch(() => undefined)
+  if (!dir) return PYTHON_SOURCE
+  try {
+    return { entry: await compileRunner(executable, PYTHON_RUNNER_FILES, dir), readOnly: [dir], dir }
+  } catch {
+    await removeSandboxDir(dir)
+    return PYTHON_SOURCE
+  }
+}
+
 /** How to start a process of the spec: its runtime, and what of the host it must see to run. */
 function spawnOptions(
   spec: SandboxSpec,
   nodePath: string,
   isolation: SandboxIsolation,
-): Omit<SpawnOptions, 'proxySocket'> {
+  pythonRunner: () => Promise<PythonRunner>,
+): Promise<Omit<SpawnOptions, 'proxySocket'>> {
   if (spec.language === 'node') {
     const readOnly = [installDirOf(nodePath), NODE_RUNNER, UNDICI_DIR]
-    return { ...spec, executable: nodePath, isolation, readOnly }
+    return Promise.resolve({ ...spec, executable: nodePath, entry: NODE_RUNNER, isolation, readOnly })
   }
   const python = pythonInstall()
   // run() refuses Python jobs before this where there is no python3.
-  if (!python) throw new Error('python3 is not installed on this server')
-  const readOnly = [
-    installDirOf(python.executable),
-    ...python.prefixes,
-    PYTHON_RUNNER,
-    join(dirname(PYTHON_RUNNER), 'landlock.py'),
-  ]
-  return { ...spec, executable: python.executable, isolation, readOnly }
+  if (!python) return Promise.reject(new Error('python3 is not installed on this server'))
+  return pythonRunner().then((runner) => ({
+    ...spec,
+    executable: python.executable,
+    entry: runner.entry,
+    isolation,
+    readOnly: [installDirOf(python.executable), ...python.prefixes, ...runner.readOnly],
+  }))
 }
 
 /** The egress proxy on a socket in a dir of its own (swept like sandbox dirs if the server dies). */

@@ -10,20 +10,20 @@ access to the interpreter and system libraries only, write access to its temp di
 exec, no signals to processes outside the sandbox. Where Landlock is missing it refuses the job.
 
 Start-up is paid by every run, so only what the runner cannot do without is imported up
-front (json, threading, ctypes for Landlock); the rest (traceback, socket, asyncio) when needed.
+front (ctypes for Landlock, wire.py's JSON; _thread, not threading, and no ast, which
+together cost more than the interpreter's own start); the rest (traceback, asyncio) when needed.
 """
 
-import _ast
+import _thread
 import ctypes
-import json
 import os
 import resource
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import landlock  # noqa: E402  (next to this file, and -I keeps that dir off sys.path)
+import wire  # noqa: E402
 
 sys.path.pop(0)
 
@@ -76,15 +76,17 @@ ADDRESS_SPACE_MARGIN_MB = 1024
 # while it lives, whatever the script forked (even after setsid) is still its descendant.
 HOLD_SECONDS = 5
 _PR_SET_CHILD_SUBREAPER = 36
+# ast.PyCF_ALLOW_TOP_LEVEL_AWAIT (CPython's compile.h since 3.8): importing ast builds all its node classes.
+_PYCF_ALLOW_TOP_LEVEL_AWAIT = 0x2000
 
 _channel = os.fdopen(3, "w", encoding="utf-8", buffering=1)
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _finished = False
 
 
 def _send(message):
     with _lock:
-        _channel.write(json.dumps(message) + "\n")
+        _channel.write(wire.dumps(message) + "\n")
         _channel.flush()
 
 
@@ -168,7 +170,7 @@ def set_output(key, value):
     if not isinstance(key, str) or key == "":
         raise TypeError("set_output(key, value): key must be a non-empty string")
     try:
-        text = json.dumps(value, allow_nan=False)
+        text = wire.dumps(value)
     except (TypeError, ValueError) as err:
         raise TypeError(f'set_output("{key}"): the value is not JSON-serialisable ({err})') from None
     size = len(key.encode()) + len(text.encode())
@@ -179,7 +181,7 @@ def set_output(key, value):
             "Write large results to a storage and output a reference instead"
         )
     _output_sizes[key] = size
-    _outputs[key] = json.loads(text)
+    _outputs[key] = wire.loads(text)
 
 
 def fail(message="the script called fail()"):
@@ -211,13 +213,14 @@ def _forward_proxy(socket_path, proxy_url):
 
     The sandbox's network namespace has no way out but that socket; urllib, requests and
     pip find the port through HTTP_PROXY/HTTPS_PROXY. Started after Landlock, so the
-    forwarding threads are confined like the script.
+    forwarding threads are confined like the script. Written on _socket, the C module under
+    `socket`, whose import (enum and all) would add several ms to every sandbox's start.
     """
-    import socket
+    import _socket
 
     port = int(proxy_url.rsplit(":", 1)[1])
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+    server.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", port))
     server.listen(64)
 
@@ -233,24 +236,25 @@ def _forward_proxy(socket_path, proxy_url):
         finally:
             for s in (source, target):
                 try:
-                    s.shutdown(socket.SHUT_RDWR)
+                    s.shutdown(_socket.SHUT_RDWR)
                 except OSError:
                     pass
 
     def serve():
         while True:
-            client, _ = server.accept()
-            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            fd, _ = server._accept()
+            client = _socket.socket(fileno=fd)
+            upstream = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             try:
                 upstream.connect(socket_path)
             except OSError:
                 client.close()
                 upstream.close()
                 continue
-            threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+            _thread.start_new_thread(pump, (client, upstream))
+            _thread.start_new_thread(pump, (upstream, client))
 
-    threading.Thread(target=serve, daemon=True).start()
+    _thread.start_new_thread(serve, ())
 
 
 def _watch_parent(channel):
@@ -270,7 +274,7 @@ def _run(job):
         "set_output": set_output,
         "fail": fail,
     }
-    code = compile(job["source"], FILENAME, "exec", flags=_ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    code = compile(job["source"], FILENAME, "exec", flags=_PYCF_ALLOW_TOP_LEVEL_AWAIT)
     result = eval(code, namespace)  # noqa: S307  (this is the sandbox: running user code is the point)
     if result is not None:
         # Top-level await turns the module body into a coroutine.
@@ -307,13 +311,13 @@ def main():
     line = jobs.readline()
     if not line:
         os._exit(1)  # the server went away before it had a job for this process
-    threading.Thread(target=_watch_parent, args=(jobs,), daemon=True).start()
+    _thread.start_new_thread(_watch_parent, (jobs,))
     # The script's stdin is empty: the job channel is the runner's. (exit() closes sys.stdin,
     # which would otherwise wait forever for the thread reading the channel.)
     sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115  (open for the whole run)
     if problem:
         _finish({"type": "failed", "message": problem})
-    job = json.loads(line)
+    job = wire.loads(line.decode("utf-8"))
     if job.get("memoryMb") != memory_mb:
         # The pool matches a warm process to the job's limits; a mismatch is its bug, never the script's chance.
         _finish({"type": "failed", "message": f"this sandbox was started for {memory_mb} MB, not the job's {job.get('memoryMb')}"})
