@@ -138,13 +138,8 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
         job.language === 'python' ? pythonScript(job.code) : await compileScript(job.language, job.code)
       busy++
       try {
-        const t0 = performance.now()
         const proc = await processFor(spec)
-        const how = proc.ready ? 'ready' : 'boot'
-        const r = await runOnProcess(proc, job, compiled, args, stopping.signal)
-        if (process.env.DBG)
-          process.stderr.write(`DBG ${spec.language} ${how} ${(performance.now() - t0).toFixed(1)}\n`)
-        return r
+        return await runOnProcess(proc, job, compiled, args, stopping.signal)
       } finally {
         busy--
         // After the job rather than at its start: a runtime booting next to a short script
