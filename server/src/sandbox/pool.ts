@@ -45,8 +45,8 @@ function checkJob(job: ScriptJob): void {
 }
 
 /** Defaults of {@link SandboxPoolOptions}: idle processes per spec, and how long an unused spec stays warm. */
-export const DEFAULT_WARM = 2
-export const DEFAULT_WARM_IDLE_MS = 60_000
+const DEFAULT_WARM = 2
+const DEFAULT_WARM_IDLE_MS = 60_000
 /** Specs (language and memory cap) kept warm at once; see warm.ts. */
 const MAX_WARM_SPECS = 4
 
