@@ -21,6 +21,7 @@ const ASSETS = [
   'sandbox/runner.mjs',
   'sandbox/runner.py',
   'sandbox/landlock.py',
+  'sandbox/wire.py',
   'warehouse/embedded/boot.mjs',
   'db/pglite-initdb.mjs',
 ]

@@ -93,7 +93,12 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     runReads: createRunReads(db),
     sharedExecution: createSharedExecution(runUpdatedShareKey(printOnce())),
   }
-  const sandbox = createSandboxPool({ warm: config.roles.includes('worker') ? 2 : 0, isolation, egress })
+  const sandbox = createSandboxPool({
+    warm: config.roles.includes('worker') ? config.sandbox.warm : 0,
+    warmIdleMs: config.sandbox.warmIdleMs,
+    isolation,
+    egress,
+  })
   log.info({ isolation: isolation.mode }, describeIsolation(isolation, true))
   if (config.egress.allow.entries.length > 0)
     log.info({ allow: config.egress.allow.entries }, 'egress: allowed beyond public addresses')

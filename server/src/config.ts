@@ -68,6 +68,10 @@ export interface SandboxSettings {
   readonly mode: 'auto' | 'bwrap' | 'none'
   /** Without namespaces, scripts get no network unless this is set (and then reach anything). */
   readonly directNetwork: boolean
+  /** Warm sandbox processes kept per language and memory cap (SWITCHYARD_SCRIPT_POOL_SIZE); 0: none. */
+  readonly warm: number
+  /** A language and memory cap without a script this long has its warm processes stopped. */
+  readonly warmIdleMs: number
 }
 
 /** Scheduler and trigger limits (SWITCHYARD_SCHEDULER_*, SWITCHYARD_TRIGGER_*, SWITCHYARD_WEBHOOK_*). */
@@ -202,6 +206,8 @@ const envSchema = z.object({
     .default(1_073_741_824),
   SWITCHYARD_SANDBOX: z.enum(['auto', 'bwrap', 'none']).default('auto'),
   SWITCHYARD_SCRIPT_DIRECT_NETWORK: bool.default(false),
+  SWITCHYARD_SCRIPT_POOL_SIZE: z.coerce.number().int().min(0).max(64).default(2),
+  SWITCHYARD_SCRIPT_POOL_IDLE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   SWITCHYARD_WAREHOUSE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
@@ -320,7 +326,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, roleOverride?: 
       maxHttpResponseBytes: e.SWITCHYARD_MAX_HTTP_RESPONSE_BYTES,
       maxDownloadBytes: e.SWITCHYARD_MAX_DOWNLOAD_BYTES,
     }),
-    sandbox: Object.freeze({ mode: e.SWITCHYARD_SANDBOX, directNetwork: e.SWITCHYARD_SCRIPT_DIRECT_NETWORK }),
+    sandbox: Object.freeze({
+      mode: e.SWITCHYARD_SANDBOX,
+      directNetwork: e.SWITCHYARD_SCRIPT_DIRECT_NETWORK,
+      warm: e.SWITCHYARD_SCRIPT_POOL_SIZE,
+      warmIdleMs: e.SWITCHYARD_SCRIPT_POOL_IDLE_SECONDS * 1000,
+    }),
     deliveries: Object.freeze({
       concurrency: e.SWITCHYARD_DELIVERY_CONCURRENCY,
       leaseMs: e.SWITCHYARD_DELIVERY_LEASE_MS,

@@ -78,6 +78,13 @@ describe('the built server (npm start)', () => {
       config: { code: 'return { sum: 1 + 2 }' },
     })
     expect(script).toMatchObject({ state: 'SUCCEEDED', outputs: { sum: 3 } })
+    // The Python runner and the modules beside it are copied into dist/ and compiled from there.
+    const python = await runToEnd(token, {
+      name: 'python',
+      kind: 'SCRIPT',
+      config: { language: 'python', code: 'set_output("sum", 1 + 2)' },
+    })
+    expect(python).toMatchObject({ state: 'SUCCEEDED', outputs: { sum: 3 } })
     const sql = await runToEnd(token, {
       name: 'sql',
       kind: 'SQL',
@@ -95,6 +102,6 @@ describe('the built server (npm start)', () => {
       {},
       again,
     )
-    expect(automations.edges.map((e) => e.node.name).sort()).toEqual(['script', 'sql'])
+    expect(automations.edges.map((e) => e.node.name).sort()).toEqual(['python', 'script', 'sql'])
   })
 })

@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createSandboxPool, pythonAvailable } from '../../server/src/sandbox/index'
+import { pythonInstall } from '../../server/src/sandbox/python'
 import { failure, job } from './helpers'
 
 // python3 is installed on every machine this suite runs on: a missing one must fail, not skip.
@@ -30,6 +32,26 @@ set_output("context", {"region": variables["region"], "user": triggered_by_user,
       ['WARN', 'careful'],
       ['INFO', 'printed'],
     ])
+  })
+
+  // The runner starts Python with -S, for speed, and puts back what `site` would have given.
+  it('sees the installed packages and has exit(), as under a plain python3', async () => {
+    const python = pythonInstall()?.executable ?? 'python3'
+    const listing =
+      'import json, os, site; print(json.dumps([d for d in site.getsitepackages() if os.path.isdir(d)]))'
+    const installed = JSON.parse(
+      execFileSync(python, ['-I', '-c', listing], { encoding: 'utf8' }),
+    ) as string[]
+    const { outputs } = await pool.run(
+      job(
+        'python',
+        'import site, sys\nset_output("dirs", [d for d in site.getsitepackages() if d in sys.path])',
+      ),
+    )
+    expect(outputs.dirs).toEqual(installed)
+    const exited = await failure(pool, job('python', 'exit(3)'), 'FAILED')
+    expect(exited.message).toBe('the script exited with 3')
+    expect((await pool.run(job('python', 'quit()\nset_output("after", True)'))).outputs).toEqual({})
   })
 
   it('supports top-level await', async () => {

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants, realpathSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { type SandboxIsolation, bwrapArgs } from './isolation'
@@ -14,6 +14,11 @@ import { killTree, treeRssMb } from './tree'
 // Real paths, because the permission model compares the paths Node resolves.
 export const NODE_RUNNER = realpathSync(fileURLToPath(new URL('./runner.mjs', import.meta.url)))
 export const PYTHON_RUNNER = realpathSync(fileURLToPath(new URL('./runner.py', import.meta.url)))
+/** The Python runner and the modules it imports from its own dir. */
+export const PYTHON_RUNNER_FILES = [
+  PYTHON_RUNNER,
+  ...['landlock.py', 'wire.py'].map((name) => join(dirname(PYTHON_RUNNER), name)),
+]
 /** Where the runners' in-sandbox forwarder listens (each sandbox has a loopback of its own). */
 export const PROXY_PORT = 3128
 /** undici's entry file and package dir: the Node runner loads its ProxyAgent for fetch(). */
@@ -53,7 +58,7 @@ export interface SandboxProcess {
   readonly language: 'node' | 'python'
   readonly memoryMb: number
   readonly alive: boolean
-  /** The runner has started and waits for its job (the Node runner says so; Python's does not). */
+  /** The runner has started, confined itself and waits for its job (both runners say so). */
   readonly ready: boolean
   /** Settles once the process is gone and its temp dir removed. */
   readonly exited: Promise<ChildExit>
@@ -70,6 +75,8 @@ export interface SpawnOptions {
   memoryMb: number
   /** The node binary, or the resolved python3 interpreter. */
   executable: string
+  /** The runner file it executes: runner.mjs, runner.py or the latter's bytecode. */
+  entry: string
   isolation: SandboxIsolation
   /** Paths outside the system dirs the runtime reads (its install dir, the runner), mounted in a namespace. */
   readOnly: readonly string[]
@@ -99,28 +106,30 @@ function scrubbedEnv(options: SpawnOptions): Record<string, string> {
   return env
 }
 
-function nodeArgs(dir: string, memoryMb: number): string[] {
+function nodeArgs(dir: string, memoryMb: number, entry: string): string[] {
   // Node 20 wants one flag per path: a comma-separated list is read as a single path.
   return [
     '--experimental-permission',
-    `--allow-fs-read=${NODE_RUNNER}`,
+    `--allow-fs-read=${entry}`,
     // Public library code, for fetch() through the egress proxy; nothing of the server's.
     `--allow-fs-read=${UNDICI_DIR}`,
     `--allow-fs-read=${dir}`,
     `--allow-fs-write=${dir}`,
     `--max-old-space-size=${memoryMb}`,
     '--disable-warning=ExperimentalWarning',
-    NODE_RUNNER,
+    entry,
   ]
 }
 
 function spawnChild(options: SpawnOptions, dir: string): ChildProcess {
   const args =
     options.language === 'node'
-      ? nodeArgs(dir, options.memoryMb)
+      ? nodeArgs(dir, options.memoryMb, options.entry)
       : // -I: ignore PYTHON* variables and the user site, keep the runner's dir off sys.path;
+        // -S: skip site's start-up hooks (the runner puts site-packages on sys.path itself);
         // -B: write no __pycache__ next to the runner (the server's tree is not the script's).
-        ['-I', '-B', '-X', 'utf8', PYTHON_RUNNER]
+        // The memory cap is known at spawn, so a warm runner sets its limits before any job.
+        ['-I', '-S', '-B', '-X', 'utf8', options.entry, String(options.memoryMb)]
   // Both runners read their job as a JSON line on stdin and answer in JSON lines on fd 3.
   // Not Node's IPC channel: it would parse a message of any size a script chose to send.
   // detached gives the child its own process group, so kill() also reaches anything it forked

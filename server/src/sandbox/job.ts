@@ -1,7 +1,13 @@
 import type { LogLevel } from '../domain'
 import type { ChildExit, SandboxProcess } from './child'
 import { type CompiledScript, describePosition } from './compile'
-import { MAX_LOG_BYTES_PER_JOB, MAX_OUTPUT_BYTES, rssLimitMb, truncateLine } from './limits'
+import {
+  DEFAULT_MEMORY_MB,
+  MAX_LOG_BYTES_PER_JOB,
+  MAX_OUTPUT_BYTES,
+  rssLimitMb,
+  truncateLine,
+} from './limits'
 import { type ChildMessage, childMessage } from './protocol'
 import { ScriptError, type ScriptJob, type ScriptResult } from './types'
 
@@ -135,7 +141,8 @@ export function runOnProcess(
     }
 
     proc.start(
-      { type: 'job', source: compiled.source, args, memoryMb: proc.memoryMb },
+      // The job's own cap: the Python runner checks it against the one it was started with.
+      { type: 'job', source: compiled.source, args, memoryMb: job.memoryMb ?? DEFAULT_MEMORY_MB },
       {
         message(raw) {
           const parsed = childMessage.safeParse(raw)

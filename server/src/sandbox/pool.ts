@@ -4,6 +4,7 @@ import { coerceError } from '../errors'
 import {
   NODE_RUNNER,
   PYTHON_RUNNER,
+  PYTHON_RUNNER_FILES,
   type SandboxProcess,
   type SpawnOptions,
   UNDICI_DIR,
@@ -12,10 +13,11 @@ import {
 import { type CompiledScript, compileScript } from './compile'
 import { runOnProcess } from './job'
 import { DEFAULT_MEMORY_MB } from './limits'
-import { installDirOf, resolveIsolation } from './isolation'
-import { pythonInstall } from './python'
+import { type SandboxIsolation, installDirOf, resolveIsolation } from './isolation'
+import { compileRunner, pythonInstall } from './python'
 import { makeSandboxDir, removeSandboxDir, sweepOrphanedDirs } from './tempdirs'
 import { type SandboxPool, type SandboxPoolOptions, ScriptError, type ScriptJob } from './types'
+import { type SandboxSpec, createWarmProcesses } from './warm'
 
 /** Python positions come from the runner already in the user's lines. */
 function pythonScript(code: string): CompiledScript {
@@ -42,16 +44,23 @@ function checkJob(job: ScriptJob): void {
   }
 }
 
+/** Defaults of {@link SandboxPoolOptions}: idle processes per spec, and how long an unused spec stays warm. */
+const DEFAULT_WARM = 2
+const DEFAULT_WARM_IDLE_MS = 60_000
+/** Specs (language and memory cap) kept warm at once; see warm.ts. */
+const MAX_WARM_SPECS = 4
+
 /**
  * Creates the pool that runs SCRIPT jobs. Every job gets a fresh process that is killed
- * when it ends; `warm` Node processes (default 2) wait idle on their stdin with the default heap
- * cap so a short script skips Node's start. A job with another `memoryMb`, or in Python,
- * starts its own process. `stop()` kills everything, running jobs included. Processes are
- * contained as `isolation` says (see isolation.ts); namespaced ones reach the network only
- * through an egress proxy the pool runs for them, and only when `egress` is given.
+ * when it ends. To spare a job the start of its runtime, up to `warm` processes per spec
+ * (language and memory cap) are started ahead of need and wait, confined, for one job each
+ * (warm.ts): a spec is kept warm from its first job on (JavaScript at the default cap from
+ * the start) and drained after `warmIdleMs` without one. `stop()` kills everything, running
+ * jobs included. Processes are contained as `isolation` says (see isolation.ts); namespaced
+ * ones reach the network only through an egress proxy the pool runs for them, and only when
+ * `egress` is given.
  */
 export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
-  const warmTarget = opts.warm ?? 2
   const nodePath = opts.nodePath ?? process.execPath
   const isolation = opts.isolation ?? resolveIsolation({ mode: 'auto', directNetwork: false })
   // Only a namespaced script needs the proxy: its network namespace has no other way out.
@@ -59,24 +68,23 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
     isolation.mode === 'namespaces' && opts.egress ? startProxy(opts.egress) : Promise.resolve(undefined)
   // A failed proxy surfaces on the first spawn, as a CRASHED script that says why.
   proxy.catch(() => {})
-  const nodeOptions = {
-    language: 'node',
-    executable: nodePath,
-    isolation,
-    readOnly: [installDirOf(nodePath), NODE_RUNNER, UNDICI_DIR],
-  } as const
-  const idle: SandboxProcess[] = []
   // Every process not yet gone, idle or busy, and spawns still under way: what stop() waits for.
   const live = new Set<SandboxProcess>()
   const spawning = new Set<Promise<SandboxProcess>>()
-  let warmSpawning = 0
   let busy = 0
   let stopped = false
   const stopping = new AbortController()
 
-  function spawnTracked(options: Omit<SpawnOptions, 'proxySocket'>): Promise<SandboxProcess> {
-    const pending = proxy
-      .then((p) => spawnSandbox({ ...options, proxySocket: p?.socketPath }))
+  // Compiled for the pool's first Python process, then shared by all.
+  let pythonRunner: Promise<PythonRunner> | undefined
+  const compiledRunner = () => {
+    pythonRunner ??= compiledPythonRunner(pythonInstall()?.executable ?? 'python3')
+    return pythonRunner
+  }
+
+  function spawnTracked(spec: SandboxSpec): Promise<SandboxProcess> {
+    const pending = Promise.all([proxy, spawnOptions(spec, nodePath, isolation, compiledRunner)])
+      .then(([p, options]) => spawnSandbox({ ...options, proxySocket: p?.socketPath }))
       .then((proc) => {
         live.add(proc)
         proc.exited.then(() => live.delete(proc))
@@ -90,57 +98,18 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
     return pending
   }
 
-  function replenish(): void {
-    while (!stopped && idle.length + warmSpawning < warmTarget) {
-      warmSpawning++
-      spawnTracked({ ...nodeOptions, memoryMb: DEFAULT_MEMORY_MB }).then(
-        (proc) => {
-          warmSpawning--
-          if (stopped || !proc.alive) return
-          idle.push(proc)
-          // An idle process that dies is dropped; the next job replaces it (no respawn loop
-          // when Node cannot start at all).
-          proc.exited.then(() => {
-            const index = idle.indexOf(proc)
-            if (index >= 0) idle.splice(index, 1)
-          })
-        },
-        () => {
-          // No temp dir (disk full?): the next job spawns cold and reports the error itself.
-          warmSpawning--
-        },
-      )
-    }
-  }
+  const warm = createWarmProcesses({
+    size: opts.warm ?? DEFAULT_WARM,
+    idleMs: opts.warmIdleMs ?? DEFAULT_WARM_IDLE_MS,
+    maxSpecs: MAX_WARM_SPECS,
+    spawn: spawnTracked,
+  })
 
-  function takeWarm(memoryMb: number): SandboxProcess | undefined {
-    if (memoryMb !== DEFAULT_MEMORY_MB) return undefined
-    // A booted process first; one still booting is yet sooner than a fresh spawn.
-    const index = idle.findIndex((proc) => proc.alive && proc.ready)
-    const [proc] = idle.splice(Math.max(index, 0), 1)
-    return proc?.alive ? proc : undefined
-  }
-
-  async function processFor(job: ScriptJob, memoryMb: number): Promise<SandboxProcess> {
-    let options: Omit<SpawnOptions, 'proxySocket'> = { ...nodeOptions, memoryMb }
-    if (job.language === 'python') {
-      const python = pythonInstall()
-      if (!python) {
-        throw new ScriptError('FAILED', 'Python scripts need python3, which is not installed on this server')
-      }
-      const readOnly = [
-        installDirOf(python.executable),
-        ...python.prefixes,
-        PYTHON_RUNNER,
-        join(dirname(PYTHON_RUNNER), 'landlock.py'),
-      ]
-      options = { language: 'python', memoryMb, executable: python.executable, isolation, readOnly }
-    } else {
-      const warm = takeWarm(memoryMb)
-      if (warm) return warm
-    }
+  async function processFor(spec: SandboxSpec): Promise<SandboxProcess> {
+    const ready = warm.take(spec)
+    if (ready) return ready
     try {
-      return await spawnTracked(options)
+      return await spawnTracked(spec)
     } catch (err) {
       // No temp dir or no process (disk full, process table full): the host, not the script.
       const message = `could not start the sandbox process: ${coerceError(err).message}`
@@ -149,37 +118,46 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   }
 
   const swept = sweepOrphanedDirs()
-  replenish()
+  // JavaScript is the default language: its warm processes are worth having before the first job.
+  warm.refill({ language: 'node', memoryMb: DEFAULT_MEMORY_MB })
 
   return {
     async run(job) {
       if (stopped) throw new Error('the sandbox pool is stopped; create a new one to run scripts')
       checkJob(job)
+      if (job.language === 'python' && !pythonInstall()) {
+        throw new ScriptError('FAILED', 'Python scripts need python3, which is not installed on this server')
+      }
       if (job.signal?.aborted) throw new ScriptError('CANCELLED', 'the run was cancelled')
-      const memoryMb = job.memoryMb ?? DEFAULT_MEMORY_MB
+      const spec: SandboxSpec = {
+        language: job.language === 'python' ? 'python' : 'node',
+        memoryMb: job.memoryMb ?? DEFAULT_MEMORY_MB,
+      }
       const args = serialiseArgs(job.args)
       const compiled =
         job.language === 'python' ? pythonScript(job.code) : await compileScript(job.language, job.code)
       busy++
       try {
-        const proc = await processFor(job, memoryMb)
+        const proc = await processFor(spec)
         return await runOnProcess(proc, job, compiled, args, stopping.signal)
       } finally {
         busy--
-        // After the job rather than at its start: a Node boot next to a short script
+        // After the job rather than at its start: a runtime booting next to a short script
         // would compete with it for the CPU and double its latency.
-        replenish()
+        if (!stopped) warm.refill(spec)
       }
     },
 
     async stop() {
       stopped = true
-      idle.length = 0
+      warm.close()
       // Running jobs reject with CANCELLED before their processes die.
       stopping.abort()
       for (const proc of live) proc.kill()
       await Promise.allSettled([...spawning, swept])
       await Promise.all([...live].map((proc) => proc.exited))
+      const runner = await pythonRunner
+      if (runner?.dir) await removeSandboxDir(runner.dir)
       const running = await proxy.catch(() => undefined)
       if (running) {
         await running.stop()
@@ -190,9 +168,54 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
     isolation,
 
     get stats() {
-      return { warm: idle.length, busy }
+      return { warm: warm.idle, busy }
     },
   }
+}
+
+/** The file a Python sandbox executes, and what of the runner it must see for that. */
+interface PythonRunner {
+  entry: string
+  readOnly: string[]
+  /** The pool's dir of compiled bytecode, removed at stop(). */
+  dir?: string
+}
+
+const PYTHON_SOURCE: PythonRunner = { entry: PYTHON_RUNNER, readOnly: PYTHON_RUNNER_FILES }
+
+/** The runner as bytecode in a dir of its own (swept like sandbox dirs); from source if that fails. */
+async function compiledPythonRunner(executable: string): Promise<PythonRunner> {
+  const dir = await makeSandboxDir().catch(() => undefined)
+  if (!dir) return PYTHON_SOURCE
+  try {
+    return { entry: await compileRunner(executable, PYTHON_RUNNER_FILES, dir), readOnly: [dir], dir }
+  } catch {
+    await removeSandboxDir(dir)
+    return PYTHON_SOURCE
+  }
+}
+
+/** How to start a process of the spec: its runtime, and what of the host it must see to run. */
+function spawnOptions(
+  spec: SandboxSpec,
+  nodePath: string,
+  isolation: SandboxIsolation,
+  pythonRunner: () => Promise<PythonRunner>,
+): Promise<Omit<SpawnOptions, 'proxySocket'>> {
+  if (spec.language === 'node') {
+    const readOnly = [installDirOf(nodePath), NODE_RUNNER, UNDICI_DIR]
+    return Promise.resolve({ ...spec, executable: nodePath, entry: NODE_RUNNER, isolation, readOnly })
+  }
+  const python = pythonInstall()
+  // run() refuses Python jobs before this where there is no python3.
+  if (!python) return Promise.reject(new Error('python3 is not installed on this server'))
+  return pythonRunner().then((runner) => ({
+    ...spec,
+    executable: python.executable,
+    entry: runner.entry,
+    isolation,
+    readOnly: [installDirOf(python.executable), ...python.prefixes, ...runner.readOnly],
+  }))
 }
 
 /** The egress proxy on a socket in a dir of its own (swept like sandbox dirs if the server dies). */

@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
+import { basename, join } from 'node:path'
+import { promisify } from 'node:util'
 
 /** The python3 interpreter and the dirs it loads from (its prefixes), as Python reports them. */
 export interface PythonInstall {
@@ -39,4 +41,21 @@ export function pythonExecutable(): string | null {
 /** Whether python3 is on PATH, so SCRIPT automations may use `python`. Cached after the first call. */
 export function pythonAvailable(): boolean {
   return pythonInstall() !== null
+}
+
+// dfile: tracebacks of the runner's own code still name its source file.
+const COMPILE = `import os, py_compile, sys
+for source in sys.argv[2:]:
+    name = os.path.splitext(os.path.basename(source))[0] + ".pyc"
+    py_compile.compile(source, cfile=os.path.join(sys.argv[1], name), dfile=source, doraise=True)`
+
+/**
+ * Compiles the runner's files to bytecode in `dir`, with the interpreter that will run them
+ * (bytecode is tied to its version). Python compiles the script it is given and, under -B,
+ * every module without a cache from source at each start: about 5-10 ms of CPU per sandbox.
+ * Returns the path of the compiled entry; its imports sit beside it.
+ */
+export async function compileRunner(python: string, files: readonly string[], dir: string): Promise<string> {
+  await promisify(execFile)(python, ['-I', '-S', '-c', COMPILE, dir, ...files], { timeout: 30_000 })
+  return join(dir, `${basename(files[0] ?? 'runner.py', '.py')}.pyc`)
 }

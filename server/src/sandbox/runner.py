@@ -1,28 +1,69 @@
 """The Python side of the script sandbox: one process runs exactly one job, then dies.
 
-The pool starts it as `python3 -I -B -X utf8 runner.py` in a fresh temp dir with a scrubbed
-environment. It reads one JSON job line on stdin and writes JSON lines on fd 3 (the same
-messages as the Node runner: ready is left out, then log, done, failed). Python has no permission model, so before user
-code runs the runner confines itself with Linux Landlock (see landlock.py): read access to
-the interpreter and system libraries only, write access to its temp dir only, no exec, no
-signals to processes outside the sandbox. Where Landlock is missing it refuses the job.
+The pool starts it, often ahead of need, as `python3 -I -S -B -X utf8 runner.py <memory MB>`
+in a fresh temp dir with a scrubbed environment. Everything that does not depend on the job
+is done at once: limits, confinement, the egress forwarder. Then it says ready on fd 3 and
+waits for one JSON job line on stdin; it answers in JSON lines on fd 3 (the same messages as
+the Node runner: ready, then log, done, failed). Python has no permission model, so the
+runner confines itself with Linux Landlock (see landlock.py) before it reads any job: read
+access to the interpreter and system libraries only, write access to its temp dir only, no
+exec, no signals to processes outside the sandbox. Where Landlock is missing it refuses the job.
+
+Start-up is paid by every run, so only what the runner cannot do without is imported up
+front (ctypes for Landlock, wire.py's JSON; _thread, not threading, and no ast, which
+together cost more than the interpreter's own start); the rest (traceback, asyncio) when needed.
 """
 
-import ast
+import _thread
 import ctypes
-import json
 import os
 import resource
-import socket
 import sys
-import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import landlock  # noqa: E402  (next to this file, and -I keeps that dir off sys.path)
+import wire  # noqa: E402
 
 sys.path.pop(0)
+
+
+def _add_pth_paths(sitedir, name):
+    try:
+        with open(os.path.join(sitedir, name), encoding="utf-8") as pth:
+            lines = pth.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return
+    for line in lines:
+        line = line.rstrip()
+        if not line or line.startswith(("#", "import ", "import\t")):
+            continue
+        path = os.path.join(sitedir, line)
+        if os.path.exists(path) and path not in sys.path:
+            sys.path.append(path)
+
+
+def _use_site_packages():
+    """Puts the install's site-packages on sys.path, and exit()/quit()/help() in builtins.
+
+    The interpreter runs with -S, so `site` does not run at start: the import lines of its
+    .pth files are start-up hooks of the host's tools (setuptools' distutils shim, a
+    certificate injector, sitecustomize) that cost every run tens of milliseconds and have
+    no business in a script's sandbox. Their path lines are kept, as `site` reads them, so
+    every installed package imports as before.
+    """
+    import site
+
+    for sitedir in site.getsitepackages():
+        if not os.path.isdir(sitedir) or sitedir in sys.path:
+            continue
+        sys.path.append(sitedir)
+        for name in sorted(os.listdir(sitedir)):
+            if name.endswith(".pth") and not name.startswith("."):
+                _add_pth_paths(sitedir, name)
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
 
 # Keep in sync with limits.ts: the parent enforces the same caps again.
 MAX_LINE_BYTES = 10 * 1024
@@ -35,15 +76,17 @@ ADDRESS_SPACE_MARGIN_MB = 1024
 # while it lives, whatever the script forked (even after setsid) is still its descendant.
 HOLD_SECONDS = 5
 _PR_SET_CHILD_SUBREAPER = 36
+# ast.PyCF_ALLOW_TOP_LEVEL_AWAIT (CPython's compile.h since 3.8): importing ast builds all its node classes.
+_PYCF_ALLOW_TOP_LEVEL_AWAIT = 0x2000
 
 _channel = os.fdopen(3, "w", encoding="utf-8", buffering=1)
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _finished = False
 
 
 def _send(message):
     with _lock:
-        _channel.write(json.dumps(message) + "\n")
+        _channel.write(wire.dumps(message) + "\n")
         _channel.flush()
 
 
@@ -127,7 +170,7 @@ def set_output(key, value):
     if not isinstance(key, str) or key == "":
         raise TypeError("set_output(key, value): key must be a non-empty string")
     try:
-        text = json.dumps(value, allow_nan=False)
+        text = wire.dumps(value)
     except (TypeError, ValueError) as err:
         raise TypeError(f'set_output("{key}"): the value is not JSON-serialisable ({err})') from None
     size = len(key.encode()) + len(text.encode())
@@ -138,7 +181,7 @@ def set_output(key, value):
             "Write large results to a storage and output a reference instead"
         )
     _output_sizes[key] = size
-    _outputs[key] = json.loads(text)
+    _outputs[key] = wire.loads(text)
 
 
 def fail(message="the script called fail()"):
@@ -154,6 +197,8 @@ def _failed(err):
         return message
     text = str(err)
     message = {"type": "failed", "message": f"{type(err).__name__}: {text}" if text else type(err).__name__}
+    import traceback
+
     frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename == FILENAME]
     if frames and frames[-1].lineno:
         column = getattr(frames[-1], "colno", None)
@@ -168,11 +213,14 @@ def _forward_proxy(socket_path, proxy_url):
 
     The sandbox's network namespace has no way out but that socket; urllib, requests and
     pip find the port through HTTP_PROXY/HTTPS_PROXY. Started after Landlock, so the
-    forwarding threads are confined like the script.
+    forwarding threads are confined like the script. Written on _socket, the C module under
+    `socket`, whose import (enum and all) would add several ms to every sandbox's start.
     """
+    import _socket
+
     port = int(proxy_url.rsplit(":", 1)[1])
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+    server.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", port))
     server.listen(64)
 
@@ -188,29 +236,30 @@ def _forward_proxy(socket_path, proxy_url):
         finally:
             for s in (source, target):
                 try:
-                    s.shutdown(socket.SHUT_RDWR)
+                    s.shutdown(_socket.SHUT_RDWR)
                 except OSError:
                     pass
 
     def serve():
         while True:
-            client, _ = server.accept()
-            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            fd, _ = server._accept()
+            client = _socket.socket(fileno=fd)
+            upstream = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
             try:
                 upstream.connect(socket_path)
             except OSError:
                 client.close()
                 upstream.close()
                 continue
-            threading.Thread(target=pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=pump, args=(upstream, client), daemon=True).start()
+            _thread.start_new_thread(pump, (client, upstream))
+            _thread.start_new_thread(pump, (upstream, client))
 
-    threading.Thread(target=serve, daemon=True).start()
+    _thread.start_new_thread(serve, ())
 
 
-def _watch_parent():
+def _watch_parent(channel):
     # The parent keeps stdin open; its end means the server is gone and so must we be.
-    sys.stdin.buffer.read()
+    channel.read()
     os._exit(1)
 
 
@@ -225,7 +274,7 @@ def _run(job):
         "set_output": set_output,
         "fail": fail,
     }
-    code = compile(job["source"], FILENAME, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    code = compile(job["source"], FILENAME, "exec", flags=_PYCF_ALLOW_TOP_LEVEL_AWAIT)
     result = eval(code, namespace)  # noqa: S307  (this is the sandbox: running user code is the point)
     if result is not None:
         # Top-level await turns the module body into a coroutine.
@@ -234,22 +283,44 @@ def _run(job):
         asyncio.run(result)
 
 
-def main():
-    job = json.loads(sys.stdin.readline())
+def _prepare(memory_mb):
+    """Does all that does not depend on the job; returns None, or why no job may run here."""
     # Orphans of the script are re-parented to this process rather than to init, so the
     # parent's walk of the tree still finds them (a pid namespace, where there is one, does more).
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    memory = (job["memoryMb"] + ADDRESS_SPACE_MARGIN_MB) * 1024 * 1024
+    memory = (memory_mb + ADDRESS_SPACE_MARGIN_MB) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _use_site_packages()
     problem = landlock.confine(os.getcwd(), no_network=os.environ.get("SWITCHYARD_NO_NETWORK") == "1")
     if problem:
-        _finish({"type": "failed", "message": problem})
+        return problem
     # Threads only after Landlock: it confines the calling thread and those it starts later,
     # and user code shares memory with every thread of the process.
-    threading.Thread(target=_watch_parent, daemon=True).start()
     if os.environ.get("SWITCHYARD_EGRESS_SOCKET"):
         _forward_proxy(os.environ["SWITCHYARD_EGRESS_SOCKET"], os.environ["SWITCHYARD_EGRESS_PROXY"])
+    return None
+
+
+def main():
+    memory_mb = int(sys.argv[1])
+    problem = _prepare(memory_mb)
+    if problem is None:
+        _send({"type": "ready"})
+    jobs = sys.stdin.buffer
+    line = jobs.readline()
+    if not line:
+        os._exit(1)  # the server went away before it had a job for this process
+    _thread.start_new_thread(_watch_parent, (jobs,))
+    # The script's stdin is empty: the job channel is the runner's. (exit() closes sys.stdin,
+    # which would otherwise wait forever for the thread reading the channel.)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115  (open for the whole run)
+    if problem:
+        _finish({"type": "failed", "message": problem})
+    job = wire.loads(line.decode("utf-8"))
+    if job.get("memoryMb") != memory_mb:
+        # The pool matches a warm process to the job's limits; a mismatch is its bug, never the script's chance.
+        _finish({"type": "failed", "message": f"this sandbox was started for {memory_mb} MB, not the job's {job.get('memoryMb')}"})
     sys.stdout, sys.stderr = _LineWriter("INFO"), _LineWriter("WARN")
     try:
         _run(job)

@@ -4,8 +4,9 @@
  * - **Job**: one execution of a user script (the SCRIPT kind), with its arguments and limits.
  * - **Sandbox process**: a child process that runs exactly one job and is then killed; never
  *   reused, so nothing of one organization's run can reach another's.
- * - **Warm process**: a sandbox process started ahead of time and idle on its IPC channel,
- *   so a job does not pay for a Node start.
+ * - **Warm process**: a sandbox process started ahead of time, already confined, and idle
+ *   on its stdin until it gets its one job, so the job does not pay for the runtime's start.
+ *   Kept per spec (language and memory cap, see warm.ts).
  * - **Runner**: the small file a sandbox process executes (`runner.mjs`, `runner.py`).
  * - **Isolation**: how sandbox processes are contained: own network and pid namespaces
  *   (bubblewrap), or none (see isolation.ts).
@@ -71,7 +72,7 @@ export class ScriptError extends Error {
   }
 }
 
-/** Runs jobs in fresh sandbox processes, keeping a few warm; `stop()` kills them all. */
+/** Runs jobs in fresh sandbox processes, keeping a few warm per spec; `stop()` kills them all. */
 export interface SandboxPool {
   run(job: ScriptJob): Promise<ScriptResult>
   stop(): Promise<void>
@@ -81,8 +82,10 @@ export interface SandboxPool {
 }
 
 export interface SandboxPoolOptions {
-  /** Idle Node processes kept ready; default 2, 0 disables pre-spawning. */
+  /** Warm processes kept per spec (language and memory cap); default 2, 0 disables pre-spawning. */
   warm?: number
+  /** A spec without a job this long has its warm processes killed; default 60 s. */
+  warmIdleMs?: number
   /** Node binary for sandbox processes; default the server's own. */
   nodePath?: string
   /** Default: namespaces where bubblewrap works, else none without network (see isolation.ts). */
