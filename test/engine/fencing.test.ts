@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Engine } from '../../server/src/engine/engine'
+import { Channel } from '../../server/src/events/channels'
 import type { Claim } from '../../server/src/engine/types'
 import type { Context } from '../../server/src/graphql/context'
 import { runAutomation as run } from '../../server/src/runs/service'
@@ -127,6 +128,35 @@ describe('fenced claims', () => {
     expect(last.claims).toEqual([])
     const [ended] = await tdb.db.query<{ state: string }>('select state from runs where id = $1', [runId])
     expect(ended?.state).toBe('SUCCEEDED')
+  })
+
+  it('wakes the workers only for runs a completion queued and left unclaimed', async () => {
+    const step = await automation(ctx, { name: 'wake step', kind: 'NOOP', config: {} })
+    const chain = await automation(ctx, { name: 'wakes', kind: 'CHAIN', config: { children: [step, step] } })
+    const payloads: string[] = []
+    const unlisten = await tdb.db.listen(Channel.WAKE, (p) => payloads.push(p))
+    // Wake-ups that went out before a marker sent afterwards: NOTIFYs arrive in commit order.
+    const wakesUntilMarker = async (marker: string) => {
+      await tdb.db.query('select pg_notify($1, $2)', [Channel.WAKE, marker])
+      while (!payloads.includes(marker)) await new Promise((r) => setTimeout(r, 10))
+      const before = payloads.splice(0, payloads.indexOf(marker) + 1)
+      return before.filter((p) => p === '').length
+    }
+    try {
+      const runId = (await run(ctx, chain, {})).id
+      const parent = await claimOne('worker-d', runId)
+      await wakesUntilMarker('before')
+      // Its first step is claimed by the same transaction that queued it: nobody is woken.
+      const next = { workerId: 'worker-d', limit: 5, leaseMs: 60_000 }
+      const released = await engine.complete([{ claim: parent, orchestrate: true }], next)
+      expect(await wakesUntilMarker('claimed')).toBe(0)
+      // Without claiming, the second step is left queued: the workers are woken for it.
+      const first = released.claims.find((c) => c.run.parent_run_id === runId)!
+      await engine.complete([{ claim: first, state: 'SUCCEEDED' }])
+      expect(await wakesUntilMarker('left')).toBe(1)
+    } finally {
+      await unlisten()
+    }
   })
 
   it('keeps a failed attempt with its own error and outputs when the run is retried', async () => {

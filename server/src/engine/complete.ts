@@ -1,6 +1,6 @@
 import { backoffMs } from '../automations/definition'
 import type { Database, Queryable } from '../db/database'
-import { notifyRunChanges } from '../events/notify'
+import { HeldNotifications, notifyRunChanges } from '../events/notify'
 import { type RunRow, runColumnsOf } from './run-row'
 import type { Claim, FinalOutcome, Outcome, RunOps } from './types'
 
@@ -31,7 +31,9 @@ export async function completeRuns(
   claimNext: (tx: Queryable) => Promise<Claim[]> = async () => [],
 ): Promise<Completion> {
   if (outcomes.length === 0) return { applied: 0, rejected: 0, claims: [] }
-  return db.transaction(async (tx) => {
+  return db.transaction(async (raw) => {
+    // Announcements are sent together at the end (see HeldNotifications).
+    const tx = new HeldNotifications(raw)
     // Asynchronous commit: if the database crashes before this reaches disk, the run is
     // still RUNNING under an expiring lease and recovery retries it. Runs are executed at
     // least once either way; what must never be lost, enqueues, still commits synchronously.
@@ -90,6 +92,7 @@ export async function completeRuns(
     // Last, so the children and followers this batch queued can be among them: a chain's
     // next step starts without a wake-up and a claim transaction of its own.
     const claims = await claimNext(tx)
+    await tx.send()
     return { applied, rejected: outcomes.length - applied, claims }
   })
 }

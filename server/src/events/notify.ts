@@ -26,7 +26,52 @@ export async function notifyRunChanges(
   changes: readonly RunChange[],
   alsoWake = changes.some((c) => c.state === 'QUEUED'),
 ): Promise<void> {
-  const tuples: RunEventTuple[] = changes.map((c) => [
+  if (tx instanceof HeldNotifications) return tx.hold(changes)
+  const tuples = changes.map(eventTuple)
+  const messages: [string, string][] = packPayloads(tuples).map((p) => [Channel.RUN, p])
+  if (alsoWake) messages.push([Channel.WAKE, ''])
+  await notifyMany(tx, messages)
+}
+
+/**
+ * A transaction's run announcements held back and sent in one statement at its end,
+ * in order. A completion batch that claims its worker's next runs uses it: the wake-up
+ * goes out only if a run queued in the transaction is still unclaimed at the end, so a
+ * chain's next step, claimed in the same transaction, does not wake every worker to an
+ * empty claim (and the batch sends one NOTIFY statement instead of three).
+ */
+export class HeldNotifications implements Queryable {
+  readonly #changes: RunChange[] = []
+  readonly #unclaimed = new Set<string>()
+  constructor(readonly tx: Queryable) {}
+
+  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]> {
+    return this.tx.query<T>(text, params)
+  }
+
+  hold(changes: readonly RunChange[]): void {
+    for (const c of changes) {
+      this.#changes.push(c)
+      if (c.state === 'QUEUED') this.#unclaimed.add(c.id)
+      else this.#unclaimed.delete(c.id)
+    }
+  }
+
+  /** Sends what was held; call it last in the transaction. */
+  async send(): Promise<void> {
+    const messages: [string, string][] = packPayloads(this.#changes.map(eventTuple)).map((p) => [
+      Channel.RUN,
+      p,
+    ])
+    if (this.#unclaimed.size > 0) messages.push([Channel.WAKE, ''])
+    this.#changes.length = 0
+    this.#unclaimed.clear()
+    await notifyMany(this.tx, messages)
+  }
+}
+
+function eventTuple(c: RunChange): RunEventTuple {
+  return [
     c.id,
     c.org_id,
     c.automation_id,
@@ -36,10 +81,7 @@ export async function notifyRunChanges(
     millis(c.started_at),
     millis(c.finished_at),
     c.error === null ? null : c.error.slice(0, EVENT_ERROR_MAX),
-  ])
-  const messages: [string, string][] = packPayloads(tuples).map((p) => [Channel.RUN, p])
-  if (alsoWake) messages.push([Channel.WAKE, ''])
-  await notifyMany(tx, messages)
+  ]
 }
 
 /** Sends several notifications in one round trip, in order. */
