@@ -2,6 +2,7 @@ import { userOf } from '../accounts/graphql'
 import { builder } from '../graphql/builder'
 import type { Context } from '../graphql/context'
 import { COMMON_ERRORS } from '../graphql/errors'
+import { inputJsonSchema } from '../kinds/json-schema'
 import { CHANNELS } from './channels'
 import { type DeliveryServices, type SendOutcome, testConnection } from './deliver'
 import { CHANNEL_TYPES } from './domain'
@@ -30,6 +31,16 @@ const ChannelInfoType = builder.objectRef<{ type: (typeof CHANNEL_TYPES)[number]
     templateLanguage: t.string({
       description: 'Liquid; HTML means every output is escaped (`| raw` opts out)',
       resolve: (c) => (CHANNELS[c.type].templateMode === 'html' ? 'LIQUID_HTML' : 'LIQUID'),
+    }),
+    connectionSchema: t.field({
+      type: 'JSON',
+      description: "A connection's settings as JSON Schema (the dashboard draws its form from it)",
+      resolve: (c) => inputJsonSchema(CHANNELS[c.type].connectionSchema),
+    }),
+    targetSchema: t.field({
+      type: 'JSON',
+      description: "A reporter's target on this channel as JSON Schema",
+      resolve: (c) => inputJsonSchema(CHANNELS[c.type].targetSchema),
     }),
   }),
 })
