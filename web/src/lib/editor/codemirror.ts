@@ -73,7 +73,10 @@ export function setCatalog(view: EditorView, catalog: Promise<SqlCatalog> | unde
 function languageSupport(language: EditorLanguage, catalog: Promise<SqlCatalog> | undefined): Extension {
   switch (language) {
     case 'sql':
-      return [sql({ dialect: PostgreSQL, upperCaseKeywords: false }), catalogSlot.of(catalogCompletion(catalog))]
+      return [
+        sql({ dialect: PostgreSQL, upperCaseKeywords: false }),
+        catalogSlot.of(catalogCompletion(catalog)),
+      ]
     case 'json':
       return json()
     case 'python':

@@ -50,15 +50,20 @@ export function discriminator(p: PropSchema): string | null {
   if (branches.length < 2 || !branches.every((b) => b.type === 'object' && b.properties)) return null
   const first = branches[0]!.properties!
   return (
-    Object.keys(first).find((k) => branches.every((b) => typeof b.properties?.[k]?.const === 'string')) ?? null
+    Object.keys(first).find((k) => branches.every((b) => typeof b.properties?.[k]?.const === 'string')) ??
+    null
   )
 }
 
 /** The object schema to draw for a value: the union branch its discriminator names (else the first). */
-export function shownBranch(p: PropSchema, value: Json | undefined): { schema: PropSchema; key: string | null } {
+export function shownBranch(
+  p: PropSchema,
+  value: Json | undefined,
+): { schema: PropSchema; key: string | null } {
   const key = discriminator(p)
   if (key === null) return { schema: p, key }
-  const picked = value && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject)[key] : undefined
+  const picked =
+    value && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject)[key] : undefined
   const branches = branchesOf(p)
   return { schema: branches.find((b) => b.properties?.[key]?.const === picked) ?? branches[0]!, key }
 }
@@ -70,7 +75,10 @@ export const discriminatorValues = (p: PropSchema, key: string): string[] =>
 /** `webhookUrl` → "Webhook url": a readable label when the schema gives no title. */
 export function labelOf(key: string, p: PropSchema): string {
   if (p.title) return p.title
-  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase()
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/_/g, ' ')
+    .toLowerCase()
   return words.charAt(0).toUpperCase() + words.slice(1)
 }
 
@@ -82,6 +90,9 @@ export function selectOptions(p: PropSchema, required: boolean): string[] {
 }
 
 export const hintOf = (p: PropSchema, required: boolean): string =>
-  [p.description, p.default !== undefined ? `Default ${JSON.stringify(p.default)}` : required ? 'Required' : '']
+  [
+    p.description,
+    p.default !== undefined ? `Default ${JSON.stringify(p.default)}` : required ? 'Required' : '',
+  ]
     .filter(Boolean)
     .join('. ')
