@@ -134,7 +134,8 @@ describe('authoring polish in Chromium', () => {
     const id = page.url().split('/').at(-1)!
     expect(await configOf(id)).toMatchObject({ datasource: dsId })
     // The saved form shows the datasource it reads.
-    expect(await page.locator('select[name="config.datasource"]').inputValue()).toBe(dsId)
+    // (once the datasources the select lists have loaded)
+    await expect.poll(() => page.locator('select[name="config.datasource"]').inputValue()).toBe(dsId)
     const run = await waitForRun(s, editor, await runAutomation(s, editor, id))
     expect(run.error).toBeNull()
     expect(run.outputs).toMatchObject({ rowCount: 1, rows: [{ n: 25, total: 3250 }] })
@@ -200,7 +201,7 @@ describe('authoring polish in Chromium', () => {
     expect(JSON.parse(http.requests.at(-1)!.body)).toMatchObject({ test: true, connection: 'Ops hook' })
     // Editing shows the saved settings in the same fields, and as JSON on request.
     await row.getByRole('button', { name: 'Edit' }).click()
-    expect(await form.locator('input[name="config.url"]').inputValue()).toBe(`${http.url}/ops`)
+    await expect.poll(() => form.locator('input[name="config.url"]').inputValue()).toBe(`${http.url}/ops`)
     await form.locator('input[name=connection-config-mode][value=json]').check()
     expect(JSON.parse(await form.locator('textarea[name=connection-config]').inputValue())).toMatchObject({
       url: `${http.url}/ops`,
