@@ -163,6 +163,8 @@ describe('authoring polish in Chromium', () => {
     const error = page.locator('[data-field-error="config.steps.1.retries"]')
     await error.waitFor()
     expect(await error.textContent()).toMatch(/19/)
+    // Beside its field only, not repeated by the objects around it.
+    expect(await page.getByText(await error.innerText()).count()).toBe(1)
     await screenshot(page, 'polish-schema-form-nested')
     await page.fill('input[name="config.steps.1.retries"]', '2')
     await page.click('[data-action=save]')
@@ -232,6 +234,7 @@ describe('authoring polish in Chromium', () => {
     await storage.fill('Bad Name')
     await form.getByRole('button', { name: 'Save reporter' }).click()
     await form.locator('[data-field-error="target.storage"]').waitFor()
+    expect(await form.locator('.field-error').count()).toBe(1)
     await storage.fill('run_log')
     await screenshot(page, 'polish-reporter-target-fields')
     await form.getByRole('button', { name: 'Save reporter' }).click()
