@@ -51,6 +51,8 @@ describe('reporters in Chromium', () => {
     const form = adminPage.locator('form[aria-label="Channel connection"]')
     await form.locator('input[name=connection-name]').fill('Team hook')
     await form.locator('select[name=connection-type]').selectOption('WEBHOOK')
+    // Power users type the settings as JSON (the fields are the default: authoring-polish.test.ts).
+    await form.locator('input[name=connection-config-mode][value=json]').check()
     await form.locator('textarea[name=connection-config]').fill(JSON.stringify({ url: `${http.url}/team` }))
     await form.locator('button[type=submit]').click()
     const row = adminPage.locator('tr[data-connection="Team hook"]')

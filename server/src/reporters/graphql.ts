@@ -3,82 +3,34 @@ import { atLeast } from '../auth/permissions'
 import { automationPermission } from '../automations/access'
 import { AutomationType } from '../automations/graphql'
 import { getVisibleAutomation } from '../automations/service'
-import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
 import { ForbiddenError } from '../errors'
 import { builder } from '../graphql/builder'
 import type { Context } from '../graphql/context'
 import { COMMON_ERRORS } from '../graphql/errors'
 import { RunType } from '../runs/graphql'
-import { CHANNELS } from './channels'
-import { type DeliveryServices, type SendOutcome, sendReport, testConnection } from './deliver'
-import {
-  CHANNEL_TYPES,
-  DELIVERY_STATES,
-  REPORTER_CONDITIONS,
-  REPORTER_EVENTS,
-  type RunSnapshot,
-} from './domain'
-import { snapshotOf } from './enqueue'
+import { ChannelConnectionType, TestResultType, deliveryServices, testResult } from './connections-graphql'
+import { sendReport } from './deliver'
+import { DELIVERY_STATES, REPORTER_CONDITIONS, REPORTER_EVENTS } from './domain'
+import { lastRunSnapshot } from './last-run'
 import { previewReporter } from './preview'
 import { DELIVERIES_OF_RUN } from './queue'
-import type { ConnectionRow, DeliveryRow, ReporterRow } from './rows'
+import type { DeliveryRow, ReporterRow } from './rows'
 import {
-  createConnection,
-  deleteConnection,
   deleteReporterRow,
   getConnection,
   getReporter,
   insertReporter,
-  listConnections,
   listReporters,
-  updateConnection,
   updateReporterRow,
   validateReporter,
 } from './store'
 
-const ChannelTypeEnum = builder.enumType('ChannelType', { values: CHANNEL_TYPES })
+// Reporters in the API: an automation's reporters, their deliveries on a run, preview and
+// test. The channel connections they send through: ./connections-graphql.ts.
+
 const ReporterEventEnum = builder.enumType('ReporterEvent', { values: REPORTER_EVENTS })
 const ReporterConditionEnum = builder.enumType('ReporterCondition', { values: REPORTER_CONDITIONS })
 const DeliveryStateEnum = builder.enumType('DeliveryState', { values: DELIVERY_STATES })
-
-export const deliveryServices = (ctx: Context): DeliveryServices => ({
-  db: ctx.services.db,
-  egress: ctx.services.data.egress,
-  warehouse: ctx.services.data.warehouse,
-  secretsKey: ctx.services.data.secretsKey,
-  publicUrl: ctx.services.config.publicUrl,
-})
-
-const ChannelInfoType = builder.objectRef<{ type: (typeof CHANNEL_TYPES)[number] }>('ChannelInfo').implement({
-  description: 'A channel reporters can send through, with the template a new reporter starts with',
-  fields: (t) => ({
-    type: t.field({ type: ChannelTypeEnum, resolve: (c) => c.type }),
-    defaultTemplate: t.string({ resolve: (c) => CHANNELS[c.type].defaultTemplate }),
-    templateLanguage: t.string({
-      description: 'Liquid; HTML means every output is escaped (`| raw` opts out)',
-      resolve: (c) => (CHANNELS[c.type].templateMode === 'html' ? 'LIQUID_HTML' : 'LIQUID'),
-    }),
-  }),
-})
-
-export const ChannelConnectionType = builder.objectRef<ConnectionRow>('ChannelConnection').implement({
-  description:
-    'An organization connection of a channel (SMTP server, Slack, Teams, webhook, Twilio, dataset); credentials are $' +
-    '{secret.NAME} references',
-  fields: (t) => ({
-    id: t.exposeID('id'),
-    name: t.exposeString('name'),
-    type: t.field({ type: ChannelTypeEnum, resolve: (c) => c.type as (typeof CHANNEL_TYPES)[number] }),
-    config: t.field({
-      type: 'JSON',
-      authScopes: { admin: true },
-      description: 'Settings; secrets appear only as their $' + '{secret.NAME} references',
-      resolve: (c) => c.config,
-    }),
-    createdAt: t.field({ type: 'DateTime', resolve: (c) => c.created_at }),
-    updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updated_at }),
-  }),
-})
 
 export const ReporterType = builder.objectRef<ReporterRow>('Reporter').implement({
   description:
@@ -140,27 +92,6 @@ export const DeliveryType = builder
     }),
   })
 
-interface TestResult {
-  ok: boolean
-  responseCode: number | null
-  detail: string | null
-  error: string | null
-}
-const TestResultType = builder.objectRef<TestResult>('ReporterTestResult').implement({
-  fields: (t) => ({
-    ok: t.exposeBoolean('ok'),
-    responseCode: t.exposeInt('responseCode', { nullable: true }),
-    detail: t.exposeString('detail', { nullable: true }),
-    error: t.exposeString('error', { nullable: true }),
-  }),
-})
-const testResult = (o: SendOutcome): TestResult =>
-  o.kind === 'SENT'
-    ? { ok: true, responseCode: o.sent.responseCode, detail: o.sent.detail, error: null }
-    : o.kind === 'SKIPPED'
-      ? { ok: false, responseCode: null, detail: o.reason, error: null }
-      : { ok: false, responseCode: o.responseCode, detail: null, error: o.error }
-
 const PreviewType = builder
   .objectRef<{
     runId: string | null
@@ -187,14 +118,6 @@ const PreviewType = builder
     }),
   })
 
-const ConnectionInputType = builder.inputType('ChannelConnectionInput', {
-  fields: (t) => ({
-    name: t.string(),
-    type: t.field({ type: ChannelTypeEnum }),
-    config: t.field({ type: 'JSON', required: false }),
-  }),
-})
-
 const ReporterInputType = builder.inputType('ReporterInput', {
   fields: (t) => ({
     name: t.string(),
@@ -215,60 +138,6 @@ async function editableAutomation(ctx: Context, id: string) {
     throw new ForbiddenError('you may not edit this automation, so not its reporters')
   return a
 }
-
-/** The last ended run of an automation as a snapshot, or a sample when it never ran. */
-export async function lastRunSnapshot(
-  ctx: Context,
-  orgId: string,
-  automationId: string,
-  runId?: string | null,
-) {
-  const [run] = await ctx.services.db.query<RunRow>(
-    `select ${RUN_COLUMNS} from runs where automation_id = $1 and org_id = $2
-       and ($3::int8 is null or id = $3::int8) and state in ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT')
-     order by id desc limit 1`,
-    [automationId, orgId, runId && /^[1-9][0-9]{0,17}$/.test(runId) ? runId : null],
-  )
-  if (run) return { runId: run.id, snapshot: snapshotOf(run) }
-  const now = new Date().toISOString()
-  const sample: RunSnapshot = {
-    id: '0',
-    org_id: orgId,
-    automation_id: automationId,
-    state: 'SUCCEEDED',
-    attempt: 1,
-    max_attempts: 1,
-    error: null,
-    trigger_source: 'MANUAL',
-    triggered_by: null,
-    parent_run_id: null,
-    version: 1,
-    parameters: {},
-    outputs: {},
-    created_at: now,
-    started_at: now,
-    finished_at: now,
-  }
-  return { runId: null, snapshot: sample }
-}
-
-builder.queryField('channelTypes', (t) =>
-  t.field({
-    type: [ChannelInfoType],
-    authScopes: { user: true },
-    resolve: () => CHANNEL_TYPES.map((type) => ({ type })),
-  }),
-)
-
-builder.queryField('channelConnections', (t) =>
-  t.field({
-    type: [ChannelConnectionType],
-    authScopes: { editor: true },
-    description:
-      'The organization channel connections (editors pick one for a reporter; admins see settings)',
-    resolve: (_r, _a, ctx) => listConnections(ctx.services.db, userOf(ctx).orgId),
-  }),
-)
 
 builder.objectField(AutomationType, 'reporters', (t) =>
   t.field({
@@ -295,68 +164,6 @@ builder.objectField(RunType, 'deliveries', (t) =>
           order by d.id`,
         [r.id],
       ),
-  }),
-)
-
-builder.mutationField('createChannelConnection', (t) =>
-  t.field({
-    type: ChannelConnectionType,
-    authScopes: { admin: true },
-    errors: { types: COMMON_ERRORS, dataField: { name: 'connection' } },
-    args: { input: t.arg({ type: ConnectionInputType }) },
-    resolve: (_r, { input }, ctx) => {
-      const v = userOf(ctx)
-      return createConnection(ctx.services.db, v.orgId, v.userId, input)
-    },
-  }),
-)
-
-builder.mutationField('updateChannelConnection', (t) =>
-  t.field({
-    type: ChannelConnectionType,
-    authScopes: { admin: true },
-    errors: { types: COMMON_ERRORS, dataField: { name: 'connection' } },
-    args: { id: t.arg.id(), input: t.arg({ type: ConnectionInputType }) },
-    resolve: (_r, { id, input }, ctx) =>
-      updateConnection(ctx.services.db, userOf(ctx).orgId, String(id), input),
-  }),
-)
-
-builder.mutationField('deleteChannelConnection', (t) =>
-  t.field({
-    type: ChannelConnectionType,
-    authScopes: { admin: true },
-    errors: { types: COMMON_ERRORS, dataField: { name: 'connection' } },
-    args: { id: t.arg.id() },
-    resolve: (_r, { id }, ctx) => deleteConnection(ctx.services.db, userOf(ctx).orgId, String(id)),
-  }),
-)
-
-builder.mutationField('testChannelConnection', (t) =>
-  t.field({
-    type: TestResultType,
-    authScopes: { admin: true },
-    description:
-      'Logs in (SMTP, Slack bot, Twilio) or posts a test message (webhooks) and reports what happened',
-    errors: { types: COMMON_ERRORS, dataField: { name: 'result' } },
-    args: { id: t.arg.id(), target: t.arg({ type: 'JSON', required: false }) },
-    resolve: async (_r, { id, target }, ctx) => {
-      const connection = await getConnection(ctx.services.db, userOf(ctx).orgId, String(id))
-      const { snapshot } = await lastRunSnapshot(
-        ctx,
-        connection.org_id,
-        '00000000-0000-0000-0000-000000000000',
-      )
-      return testResult(
-        await testConnection(deliveryServices(ctx), {
-          connection,
-          target: target ?? undefined,
-          snapshot,
-          signal: AbortSignal.timeout(30_000),
-          timeoutMs: 15_000,
-        }),
-      )
-    },
   }),
 )
 
@@ -421,7 +228,7 @@ builder.mutationField('testReporter', (t) =>
       await editableAutomation(ctx, reporter.automation_id)
       const connection = await getConnection(ctx.services.db, v.orgId, reporter.connection_id)
       const { snapshot } = await lastRunSnapshot(
-        ctx,
+        ctx.services.db,
         v.orgId,
         reporter.automation_id,
         runId ? String(runId) : null,
@@ -456,7 +263,7 @@ builder.queryField('reporterPreview', (t) =>
     resolve: async (_r, { automationId, input, runId }, ctx) => {
       const a = await editableAutomation(ctx, String(automationId))
       const { runId: used, snapshot } = await lastRunSnapshot(
-        ctx,
+        ctx.services.db,
         a.org_id,
         a.id,
         runId ? String(runId) : null,

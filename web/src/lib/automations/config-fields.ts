@@ -4,7 +4,7 @@ import type { Json, JsonObject } from '../api/types'
 /** Config keys each kind form edits; issues on other `config.*` paths are shown in the JSON view. */
 export const FORM_FIELDS: Record<string, readonly string[]> = {
   SCRIPT: ['language', 'code', 'memoryMb', 'timeoutMs'],
-  SQL: ['statement', 'maxRows', 'timeoutMs'],
+  SQL: ['datasource', 'statement', 'maxRows', 'timeoutMs'],
   HTTP_REQUEST: ['method', 'url', 'headers', 'body', 'timeoutMs', 'expectStatus'],
   CHAIN: ['children'],
   NOOP: [],

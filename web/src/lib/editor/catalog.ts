@@ -1,12 +1,17 @@
-import { request } from '$lib/api/graphql'
+import { datasourceCatalog } from '$lib/data/catalog'
 import type { SqlCatalog } from './codemirror'
 
-/** The warehouse's storages and their columns, for SQL completion. */
-export async function warehouseCatalog(fetchFn?: typeof fetch): Promise<SqlCatalog> {
-  const data = await request<{ storages: { name: string; columns: { name: string }[] }[] }>(
-    'query Catalog { storages { name columns { name } } }',
-    {},
-    fetchFn,
-  )
-  return Object.fromEntries(data.storages.map((s) => [s.name, s.columns.map((c) => c.name)]))
+/**
+ * A datasource's schemas, tables and columns (the warehouse: its storages, in `public`),
+ * for SQL completion; a catalog that cannot be read completes nothing rather than failing the form.
+ */
+export async function sqlCatalog(datasourceId: string): Promise<SqlCatalog> {
+  const r = await datasourceCatalog(datasourceId || 'warehouse')
+  if (!r.ok) return {}
+  const schemas: Record<string, Record<string, { label: string; type: string; detail: string }[]>> = {}
+  for (const t of r.value.tables) {
+    schemas[t.schema] ??= {}
+    schemas[t.schema]![t.name] = t.columns.map((c) => ({ label: c.name, type: 'property', detail: c.type }))
+  }
+  return schemas
 }

@@ -12,28 +12,28 @@ import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirro
 import { javascript } from '@codemirror/lang-javascript'
 import { json } from '@codemirror/lang-json'
 import { python } from '@codemirror/lang-python'
-import { PostgreSQL, sql } from '@codemirror/lang-sql'
+import { PostgreSQL, type SQLNamespace, schemaCompletionSource, sql } from '@codemirror/lang-sql'
 import {
   bracketMatching,
   defaultHighlightStyle,
   indentOnInput,
   syntaxHighlighting,
 } from '@codemirror/language'
-import { EditorState, type Extension } from '@codemirror/state'
+import { Compartment, EditorState, type Extension } from '@codemirror/state'
 import { drawSelection, EditorView, highlightActiveLine, keymap, lineNumbers } from '@codemirror/view'
 import { SCRIPT_API } from './script-api'
 
 export type EditorLanguage = 'sql' | 'javascript' | 'typescript' | 'python' | 'json'
 
-/** Tables and their columns, for SQL completion (the warehouse catalog). */
-export type SqlCatalog = Record<string, readonly string[]>
+/** Schemas, their tables and the tables' columns, for SQL completion (a datasource's catalog). */
+export type SqlCatalog = SQLNamespace
 
 export interface EditorOptions {
   parent: HTMLElement
   doc: string
   language: EditorLanguage
-  /** SQL only: completes table and column names. */
-  catalog?: SqlCatalog
+  /** SQL only: completes table and column names once it has loaded (see setCatalog). */
+  catalog?: Promise<SqlCatalog>
   onChange(doc: string): void
   label: string
   /** A viewer's form: the code can be read and selected, not changed. */
@@ -47,10 +47,36 @@ const scriptApi: CompletionSource = (ctx: CompletionContext) => {
   return { from: word.from, options: SCRIPT_API.map((o) => ({ ...o })), validFor: /^[\w$]*$/ }
 }
 
-function languageSupport(language: EditorLanguage, catalog: SqlCatalog | undefined): Extension {
+/** Where an editor's catalog completion sits, so another datasource's catalog replaces it in place. */
+const catalogSlot = new Compartment()
+
+/**
+ * Table and column completion from a catalog still loading: the source waits for it, so a
+ * completion asked for before the catalog arrived still offers its tables (and the editor
+ * is never rebuilt, which would drop the focus and the open completion).
+ */
+function catalogCompletion(catalog: Promise<SqlCatalog> | undefined): Extension {
+  if (!catalog) return []
+  const source = catalog.then(
+    (schema) => schemaCompletionSource({ dialect: PostgreSQL, schema, defaultSchema: 'public' }),
+    () => null, // no catalog: keywords still complete
+  )
+  const autocomplete: CompletionSource = async (ctx) => (await source)?.(ctx) ?? null
+  return PostgreSQL.language.data.of({ autocomplete })
+}
+
+/** Completes from another catalog (the form picked another datasource). */
+export function setCatalog(view: EditorView, catalog: Promise<SqlCatalog> | undefined): void {
+  view.dispatch({ effects: catalogSlot.reconfigure(catalogCompletion(catalog)) })
+}
+
+function languageSupport(language: EditorLanguage, catalog: Promise<SqlCatalog> | undefined): Extension {
   switch (language) {
     case 'sql':
-      return sql({ dialect: PostgreSQL, schema: { ...(catalog ?? {}) }, upperCaseKeywords: false })
+      return [
+        sql({ dialect: PostgreSQL, upperCaseKeywords: false }),
+        catalogSlot.of(catalogCompletion(catalog)),
+      ]
     case 'json':
       return json()
     case 'python':

@@ -1,5 +1,7 @@
 import { RESULT_ERRORS, mutate, type Outcome, request } from '$lib/api/graphql'
 
+import type { Json } from '$lib/api/types'
+
 type Fetch = typeof fetch
 
 // Shapes of the server's reporter types (server/src/reporters/graphql.ts) as selected here.
@@ -28,6 +30,9 @@ export interface ChannelInfo {
   type: ChannelType
   defaultTemplate: string
   templateLanguage: string
+  /** JSON Schema of a connection's settings and of a reporter's target: their forms are drawn from them. */
+  connectionSchema: Json
+  targetSchema: Json
 }
 
 export interface Reporter {
@@ -138,7 +143,7 @@ export async function listConnections(admin: boolean, fetchFn?: Fetch): Promise<
 export async function listChannelTypes(fetchFn?: Fetch): Promise<ChannelInfo[]> {
   return (
     await request<{ channelTypes: ChannelInfo[] }>(
-      'query ChannelTypes { channelTypes { type defaultTemplate templateLanguage } }',
+      'query ChannelTypes { channelTypes { type defaultTemplate templateLanguage connectionSchema targetSchema } }',
       {},
       fetchFn,
     )
