@@ -1,0 +1,131 @@
+import type { Definition } from '../automations/definition'
+import { resolveParameters } from '../automations/parameters'
+import type { Queryable } from '../db/database'
+import { coerceError } from '../errors'
+import type { RunRow } from './run-row'
+import type { ChildSpec, OrchestrationDeps } from './orchestration'
+import type { NewRun } from './types'
+
+/**
+ * How an orchestrating run's children are queued: as the parent's run-as user, checked
+ * against each child, at the child automation's current version (read once per
+ * transaction for a fan-out) or as an inline step of the parent's own version.
+ */
+
+export async function enqueueChild(
+  deps: OrchestrationDeps,
+  tx: Queryable,
+  parent: RunRow,
+  automationId: string,
+  step: number,
+  extra: Record<string, unknown> = {},
+): Promise<RunRow> {
+  const run = await prepareChild(deps, tx, parent, null, { automationId, step, parameters: extra }, new Map())
+  return (await deps.ops.enqueue(tx, run)).run
+}
+
+/** Queues children as the parent's run-as user; one that cannot start is returned as its error. */
+export async function launchChildren(
+  deps: OrchestrationDeps,
+  tx: Queryable,
+  parent: RunRow,
+  parentDef: Definition,
+  specs: readonly ChildSpec[],
+  memo: LaunchMemo,
+): Promise<(RunRow | Error)[]> {
+  const prepared: (NewRun | Error)[] = []
+  for (const spec of specs) {
+    try {
+      prepared.push(await prepareChild(deps, tx, parent, parentDef, spec, memo))
+    } catch (err) {
+      prepared.push(coerceError(err))
+    }
+  }
+  const runs = prepared.filter((p): p is NewRun => !(p instanceof Error))
+  const queued = (await deps.ops.enqueueMany(tx, runs)).map((q) => q.run)
+  return prepared.map((p) => (p instanceof Error ? p : queued.shift()!))
+}
+
+type Current = { version_id: string; version: number; definition: Definition } | undefined
+export type LaunchMemo = Map<string, Promise<Current>>
+
+/** The run of one child, after checking that the parent's run-as user may run it. */
+async function prepareChild(
+  deps: OrchestrationDeps,
+  tx: Queryable,
+  parent: RunRow,
+  parentDef: Definition | null,
+  spec: ChildSpec,
+  memo: LaunchMemo,
+): Promise<NewRun> {
+  let target: { automationId: string; versionId: string; version: number; definition: Definition }
+  let parameters: Record<string, unknown>
+  if (spec.inline) {
+    // An inline step runs under the parent's own automation and version; the worker
+    // asks the parent's kind for its definition (Orchestrator.inlineStep).
+    if (!parentDef) throw new Error('an inline step needs its parent definition')
+    target = {
+      automationId: parent.automation_id,
+      versionId: parent.version_id,
+      version: parent.version,
+      definition: spec.inline,
+    }
+    parameters = spec.parameters
+  } else {
+    let checked = memo.get(spec.automationId!)
+    if (!checked) {
+      checked = (async () => {
+        const [row] = await tx.query<NonNullable<Current>>(
+          `select v.id as version_id, v.version, v.definition from automations a
+           join automation_versions v on v.id = a.current_version_id
+           where a.id = $1 and a.org_id = $2 and a.deleted_at is null`,
+          [spec.automationId, parent.org_id],
+        )
+        if (row) {
+          await deps.authorizeChild?.(tx, {
+            orgId: parent.org_id,
+            runAsUserId: parent.run_as,
+            automationId: spec.automationId!,
+          })
+        }
+        return row
+      })()
+      memo.set(spec.automationId!, checked)
+    }
+    const current = await checked
+    if (!current) throw new Error(`automation ${spec.automationId} no longer exists`)
+    target = {
+      automationId: spec.automationId!,
+      versionId: current.version_id,
+      version: current.version,
+      definition: current.definition,
+    }
+    const declared = new Set(current.definition.parameters.map((p) => p.name))
+    const given = { ...parent.parameters, ...spec.parameters }
+    const passed = Object.fromEntries(Object.entries(given).filter(([k]) => declared.has(k)))
+    parameters = resolveParameters(current.definition.parameters, passed)
+  }
+  const definition: Definition = {
+    ...target.definition,
+    retry: {
+      ...target.definition.retry,
+      maxAttempts: spec.maxAttempts ?? target.definition.retry.maxAttempts,
+    },
+    timeoutMs: spec.timeoutMs ?? target.definition.timeoutMs,
+  }
+  return {
+    orgId: parent.org_id,
+    automationId: target.automationId,
+    versionId: target.versionId,
+    version: target.version,
+    definition,
+    triggerSource: 'CHAIN',
+    triggeredBy: parent.triggered_by,
+    runAs: parent.run_as,
+    parentRunId: parent.id,
+    step: spec.step,
+    stepItem: spec.item ?? null,
+    parentAttempt: spec.parentAttempt ?? null,
+    parameters,
+  }
+}
