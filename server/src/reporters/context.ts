@@ -50,7 +50,16 @@ const ms = (a: string | Date | null, b: string | Date | null) =>
  */
 export async function reportContext(
   db: Queryable,
-  opts: { snapshot: RunSnapshot; event: ReporterEvent; publicUrl: string },
+  opts: {
+    snapshot: RunSnapshot
+    event: ReporterEvent
+    publicUrl: string
+    /**
+     * Steps as of this moment (the message's queueing): a message sent later, by another
+     * node, still describes the run as it was, not with the steps started since.
+     */
+    asOf?: Date | string | undefined
+  },
 ): Promise<ReportContext> {
   const r = opts.snapshot
   const [a] = await db.query<{ name: string; kind: string }>(
@@ -66,8 +75,9 @@ export async function reportContext(
   const stepRows = await db.query<StepRow>(
     `select c.step, c.state, c.error, a.name as automation, c.started_at, c.finished_at
        from runs c left join automations a on a.id = c.automation_id
-      where c.parent_run_id = $1 order by c.step, c.id limit 500`,
-    [r.id],
+      where c.parent_run_id = $1 and ($2::timestamptz is null or c.created_at <= $2::timestamptz)
+      order by c.step, c.id limit 500`,
+    [r.id, opts.asOf ? new Date(opts.asOf).toISOString() : null],
   )
   const variables: Record<string, unknown> = {}
   try {

@@ -37,6 +37,8 @@ export async function sendReport(
     reporter: ReporterRow
     connection: ConnectionRow
     snapshot: RunSnapshot
+    /** When the message was queued: its steps are those that had started by then. */
+    queuedAt?: Date | string
     deliveryKey: string
     signal: AbortSignal
     timeoutMs: number
@@ -52,7 +54,12 @@ export async function sendReport(
     const channel = CHANNELS[connection.type as ChannelType]
     if (!channel) throw new DeliveryError(`unknown channel ${connection.type}`, false)
     const event = reporter.event as ReporterEvent
-    const about = await reportContext(services.db, { snapshot, event, publicUrl: services.publicUrl })
+    const about = await reportContext(services.db, {
+      snapshot,
+      event,
+      publicUrl: services.publicUrl,
+      asOf: args.queuedAt,
+    })
     const ctx = { ...about, values: { ...about.values, ...args.values } }
     if (reporter.condition === 'EXPRESSION' && reporter.expression && !args.ignoreCondition) {
       let holds: boolean

@@ -92,6 +92,7 @@ export function startDeliveryWorker(opts: {
       reporter,
       connection,
       snapshot: d.snapshot as RunSnapshot,
+      queuedAt: d.created_at,
       deliveryKey: d.idempotency_key,
       signal: controller.signal,
       timeoutMs,
