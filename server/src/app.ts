@@ -14,7 +14,7 @@ import type { Logger } from './log'
 import { type Engine, createEngine } from './engine/engine'
 import { startSweeper } from './engine/sweeper'
 import { type Worker, startWorker } from './engine/worker'
-import { assertMayRunChild } from './automations/access'
+import { resolveChildToRun } from './automations/access'
 import { getKind } from './kinds/registry'
 import { printOnce, runUpdatedShareKey } from './runs/live-selection'
 import { createRunReads } from './runs/reads'
@@ -58,7 +58,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     log,
     kinds: getKind,
     // A chain checks each child against its run-as user as it starts it (grants change after a save).
-    authorizeChild: assertMayRunChild,
+    resolveChild: resolveChildToRun,
   })
   const resultLimits = { maxRows: config.warehouse.maxResultRows, maxBytes: config.warehouse.maxResultBytes }
   const warehouse = createWarehouse({

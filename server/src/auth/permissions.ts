@@ -2,7 +2,7 @@ import type { Queryable } from '../db/database'
 import { PERMISSION_RANK, type Permission, type Role } from '../domain'
 import type { UserViewer } from './viewer'
 
-interface GrantRow {
+export interface GrantRow {
   folder_id: string
   user_id: string | null
   role: Role | null
@@ -28,13 +28,31 @@ export async function loadFolderAccess(
   db: Queryable,
   viewer: Pick<UserViewer, 'userId' | 'orgId' | 'role'> & Partial<UserViewer>,
 ): Promise<FolderAccess> {
-  if (viewer.role === 'ADMIN') return { permissionFor: () => 'EDIT', visibleFolderIds: undefined }
+  if (viewer.role === 'ADMIN') return folderAccessOf(viewer, [], [])
   const [grants, folders] = await Promise.all([
     db.query<GrantRow>('select folder_id, user_id, role, permission from folder_grants where org_id = $1', [
       viewer.orgId,
     ]),
     db.query<{ id: string }>('select id from folders where org_id = $1', [viewer.orgId]),
   ])
+  return folderAccessOf(
+    viewer,
+    grants,
+    folders.map((f) => f.id),
+  )
+}
+
+/**
+ * The rules of loadFolderAccess over grants already read: all of the organization's, or
+ * (to answer for one folder, as a chain starting a child does) only that folder's.
+ * `folderIds` are the folders visibleFolderIds is chosen from (none when only permissionFor is asked).
+ */
+export function folderAccessOf(
+  viewer: Pick<UserViewer, 'userId' | 'role'>,
+  grants: readonly GrantRow[],
+  folderIds: readonly string[],
+): FolderAccess {
+  if (viewer.role === 'ADMIN') return { permissionFor: () => 'EDIT', visibleFolderIds: undefined }
   const byFolder = new Map<string, GrantRow[]>()
   for (const g of grants) byFolder.set(g.folder_id, [...(byFolder.get(g.folder_id) ?? []), g])
   const ceiling = ROLE_CEILING[viewer.role]
@@ -51,7 +69,7 @@ export async function loadFolderAccess(
   }
   return {
     permissionFor,
-    visibleFolderIds: folders.map((f) => f.id).filter((id) => permissionFor(id) !== null),
+    visibleFolderIds: folderIds.filter((id) => permissionFor(id) !== null),
   }
 }
 

@@ -1,6 +1,7 @@
 import { folderAccess } from '../auth/context-access'
-import { type FolderAccess, atLeast, loadFolderAccess } from '../auth/permissions'
+import { type FolderAccess, type GrantRow, atLeast, folderAccessOf } from '../auth/permissions'
 import type { Queryable } from '../db/database'
+import type { CurrentVersion } from '../engine/types'
 import type { Permission, Role } from '../domain'
 import { ForbiddenError, ValidationError } from '../errors'
 import type { Context } from '../graphql/context'
@@ -104,7 +105,7 @@ export async function assertMayUseChildren(
   }
 }
 
-/** Why a child may not run: thrown by assertMayRunChild, the message names the child. */
+/** Why a child may not run: thrown by resolveChildToRun, the message names the child. */
 export class ChildForbiddenError extends Error {
   override name = 'ChildForbiddenError'
 }
@@ -114,21 +115,41 @@ export class ChildForbiddenError extends Error {
  * user must still be allowed to run it now (grants change after a save). A
  * child that became forbidden fails the chain with a message naming it.
  */
-export async function assertMayRunChild(
+export async function resolveChildToRun(
   q: Queryable,
   args: { orgId: string; runAsUserId: string | null; automationId: string },
-): Promise<void> {
-  const [a] = await loadAutomations(q, args.orgId, [args.automationId])
-  if (!a) return // the caller reports a deleted child in its own words
-  const [user] = args.runAsUserId
-    ? await q.query<{ id: string; role: Role; email: string }>(
-        'select id, role, email from users where id = $1 and org_id = $2 and deleted_at is null',
-        [args.runAsUserId, args.orgId],
-      )
-    : []
-  if (!user) throw new ChildForbiddenError(`"${a.name}" may not run: the chain has no live run-as user`)
-  const access = await loadFolderAccess(q, { userId: user.id, orgId: args.orgId, role: user.role })
-  if (!atLeast(userPermission(access, a), 'RUN')) {
-    throw new ChildForbiddenError(`"${a.name}" may not be run by the chain's run-as user ${user.email}`)
+): Promise<CurrentVersion | undefined> {
+  // One statement (the child's version, its folder's grants, the run-as user): a chain's
+  // every step queues its next child with it. Only the child's folder matters for RUN.
+  const [row] = await q.query<
+    CurrentVersion &
+      Pick<AutomationRow, 'name' | 'folder_id' | 'allow_all_users_to_run'> & {
+        user_id: string | null
+        user_role: Role | null
+        user_email: string | null
+        grants: GrantRow[] | null
+      }
+  >(
+    `select v.id as version_id, v.version, v.definition, a.name, a.folder_id, a.allow_all_users_to_run,
+       u.id as user_id, u.role as user_role, u.email as user_email,
+       case when u.role <> 'ADMIN' and a.folder_id is not null then
+         (select coalesce(json_agg(json_build_object('folder_id', g.folder_id, 'user_id', g.user_id,
+                   'role', g.role, 'permission', g.permission)), '[]'::json)
+          from folder_grants g where g.org_id = a.org_id and g.folder_id = a.folder_id)
+       end as grants
+     from automations a
+     join automation_versions v on v.id = a.current_version_id
+     left join users u on u.id = $3 and u.org_id = a.org_id and u.deleted_at is null
+     where a.id = $1 and a.org_id = $2 and a.deleted_at is null`,
+    [args.automationId, args.orgId, args.runAsUserId],
+  )
+  if (!row) return undefined // the caller reports a deleted child in its own words
+  if (!row.user_id || !row.user_role) {
+    throw new ChildForbiddenError(`"${row.name}" may not run: the chain has no live run-as user`)
   }
+  const access = folderAccessOf({ userId: row.user_id, role: row.user_role }, row.grants ?? [], [])
+  if (!atLeast(userPermission(access, row), 'RUN')) {
+    throw new ChildForbiddenError(`"${row.name}" may not be run by the chain's run-as user ${row.user_email}`)
+  }
+  return { version_id: row.version_id, version: row.version, definition: row.definition }
 }

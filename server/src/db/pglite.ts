@@ -48,11 +48,30 @@ export async function openPglite(dataDir: string): Promise<Database> {
     dataDir,
     db: drizzle(pg, { schema }),
     query: root.query,
-    transaction: (fn) => pg.transaction((tx) => fn(asQueryable(tx))),
+    transaction: (fn) => pg.transaction((tx) => fn(inOrder(asQueryable(tx)))),
     async listen(channel, onPayload) {
       const unsub = await pg.listen(channel, onPayload)
       return () => unsub()
     },
     close: () => pg.close(),
+  }
+}
+
+/**
+ * A transaction's statements one after another, in the order issued, even when the caller
+ * sends the next before the last has answered (as postgres.js pipelines them): PGlite's
+ * transaction object does not queue statements itself.
+ */
+function inOrder(q: Queryable): Queryable {
+  let last: Promise<unknown> = Promise.resolve()
+  return {
+    query<T = Row>(text: string, params?: readonly unknown[]) {
+      const next = last.then(
+        () => q.query<T>(text, params),
+        () => q.query<T>(text, params),
+      )
+      last = next.catch(() => {})
+      return next
+    },
   }
 }

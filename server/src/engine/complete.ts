@@ -37,15 +37,23 @@ export async function completeRuns(
     // Asynchronous commit: if the database crashes before this reaches disk, the run is
     // still RUNNING under an expiring lease and recovery retries it. Runs are executed at
     // least once either way; what must never be lost, enqueues, still commits synchronously.
-    await tx.query('set local synchronous_commit = off')
+    const asyncCommit = "select set_config('synchronous_commit', 'off', true)"
     // Every row this batch changes first, in id order (a parent's id is below its children's):
     // each child's follow-up locks its parent, a cancel locks the parent before its children,
-    // heartbeats lock in id order too; any other order lets two of them deadlock.
-    const parents = outcomes.flatMap((o) => (o.claim.run.parent_run_id ? [o.claim.run.parent_run_id] : []))
-    if (parents.length > 0) {
-      const ids = [...new Set([...parents, ...outcomes.map((o) => o.claim.run.id)])]
-      await tx.query('select id from runs where id = any($1::int8[]) order by id for update', [ids])
-    }
+    // heartbeats lock in id order too; any other order lets two of them deadlock. The parents
+    // are read as locked, so moving them on below need not read them again.
+    const parents = new Set(
+      outcomes.flatMap((o) => (o.claim.run.parent_run_id ? [o.claim.run.parent_run_id] : [])),
+    )
+    const ids = [...new Set([...parents, ...outcomes.map((o) => o.claim.run.id)])]
+    const locking =
+      parents.size > 0
+        ? tx.query<RunRow>(
+            `select ${runColumnsOf('r')} from runs r, (${asyncCommit}) s
+             where r.id = any($1::int8[]) order by r.id for update of r`,
+            [ids],
+          )
+        : tx.query<RunRow>(asyncCommit)
     const final: Ended[] = []
     const retry: Ended[] = []
     const orchestrating: Claim[] = []
@@ -59,27 +67,35 @@ export async function completeRuns(
       else final.push(o)
     }
     let applied = 0
+    // Sent with the lock, without waiting for its answer (one round trip for both): the
+    // server still runs them in order, so the update finds its rows locked already.
+    const ending =
+      final.length > 0
+        ? tx.query<RunRow>(
+            // A cancel reaches the worker as a bare NOTIFY; the reason (who or which policy) is in cancel_requested.
+            `update runs r set state = c.state, outputs = c.outputs::jsonb, finished_at = clock_timestamp(),
+               error = case when c.state = 'CANCELLED' then coalesce(r.cancel_requested, c.error) else c.error end,
+               lease_owner = null, lease_expires_at = null
+             from (select unnest($1::int8[]) as id, unnest($2::int8[]) as token, unnest($3::text[]) as state,
+                          unnest($4::text[]) as outputs, unnest($5::text[]) as error) c
+             where r.id = c.id and r.state = 'RUNNING' and r.claim_token = c.token
+             returning ${runColumnsOf('r')}`,
+            [
+              final.map((o) => o.claim.run.id),
+              final.map((o) => o.claim.token),
+              final.map((o) => o.state),
+              final.map((o) => (o.outputs ? JSON.stringify(o.outputs) : null)),
+              final.map((o) => o.error ?? null),
+            ],
+          )
+        : Promise.resolve([])
+    const [locked, rows] = await Promise.all([locking, ending])
+    const lockedParents = new Map<string, RunRow>()
+    for (const row of parents.size > 0 ? locked : []) if (parents.has(row.id)) lockedParents.set(row.id, row)
     if (final.length > 0) {
-      const rows = await tx.query<RunRow>(
-        // A cancel reaches the worker as a bare NOTIFY; the reason (who or which policy) is in cancel_requested.
-        `update runs r set state = c.state, outputs = c.outputs::jsonb, finished_at = clock_timestamp(),
-           error = case when c.state = 'CANCELLED' then coalesce(r.cancel_requested, c.error) else c.error end,
-           lease_owner = null, lease_expires_at = null
-         from (select unnest($1::int8[]) as id, unnest($2::int8[]) as token, unnest($3::text[]) as state,
-                      unnest($4::text[]) as outputs, unnest($5::text[]) as error) c
-         where r.id = c.id and r.state = 'RUNNING' and r.claim_token = c.token
-         returning ${runColumnsOf('r')}`,
-        [
-          final.map((o) => o.claim.run.id),
-          final.map((o) => o.claim.token),
-          final.map((o) => o.state),
-          final.map((o) => (o.outputs ? JSON.stringify(o.outputs) : null)),
-          final.map((o) => o.error ?? null),
-        ],
-      )
       applied += rows.length
       const changed: RunRow[] = [...rows]
-      changed.push(...(await ops.followUps(tx, rows)))
+      changed.push(...(await ops.followUps(tx, rows, lockedParents)))
       await notifyRunChanges(tx, changed)
     }
     if (retry.length > 0) applied += await requeue(ops, tx, retry)

@@ -15,7 +15,7 @@ import { childrenFinished, rerunOrchestration, startOrchestration } from './orch
 import { notifyRunChanges } from '../events/notify'
 import { expireDeadlines, recoverExpiredLeases } from './recover'
 import type { RunRow } from './run-row'
-import type { ChildAuthorizer, Claim, Enqueued, FinishedHook, NewRun, Outcome, RunOps } from './types'
+import type { ChildResolver, Claim, Enqueued, FinishedHook, NewRun, Outcome, RunOps } from './types'
 import { type DefinitionCache, createDefinitionCache } from './versions'
 
 /**
@@ -70,8 +70,11 @@ export interface EngineOptions {
   db: Database
   log: Logger
   kinds: (name: string) => KindModule | undefined
-  /** Checks, when a chain starts a child, that its run-as user may run it. */
-  authorizeChild?: ChildAuthorizer
+  /**
+   * Finds a child's current version once its run-as user is found allowed to run it (a chain
+   * or workflow starting a step); without it, children are queued unchecked (engine tests).
+   */
+  resolveChild?: ChildResolver
 }
 
 export function createEngine(opts: EngineOptions): Engine {
@@ -89,7 +92,7 @@ export function createEngine(opts: EngineOptions): Engine {
     enqueueMany: (tx, runs) => enqueueMany(ops, tx, runs),
     cancel: (tx, runId, reason) => requestCancel(ops, tx, runId, reason),
     finish: (tx, ids, state, error, outputs) => finishRuns(ops, tx, ids, state, error, outputs ?? null),
-    async followUps(tx, runs) {
+    async followUps(tx, runs, locked) {
       const changed: RunRow[] = []
       for (const run of runs) {
         if (run.mutex_name) {
@@ -98,12 +101,12 @@ export function createEngine(opts: EngineOptions): Engine {
         }
         for (const hook of hooks) await hook(tx, run)
       }
-      changed.push(...(await childrenFinished(deps, tx, runs)))
+      changed.push(...(await childrenFinished(deps, tx, runs, locked)))
       return changed
     },
     definition: (q, versionId) => definitions.load(q, versionId),
   }
-  const deps = { ops, kinds: opts.kinds, authorizeChild: opts.authorizeChild }
+  const deps = { ops, kinds: opts.kinds, resolveChild: opts.resolveChild }
 
   return {
     enqueue: (run) => db.transaction((tx) => ops.enqueue(tx, run)),

@@ -4,7 +4,8 @@ import type { Queryable } from '../db/database'
 import { coerceError } from '../errors'
 import type { RunRow } from './run-row'
 import type { ChildSpec, OrchestrationDeps } from './orchestration'
-import type { NewRun } from './types'
+import type { CurrentVersion, NewRun } from './types'
+import { readCurrentVersion } from './versions'
 
 /**
  * How an orchestrating run's children are queued: as the parent's run-as user, checked
@@ -46,8 +47,7 @@ export async function launchChildren(
   return prepared.map((p) => (p instanceof Error ? p : queued.shift()!))
 }
 
-type Current = { version_id: string; version: number; definition: Definition } | undefined
-export type LaunchMemo = Map<string, Promise<Current>>
+export type LaunchMemo = Map<string, Promise<CurrentVersion | undefined>>
 
 /** The run of one child, after checking that the parent's run-as user may run it. */
 async function prepareChild(
@@ -74,22 +74,8 @@ async function prepareChild(
   } else {
     let checked = memo.get(spec.automationId!)
     if (!checked) {
-      checked = (async () => {
-        const [row] = await tx.query<NonNullable<Current>>(
-          `select v.id as version_id, v.version, v.definition from automations a
-           join automation_versions v on v.id = a.current_version_id
-           where a.id = $1 and a.org_id = $2 and a.deleted_at is null`,
-          [spec.automationId, parent.org_id],
-        )
-        if (row) {
-          await deps.authorizeChild?.(tx, {
-            orgId: parent.org_id,
-            runAsUserId: parent.run_as,
-            automationId: spec.automationId!,
-          })
-        }
-        return row
-      })()
+      const child = { orgId: parent.org_id, runAsUserId: parent.run_as, automationId: spec.automationId! }
+      checked = deps.resolveChild ? deps.resolveChild(tx, child) : readCurrentVersion(tx, child)
       memo.set(spec.automationId!, checked)
     }
     const current = await checked

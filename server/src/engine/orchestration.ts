@@ -6,7 +6,7 @@ import type { KindModule } from '../kinds/kind'
 import { type LaunchMemo, enqueueChild, launchChildren } from './launch-child'
 import { lockMutex } from './mutex-lock'
 import { RUN_COLUMNS, type RunRow } from './run-row'
-import type { ChildAuthorizer, RunOps } from './types'
+import type { ChildResolver, LockedParents, RunOps } from './types'
 
 /**
  * What an orchestrating kind (CHAIN, later WORKFLOW) sees while it moves its run
@@ -92,7 +92,7 @@ export interface Orchestrator<C = unknown> {
 export interface OrchestrationDeps {
   ops: RunOps
   kinds: (name: string) => KindModule | undefined
-  authorizeChild?: ChildAuthorizer | undefined
+  resolveChild?: ChildResolver | undefined
 }
 
 /** Builds the context for one locked, orchestrating parent run. */
@@ -276,6 +276,7 @@ export async function childrenFinished(
   deps: OrchestrationDeps,
   tx: Queryable,
   ended: readonly RunRow[],
+  locked?: LockedParents,
 ): Promise<RunRow[]> {
   const byParent = new Map<string, RunRow[]>()
   for (const child of ended) {
@@ -284,9 +285,11 @@ export async function childrenFinished(
   }
   const changed: RunRow[] = []
   for (const parentId of [...byParent.keys()].sort((a, b) => Number(BigInt(a) - BigInt(b)))) {
-    const [parent] = await tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1 for update`, [
-      parentId,
-    ])
+    const preread = locked?.get(parentId)
+    locked?.delete(parentId) // used once: moving a child's parent on may change its own parent
+    const [parent] = preread
+      ? [preread]
+      : await tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1 for update`, [parentId])
     if (!parent || parent.state !== 'RUNNING' || parent.lease_owner) continue
     const found = await contextFor(deps, tx, parent)
     if (!found) continue

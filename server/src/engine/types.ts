@@ -56,11 +56,22 @@ export type Outcome =
 /** Called in the transaction that made a run final (AFTER_AUTOMATION followers). */
 export type FinishedHook = (tx: Queryable, run: RunRow) => Promise<void>
 
-/** Decides whether a child may run as its parent's run-as user; throws with a message naming it. */
-export type ChildAuthorizer = (
+/** An automation's current version, as a child run of it is queued. */
+export interface CurrentVersion {
+  version_id: string
+  version: number
+  definition: Definition
+}
+
+/**
+ * Finds the current version of a child automation (undefined: it no longer exists) once
+ * its parent's run-as user is found allowed to run it; throws with a message naming it if not.
+ * One statement: an orchestrating run queues its next child with it, on the hot path.
+ */
+export type ChildResolver = (
   q: Queryable,
   child: { orgId: string; runAsUserId: string | null; automationId: string },
-) => Promise<void>
+) => Promise<CurrentVersion | undefined>
 
 /**
  * The run-state operations inside one transaction, as the engine wires them. Operation
@@ -84,9 +95,16 @@ export interface RunOps {
    * What follows runs that just became final: mutex hand-offs, hooks, and each parent
    * moved on once for all of its children that ended together.
    */
-  followUps(tx: Queryable, runs: readonly RunRow[]): Promise<RunRow[]>
+  followUps(tx: Queryable, runs: readonly RunRow[], locked?: LockedParents): Promise<RunRow[]>
   definition(q: Queryable, versionId: string): Promise<Definition>
 }
+
+/**
+ * Parent rows a completion batch locked and read as its first statement, before anything
+ * else in its transaction could change them: each is used once, by the first move-on of
+ * that parent (a later one, after a child's parent ended in between, reads it again).
+ */
+export type LockedParents = Map<string, RunRow>
 
 /** The reason stored in cancel_requested when a deadline passes; the run ends TIMED_OUT, not CANCELLED. */
 export const TIMEOUT_REASON = 'timed out'

@@ -1,5 +1,6 @@
 import type { Definition } from '../automations/definition'
 import type { Queryable } from '../db/database'
+import type { CurrentVersion } from './types'
 
 /** The definition of an automation version, read from the database. */
 export async function readDefinition(q: Queryable, versionId: string): Promise<Definition> {
@@ -33,4 +34,18 @@ export function createDefinitionCache(max = 2000): DefinitionCache {
       return def
     },
   }
+}
+
+/** The current version of a live automation of the organization, unchecked (see ChildResolver). */
+export async function readCurrentVersion(
+  q: Queryable,
+  child: { orgId: string; automationId: string },
+): Promise<CurrentVersion | undefined> {
+  const [row] = await q.query<CurrentVersion>(
+    `select v.id as version_id, v.version, v.definition from automations a
+     join automation_versions v on v.id = a.current_version_id
+     where a.id = $1 and a.org_id = $2 and a.deleted_at is null`,
+    [child.automationId, child.orgId],
+  )
+  return row
 }
