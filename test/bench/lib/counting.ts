@@ -14,9 +14,15 @@ export interface Counts {
  */
 export function countingDatabase(inner: Database): { db: Database; counts: Counts; reset(): void } {
   const counts: Counts = { statements: 0, transactions: 0, byShape: new Map() }
+  // Statement texts repeat: each is shaped once, so counting costs the measured path little.
+  const shapes = new Map<string, string>()
   const note = (text: string) => {
     counts.statements++
-    const shape = text.replace(/\s+/g, ' ').trim().slice(0, 70)
+    let shape = shapes.get(text)
+    if (shape === undefined) {
+      shape = text.replace(/\s+/g, ' ').trim().slice(0, 70)
+      shapes.set(text, shape)
+    }
     counts.byShape.set(shape, (counts.byShape.get(shape) ?? 0) + 1)
   }
   const wrap = (q: Queryable): Queryable => ({
