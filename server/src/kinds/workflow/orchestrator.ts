@@ -23,6 +23,7 @@ const MAX_PASSES = 1000
 async function advance(o: Ctx): Promise<RunRow[]> {
   const changed: RunRow[] = []
   const order = topologicalOrder(o.config)
+  const incoming = incomingEdges(o.config)
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const children = (await o.children()).filter((c) => c.parent_attempt === o.parent.attempt)
     const { steps, scope } = viewSteps(o.config, order, children, o.parent.parameters)
@@ -40,7 +41,7 @@ async function advance(o: Ctx): Promise<RunRow[]> {
       // An active step's items were read with the view; a step decided now brings its own.
       let items = v.items
       if (v.status === 'PENDING') {
-        const ruled = decideStep(o.config, steps, v, scope)
+        const ruled = decideStep(incoming, steps, v, scope)
         if (ruled === 'WAIT') continue
         if ('state' in ruled) {
           changed.push(await o.recordChild({ ...place(o, v), ...ruled }))
@@ -86,9 +87,21 @@ function place(o: Ctx, v: StepView) {
   }
 }
 
+/** Each step's incoming edges with the index of their parent step, read once per advance. */
+type IncomingEdges = Map<string, { from: number; edge: WorkflowConfig['edges'][number] }[]>
+
+function incomingEdges(config: WorkflowConfig): IncomingEdges {
+  const index = new Map(config.steps.map((s, i) => [s.name, i]))
+  const byTarget: IncomingEdges = new Map()
+  for (const edge of config.edges) {
+    byTarget.set(edge.to, [...(byTarget.get(edge.to) ?? []), { from: index.get(edge.from)!, edge }])
+  }
+  return byTarget
+}
+
 /** Applies the step's rule, then its run condition, forEach list: run (with its items), WAIT, or what to record. */
 function decideStep(
-  config: WorkflowConfig,
+  edges: IncomingEdges,
   steps: readonly StepView[],
   v: StepView,
   scope: StepScope,
@@ -96,15 +109,12 @@ function decideStep(
   | { items: unknown[] | null }
   | 'WAIT'
   | { state: 'SKIPPED' | 'FAILED'; error: string; skipCause: string | null } {
-  const byName = new Map(steps.map((s) => [s.step.name, s]))
-  const incoming: Incoming[] = config.edges
-    .filter((e) => e.to === v.step.name)
-    .map((e) => {
-      const parent = byName.get(e.from)!
-      // An ignored failure counts as success downstream.
-      const outcome = parent.outcome === 'FAILED' && parent.step.ignoreFailure ? 'SUCCEEDED' : parent.outcome
-      return { parent: e.from, condition: e.condition, outcome }
-    })
+  const incoming: Incoming[] = (edges.get(v.step.name) ?? []).map(({ from, edge }) => {
+    const parent = steps[from]!
+    // An ignored failure counts as success downstream.
+    const outcome = parent.outcome === 'FAILED' && parent.step.ignoreFailure ? 'SUCCEEDED' : parent.outcome
+    return { parent: edge.from, condition: edge.condition, outcome }
+  })
   const d = decide(v.step.rule, incoming)
   if (d.decision === 'WAIT') return 'WAIT'
   if (d.decision === 'SKIP') {
