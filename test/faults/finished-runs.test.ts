@@ -1,43 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createAutomation, runAutomation } from '../helpers/automations'
-import { type TestDatabase, testDatabase } from '../helpers/db'
-import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { killAllNodes, spawnNode, waitUntil } from '../helpers/processes'
-import { type TestServer, startTestServer } from '../helpers/server'
+import { workerFaultSuite } from '../helpers/fault-suite'
+import { waitUntil } from '../helpers/processes'
 
 // The scenario of the engine v2 issue: two worker processes, 200 runs of a 100 ms SCRIPT,
 // a 3 s lease, one worker killed -9 mid-way, on a machine kept busy by CPU burners. Before
 // fencing, runs that had finished on the surviving worker were recovered and run again.
-let database: TestDatabase
-let s: TestServer
-let org: TestOrg
-let token: string
+const suite = workerFaultSuite()
 const RUNS = 200
-/** The busy loop of the repeat in progress; killed after each test whatever happened. */
-let burner: ChildProcess | undefined
-
-beforeAll(async () => {
-  database = await testDatabase()
-  s = await startTestServer({ database, env: { SWITCHYARD_ROLES: 'api' } })
-  org = await createOrg(s.db)
-  token = await s.login(org.users.editor!.email, org.users.editor!.password)
-})
-afterEach(async () => {
-  burner?.kill('SIGKILL')
-  await killAllNodes()
-})
-afterAll(async () => {
-  await s?.stop()
-  await database?.drop()
-})
-
-const worker = () =>
-  spawnNode({
-    databaseUrl: database.url!,
-    role: 'worker',
-    env: { SWITCHYARD_LEASE_MS: '3000', SWITCHYARD_POLL_MS: '500', SWITCHYARD_WORKER_CONCURRENCY: '16' },
-  })
 
 interface Ended {
   id: string
@@ -51,6 +21,7 @@ describe('a worker killed while the other keeps finishing runs', () => {
   it('never starts a finished run again: 5 repeats, 2 workers, 200 runs, kill -9 mid-way', {
     timeout: 600_000,
   }, async () => {
+    const { s, token } = suite
     const id = await createAutomation(s, token, {
       name: 'hundred ms',
       kind: 'SCRIPT',
@@ -59,10 +30,10 @@ describe('a worker killed while the other keeps finishing runs', () => {
       retry: { maxAttempts: 3, backoffMs: 0 },
     })
     for (let repeat = 0; repeat < 5; repeat++) {
-      const [doomed, survivor] = await Promise.all([worker(), worker()])
+      const [doomed, survivor] = await Promise.all([suite.worker(), suite.worker()])
       // A loaded machine while the runs execute: a busy loop takes one of the two cores
       // (only this long, so other suites running beside this one keep theirs).
-      burner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
+      suite.burn()
       const ids: string[] = []
       for (let i = 0; i < RUNS; i++) {
         ids.push(await runAutomation(s, token, id))
@@ -80,8 +51,7 @@ describe('a worker killed while the other keeps finishing runs', () => {
         async () => (await done())[0]!.n === RUNS,
         120_000,
       )
-      burner.kill('SIGKILL')
-      burner = undefined
+      suite.stopBurning()
 
       const runs = await s.db.query<Ended>(
         'select id, state, attempt, outputs, started_at from runs where id = any($1::int8[])',

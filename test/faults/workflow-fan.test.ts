@@ -1,46 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createAutomation, runAutomation } from '../helpers/automations'
-import { type TestDatabase, testDatabase } from '../helpers/db'
-import { type TestOrg, createOrg } from '../helpers/fixtures'
-import { killAllNodes, spawnNode, waitUntil } from '../helpers/processes'
-import { type TestServer, startTestServer } from '../helpers/server'
+import { workerFaultSuite } from '../helpers/fault-suite'
+import { waitUntil } from '../helpers/processes'
 
 // The workflow issue's fault scenario: 1 root → 100 parallel steps → 1 join, executed by
 // two worker processes on a loaded machine, one killed -9 while the middle steps run.
-let database: TestDatabase
-let s: TestServer
-let org: TestOrg
-let token: string
-let burner: ChildProcess | undefined
+const suite = workerFaultSuite()
 const WIDTH = 100
-
-beforeAll(async () => {
-  database = await testDatabase()
-  s = await startTestServer({ database, env: { SWITCHYARD_ROLES: 'api' } })
-  org = await createOrg(s.db)
-  token = await s.login(org.users.editor!.email, org.users.editor!.password)
-})
-afterEach(async () => {
-  burner?.kill('SIGKILL')
-  await killAllNodes()
-})
-afterAll(async () => {
-  await s?.stop()
-  await database?.drop()
-})
-
-const worker = () =>
-  spawnNode({
-    databaseUrl: database.url!,
-    role: 'worker',
-    env: { SWITCHYARD_LEASE_MS: '3000', SWITCHYARD_POLL_MS: '500', SWITCHYARD_WORKER_CONCURRENCY: '16' },
-  })
 
 describe('a fan-out/fan-in workflow while a worker dies', () => {
   it('decides every step exactly once and runs the join once: 1 → 100 → 1, 2 workers, kill -9, 3 repeats', {
     timeout: 600_000,
   }, async () => {
+    const { s, token } = suite
     const ok = await createAutomation(s, token, { name: 'root', kind: 'NOOP', config: {} })
     const mid = await createAutomation(s, token, { name: 'mid', kind: 'NOOP', config: { sleepMs: 300 } })
     const join = await createAutomation(s, token, { name: 'join', kind: 'NOOP', config: { log: 'join ran' } })
@@ -62,8 +34,8 @@ describe('a fan-out/fan-in workflow while a worker dies', () => {
       },
     })
     for (let repeat = 0; repeat < 3; repeat++) {
-      const [doomed, survivor] = await Promise.all([worker(), worker()])
-      burner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
+      const [doomed, survivor] = await Promise.all([suite.worker(), suite.worker()])
+      suite.burn()
       const runId = await runAutomation(s, token, id)
       const ended = async (states: string[]) =>
         (
@@ -86,8 +58,7 @@ describe('a fan-out/fan-in workflow while a worker dies', () => {
         },
         120_000,
       )
-      burner.kill('SIGKILL')
-      burner = undefined
+      suite.stopBurning()
 
       const [wf] = await s.db.query<{ state: string; error: string | null }>(
         'select state, error from runs where id = $1',
