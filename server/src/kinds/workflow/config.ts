@@ -73,6 +73,8 @@ export const WorkflowStep = z
     path: ['automationId'],
   })
 export type WorkflowStep = z.output<typeof WorkflowStep>
+/** A step as saved (defaults not filled in yet): what the dashboard's editor writes. */
+export type WorkflowStepInput = z.input<typeof WorkflowStep>
 
 export const WorkflowEdge = z.object({
   from: StepName,

@@ -1,7 +1,21 @@
 import type { Json, JsonObject } from '$lib/api/types'
 import { valueToText } from '$lib/automations/parameters'
+// The config's shape has one source, the server's schema of the WORKFLOW kind (types only:
+// nothing of the server is bundled).
+import type {
+  EdgeCondition,
+  TriggerRule,
+  WorkflowEdge,
+  WorkflowStepInput,
+} from '../../../../server/src/kinds/workflow/config'
 
-export const RULES = [
+/** Every value of `T` listed (a compile error names the ones missing). */
+const every =
+  <T extends string>() =>
+  <const L extends readonly T[]>(list: L & ([Exclude<T, L[number]>] extends [never] ? unknown : never)) =>
+    list
+
+export const RULES = every<TriggerRule>()([
   'ALL_SUCCESS',
   'ALL_FAILED',
   'ALL_DONE',
@@ -12,8 +26,8 @@ export const RULES = [
   'NONE_FAILED_MIN_ONE_SUCCESS',
   'NONE_SKIPPED',
   'ALWAYS',
-] as const
-export const CONDITIONS = ['SUCCESS', 'FAILURE', 'COMPLETION'] as const
+])
+export const CONDITIONS = every<EdgeCondition>()(['SUCCESS', 'FAILURE', 'COMPLETION'])
 
 /** A step parameter as edited: its name and its text (a `${...}` template, a number, true/false). */
 export interface DraftParameter {
@@ -21,26 +35,14 @@ export interface DraftParameter {
   text: string
 }
 
-export interface DraftStep {
-  name: string
-  automationId?: string
-  sql?: { statement: string; datasource?: string; maxRows?: number }
-  rule?: string
-  condition?: string
-  ignoreFailure?: boolean
-  forEach?: { items: string; concurrency: number }
-  saveAs?: { variable: string; value: 'FIRST_VALUE' | 'FIRST_ROW' }
+/** A step as edited: the saved shape, with its parameters as rows and empty numbers as null. */
+export type DraftStep = Omit<WorkflowStepInput, 'parameters' | 'retries' | 'timeoutSeconds'> & {
   retries?: number | null
   timeoutSeconds?: number | null
   /** The step's `parameters` object, as rows while it is edited. */
   parameters: DraftParameter[]
-  [key: string]: unknown
 }
-export interface DraftEdge {
-  from: string
-  to: string
-  condition: (typeof CONDITIONS)[number]
-}
+export type DraftEdge = WorkflowEdge
 export interface DraftVariable {
   name: string
   text: string
