@@ -15,7 +15,7 @@ import { type Engine, createEngine } from './engine/engine'
 import { startSweeper } from './engine/sweeper'
 import { type Worker, startWorker } from './engine/worker'
 import { resolveChildToRun } from './automations/access'
-import { getKind } from './kinds/registry'
+import { getKind, listKinds } from './kinds/registry'
 import { printOnce, runUpdatedShareKey } from './runs/live-selection'
 import { createRunReads } from './runs/reads'
 import { createSandboxPool, describeIsolation, resolveIsolation } from './sandbox'
@@ -59,6 +59,7 @@ export async function startApp(config: Config, log: Logger, opts: { db?: Databas
     kinds: getKind,
     // A chain checks each child against its run-as user as it starts it (grants change after a save).
     resolveChild: resolveChildToRun,
+    childReaderKinds: listKinds().flatMap((k) => (k.orchestrator?.readsChildren ? [k.kind] : [])),
   })
   const resultLimits = { maxRows: config.warehouse.maxResultRows, maxBytes: config.warehouse.maxResultBytes }
   const warehouse = createWarehouse({

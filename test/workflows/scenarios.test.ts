@@ -167,6 +167,54 @@ describe('workflows as data teams build them', () => {
     expect(new Date(stepOf(run, 'after').startedAt!).getTime()).toBeGreaterThanOrEqual(lastItem)
   })
 
+  it('steps whose automation holds a mutex run one at a time, and the join runs once after them', async () => {
+    // Each hand-off of the mutex moves a waiting sibling on inside the completion that moves
+    // the workflow on: the workflow must decide from the children as they are after it.
+    const guarded = await createAutomation(s, editor, {
+      name: 'guarded',
+      kind: 'NOOP',
+      config: { sleepMs: 100 },
+      mutex: { name: 'one-at-a-time' },
+    })
+    const branches = ['a', 'b', 'c', 'd']
+    const id = await createWorkflow(s, editor, 'mutex-fan', {
+      steps: [
+        { name: 'root', automationId: ok },
+        ...branches.map((name) => ({ name, automationId: guarded })),
+        { name: 'join', automationId: ok },
+      ],
+      edges: [
+        ...branches.map((to) => ({ from: 'root', to })),
+        ...branches.map((from) => ({ from, to: 'join' })),
+      ],
+    })
+    const run = await runWorkflow(s, editor, id)
+    expect(run.state).toBe('SUCCEEDED')
+    expect(statesOf(run)).toEqual({
+      root: 'SUCCEEDED',
+      a: 'SUCCEEDED',
+      b: 'SUCCEEDED',
+      c: 'SUCCEEDED',
+      d: 'SUCCEEDED',
+      join: 'SUCCEEDED',
+    })
+    const rows = await s.db.query<{ step: number; started_at: Date; finished_at: Date }>(
+      'select step, started_at, finished_at from runs where parent_run_id = $1 order by started_at',
+      [run.id],
+    )
+    expect(rows.filter((r) => r.step === 5)).toHaveLength(1) // the join, once
+    const guardedRows = rows.filter((r) => r.step >= 1 && r.step <= 4)
+    expect(guardedRows).toHaveLength(4)
+    for (let i = 1; i < guardedRows.length; i++) {
+      // One at a time: each starts after the one before it finished.
+      expect(guardedRows[i]!.started_at.getTime()).toBeGreaterThanOrEqual(
+        guardedRows[i - 1]!.finished_at.getTime(),
+      )
+    }
+    const join = rows.find((r) => r.step === 5)!
+    expect(join.started_at.getTime()).toBeGreaterThanOrEqual(guardedRows[3]!.finished_at.getTime())
+  })
+
   it('cancel stops every running step and records the rest SKIPPED', async () => {
     const long = await createAutomation(s, editor, {
       name: 'long',

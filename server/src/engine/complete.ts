@@ -2,7 +2,7 @@ import { backoffMs } from '../automations/definition'
 import type { Database, Queryable } from '../db/database'
 import { HeldNotifications, notifyRunChanges } from '../events/notify'
 import { type RunRow, runColumnsOf } from './run-row'
-import type { Claim, FinalOutcome, Outcome, RunOps } from './types'
+import type { Claim, FinalOutcome, LockedParents, Outcome, RunOps } from './types'
 
 type Ended = Extract<Outcome, { state: FinalOutcome }>
 
@@ -29,6 +29,7 @@ export async function completeRuns(
   outcomes: readonly Outcome[],
   orchestrate: (tx: Queryable, run: RunRow) => Promise<RunRow[]>,
   claimNext: (tx: Queryable) => Promise<Claim[]> = async () => [],
+  childReaders: readonly string[] = [],
 ): Promise<Completion> {
   if (outcomes.length === 0) return { applied: 0, rejected: 0, claims: [] }
   return db.transaction(async (raw) => {
@@ -89,9 +90,24 @@ export async function completeRuns(
             ],
           )
         : Promise.resolve([])
-    const [locked, rows] = await Promise.all([locking, ending])
-    const lockedParents = new Map<string, RunRow>()
-    for (const row of parents.size > 0 ? locked : []) if (parents.has(row.id)) lockedParents.set(row.id, row)
+    // Third in the same round trip: the children of parents whose kind moves on by reading
+    // them all (WORKFLOW). It runs after the lock, so it sees what the lock waited for.
+    const reading =
+      parents.size > 0 && childReaders.length > 0
+        ? tx.query<RunRow>(
+            `select ${runColumnsOf('c')} from runs c join runs p on p.id = c.parent_run_id
+             where c.parent_run_id = any($1::int8[]) and p.kind = any($2::text[]) order by c.step, c.id`,
+            [[...parents], childReaders],
+          )
+        : Promise.resolve([])
+    const [locked, rows, children] = await Promise.all([locking, ending, reading])
+    const lockedParents: LockedParents = new Map()
+    for (const row of parents.size > 0 ? locked : [])
+      if (parents.has(row.id)) lockedParents.set(row.id, { row })
+    for (const child of children) {
+      const entry = lockedParents.get(child.parent_run_id!)
+      if (entry) entry.children = [...(entry.children ?? []), child]
+    }
     if (final.length > 0) {
       applied += rows.length
       const changed: RunRow[] = [...rows]

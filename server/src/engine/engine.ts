@@ -75,6 +75,8 @@ export interface EngineOptions {
    * or workflow starting a step); without it, children are queued unchecked (engine tests).
    */
   resolveChild?: ChildResolver
+  /** Kinds whose orchestrator reads every child to move on (Orchestrator.readsChildren). */
+  childReaderKinds?: readonly string[]
 }
 
 export function createEngine(opts: EngineOptions): Engine {
@@ -85,6 +87,7 @@ export function createEngine(opts: EngineOptions): Engine {
     for (const hook of startedHooks) await hook(tx, runs)
   }
   const definitions: DefinitionCache = createDefinitionCache()
+  const childReaders = opts.childReaderKinds ?? []
   let rejected = 0
 
   const ops: RunOps = {
@@ -100,6 +103,11 @@ export function createEngine(opts: EngineOptions): Engine {
           if (next) changed.push(next, ...(await movedUp(tx, run.org_id, run.mutex_name)))
         }
         for (const hook of hooks) await hook(tx, run)
+      }
+      // A hand-off moved one of a parent's children on: the children read with the lock are stale.
+      for (const c of changed) {
+        const entry = c.parent_run_id ? locked?.get(c.parent_run_id) : undefined
+        if (entry) delete entry.children
       }
       changed.push(...(await childrenFinished(deps, tx, runs, locked)))
       return changed
@@ -125,6 +133,7 @@ export function createEngine(opts: EngineOptions): Engine {
         outcomes,
         (tx, run) => startOrchestration(deps, tx, run),
         next ? (tx) => claimIn(tx, next, runStarted) : undefined,
+        childReaders,
       )
       if (result.rejected > 0) {
         rejected += result.rejected

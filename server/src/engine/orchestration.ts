@@ -80,6 +80,11 @@ export interface Orchestrator<C = unknown> {
    * a hundred children settled together moves its workflow on once, not a hundred times.
    */
   childrenFinished(o: OrchestrationContext<C>, children: readonly RunRow[]): Promise<RunRow[]>
+  /**
+   * Set when moving on reads every child (WORKFLOW): a completion batch then reads them with
+   * its first statements, in the same round trip, instead of after them.
+   */
+  readonly readsChildren?: true
   /** The definition a worker executes for a child defined inside the parent's version. */
   inlineStep?(config: C, parent: Definition, step: number): Definition | undefined
   /**
@@ -100,6 +105,7 @@ async function contextFor(
   deps: OrchestrationDeps,
   tx: Queryable,
   parent: RunRow,
+  prefetched?: RunRow[],
 ): Promise<{ o: OrchestrationContext; orchestrator: Orchestrator } | undefined> {
   const kind = deps.kinds(parent.kind)
   if (!kind?.orchestrator) return undefined
@@ -172,10 +178,16 @@ async function contextFor(
       )
       return row!
     },
-    children: () =>
-      tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where parent_run_id = $1 order by step, id`, [
+    children() {
+      // Read with the batch's lock (see LockedParents), good for the first look only: the
+      // children this move-on starts or records are read again by the next.
+      const first = prefetched
+      prefetched = undefined
+      if (first) return Promise.resolve(first)
+      return tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where parent_run_id = $1 order by step, id`, [
         parent.id,
-      ]),
+      ])
+    },
     async end(state, error, outputs) {
       const [ended] = await tx.query<RunRow>(
         `update runs set state = $2, error = $3, outputs = $4::jsonb, finished_at = clock_timestamp(),
@@ -288,10 +300,10 @@ export async function childrenFinished(
     const preread = locked?.get(parentId)
     locked?.delete(parentId) // used once: moving a child's parent on may change its own parent
     const [parent] = preread
-      ? [preread]
+      ? [preread.row]
       : await tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1 for update`, [parentId])
     if (!parent || parent.state !== 'RUNNING' || parent.lease_owner) continue
-    const found = await contextFor(deps, tx, parent)
+    const found = await contextFor(deps, tx, parent, preread?.children)
     if (!found) continue
     try {
       changed.push(...(await found.orchestrator.childrenFinished(found.o, byParent.get(parentId)!)))

@@ -100,11 +100,13 @@ export interface RunOps {
 }
 
 /**
- * Parent rows a completion batch locked and read as its first statement, before anything
- * else in its transaction could change them: each is used once, by the first move-on of
- * that parent (a later one, after a child's parent ended in between, reads it again).
+ * Parent rows a completion batch locked and read with its first statements, before anything
+ * else in its transaction could change them, and (for kinds that read them) their children
+ * as of then: each is used once, by the first move-on of that parent (a later one, after a
+ * child's parent ended in between, reads again). A mutex hand-off to one of the children
+ * drops them (followUps), so what is used is what a fresh read would return.
  */
-export type LockedParents = Map<string, RunRow>
+export type LockedParents = Map<string, { row: RunRow; children?: RunRow[] }>
 
 /** The reason stored in cancel_requested when a deadline passes; the run ends TIMED_OUT, not CANCELLED. */
 export const TIMEOUT_REASON = 'timed out'

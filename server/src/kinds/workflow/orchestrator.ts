@@ -298,6 +298,7 @@ async function prepareRerun(o: Ctx, fromStep: string | null): Promise<void> {
 }
 
 export const workflowOrchestrator: Orchestrator<WorkflowConfig> = {
+  readsChildren: true,
   start: advance,
   async childrenFinished(o, ended) {
     // Children of an earlier attempt (ended after a rerun began) change nothing.
