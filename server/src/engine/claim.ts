@@ -8,12 +8,10 @@ export type StartedHook = (tx: Queryable, runs: readonly RunRow[]) => Promise<vo
 
 /** Claims in a transaction of its own (see claimIn). */
 export async function claimRuns(db: Database, next: ClaimRequest, onStarted?: StartedHook): Promise<Claim[]> {
-  return db.transaction(async (tx) => {
-    // A claim lost in a database crash only puts the run back in the queue (its lease
-    // never existed), so the claim need not wait for its WAL flush.
-    await tx.query('set local synchronous_commit = off')
-    return claimIn(tx, next, onStarted)
-  })
+  // A claim lost in a database crash only puts the run back in the queue (its lease
+  // never existed), so the claim need not wait for its WAL flush: the claim statement
+  // itself turns that off for its transaction (one round trip less than a SET).
+  return db.transaction((tx) => claimIn(tx, next, onStarted, { asyncCommit: true }))
 }
 
 /** What a worker asks for: up to `limit` runs under a lease of `leaseMs`. */
@@ -29,8 +27,15 @@ export interface ClaimRequest {
  * heartbeat extends and with a fresh fencing token (claim_token). Runs in the
  * caller's transaction: a completion batch claims the worker's next runs with it.
  */
-export async function claimIn(tx: Queryable, next: ClaimRequest, onStarted?: StartedHook): Promise<Claim[]> {
+export async function claimIn(
+  tx: Queryable,
+  next: ClaimRequest,
+  onStarted?: StartedHook,
+  opts: { asyncCommit?: boolean } = {},
+): Promise<Claim[]> {
   if (next.limit <= 0) return []
+  // Evaluated once with the claimed rows; with none claimed there is nothing to commit.
+  const asyncCommit = opts.asyncCommit ? ", (select set_config('synchronous_commit', 'off', true)) s" : ''
   const rows = await tx.query<RunRow>(
     `with c as (
          select id from runs where state = 'QUEUED' and run_at <= now()
@@ -41,7 +46,7 @@ export async function claimIn(tx: Queryable, next: ClaimRequest, onStarted?: Sta
          lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
          claim_token = nextval('run_claim_tokens'),
          deadline_at = case when r.timeout_ms is null then null else now() + make_interval(secs => r.timeout_ms::float8 / 1000) end
-       from c where r.id = c.id
+       from c${asyncCommit} where r.id = c.id
        returning ${runColumnsOf('r')}`,
     [next.workerId, next.limit, next.leaseMs],
   )
