@@ -1,7 +1,7 @@
 import { backoffMs } from '../automations/definition'
 import type { Database, Queryable } from '../db/database'
 import { HeldNotifications, notifyRunChanges } from '../events/notify'
-import { type RunRow, runColumnsOf } from './run-row'
+import { type ChildRow, type RunRow, childColumnsOf, runColumnsOf } from './run-row'
 import type { Claim, FinalOutcome, LockedParents, Outcome, RunOps } from './types'
 
 type Ended = Extract<Outcome, { state: FinalOutcome }>
@@ -94,8 +94,8 @@ export async function completeRuns(
     // them all (WORKFLOW). It runs after the lock, so it sees what the lock waited for.
     const reading =
       parents.size > 0 && childReaders.length > 0
-        ? tx.query<RunRow>(
-            `select ${runColumnsOf('c')} from runs c join runs p on p.id = c.parent_run_id
+        ? tx.query<ChildRow>(
+            `select ${childColumnsOf('c')} from runs c join runs p on p.id = c.parent_run_id
              where c.parent_run_id = any($1::int8[]) and p.kind = any($2::text[]) order by c.step, c.id`,
             [[...parents], childReaders],
           )

@@ -5,7 +5,7 @@ import { coerceError } from '../errors'
 import type { KindModule } from '../kinds/kind'
 import { type LaunchMemo, enqueueChild, launchChildren } from './launch-child'
 import { lockMutex } from './mutex-lock'
-import { RUN_COLUMNS, type RunRow } from './run-row'
+import { type ChildRow, RUN_COLUMNS, type RunRow, childColumnsOf } from './run-row'
 import type { ChildResolver, LockedParents, RunOps } from './types'
 
 /**
@@ -37,7 +37,7 @@ export interface OrchestrationContext<C = unknown> {
   /** Records a child decided not to run (SKIPPED with its cause) or failed before running. */
   recordChild(spec: RecordedChild): Promise<RunRow>
   /** The children started so far, in step order. */
-  children(): Promise<RunRow[]>
+  children(): Promise<ChildRow[]>
   /** Ends the parent run; its own mutex and parent follow. */
   end(state: RunState, error: string | null, outputs?: Record<string, unknown>): Promise<RunRow[]>
 }
@@ -105,7 +105,7 @@ async function contextFor(
   deps: OrchestrationDeps,
   tx: Queryable,
   parent: RunRow,
-  prefetched?: RunRow[],
+  prefetched?: ChildRow[],
 ): Promise<{ o: OrchestrationContext; orchestrator: Orchestrator } | undefined> {
   const kind = deps.kinds(parent.kind)
   if (!kind?.orchestrator) return undefined
@@ -184,9 +184,10 @@ async function contextFor(
       const first = prefetched
       prefetched = undefined
       if (first) return Promise.resolve(first)
-      return tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where parent_run_id = $1 order by step, id`, [
-        parent.id,
-      ])
+      return tx.query<ChildRow>(
+        `select ${childColumnsOf('c')} from runs c where c.parent_run_id = $1 order by c.step, c.id`,
+        [parent.id],
+      )
     },
     async end(state, error, outputs) {
       const [ended] = await tx.query<RunRow>(

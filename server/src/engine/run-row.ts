@@ -31,3 +31,26 @@ export const runColumnsOf = (alias: string): string =>
   Object.values(getTableColumns(runs))
     .map((c) => `${alias}.${c.name}`)
     .join(', ')
+
+/**
+ * What an orchestrator reads of its children (OrchestrationContext.children): a workflow
+ * reads all of them at every move-on, so only the columns that decide its steps.
+ */
+const CHILD_FIELDS = [
+  'id',
+  'parentRunId',
+  'state',
+  'step',
+  'stepItem',
+  'parentAttempt',
+  'skipCause',
+  'outputs',
+  'error',
+  'finishedAt',
+] as const satisfies readonly (keyof Selected)[]
+
+export type ChildRow = Pick<RunRow, Snake<(typeof CHILD_FIELDS)[number]>>
+
+/** The child columns qualified by a table alias. */
+export const childColumnsOf = (alias: string): string =>
+  CHILD_FIELDS.map((f) => `${alias}.${getTableColumns(runs)[f].name}`).join(', ')

@@ -1,7 +1,7 @@
 import type { Definition } from '../automations/definition'
 import type { Queryable } from '../db/database'
 import type { RunState, TriggerSource } from '../domain'
-import type { RunRow } from './run-row'
+import type { ChildRow, RunRow } from './run-row'
 
 /** A run to insert: who asked, as whom, which version, with what. */
 export interface NewRun {
@@ -106,7 +106,7 @@ export interface RunOps {
  * child's parent ended in between, reads again). A mutex hand-off to one of the children
  * drops them (followUps), so what is used is what a fresh read would return.
  */
-export type LockedParents = Map<string, { row: RunRow; children?: RunRow[] }>
+export type LockedParents = Map<string, { row: RunRow; children?: ChildRow[] }>
 
 /** The reason stored in cancel_requested when a deadline passes; the run ends TIMED_OUT, not CANCELLED. */
 export const TIMEOUT_REASON = 'timed out'

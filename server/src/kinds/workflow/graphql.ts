@@ -39,7 +39,7 @@ builder.enumType('WorkflowTriggerRule', { values: TRIGGER_RULES })
 const EdgeConditionEnum = builder.enumType('WorkflowEdgeCondition', { values: EDGE_CONDITIONS })
 
 interface StepOfRun {
-  view: StepView
+  view: StepView<RunRow>
   visible: RunRow[]
 }
 

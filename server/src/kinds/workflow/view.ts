@@ -1,14 +1,15 @@
-import type { RunRow } from '../../engine/run-row'
+import type { ChildRow } from '../../engine/run-row'
 import type { WorkflowConfig, WorkflowStep } from './config'
 import type { StepOutcome } from './rules'
 import { type StepScope, lookup, savedValue } from './scope'
 
 /** One step of one attempt of a workflow run, as its child runs show it. */
-export interface StepView {
+/** R: the child rows as read (the engine reads ChildRow; the API reads whole runs). */
+export interface StepView<R extends ChildRow = ChildRow> {
   index: number
   step: WorkflowStep
   /** Child runs deciding this step in the current attempt (forEach: one per started item). */
-  rows: RunRow[]
+  rows: R[]
   status: 'PENDING' | 'ACTIVE' | 'SETTLED'
   /** The step's own outcome once settled (an ignored failure stays FAILED here). */
   outcome: StepOutcome | null
@@ -19,7 +20,7 @@ export interface StepView {
 
 const FAILED_STATES = ['FAILED', 'TIMED_OUT', 'CANCELLED']
 
-export function outcomeOf(row: RunRow): StepOutcome | null {
+export function outcomeOf(row: ChildRow): StepOutcome | null {
   if (row.state === 'SUCCEEDED') return 'SUCCEEDED'
   if (FAILED_STATES.includes(row.state)) return 'FAILED'
   if (row.state === 'SKIPPED') return row.skip_cause === 'UPSTREAM_FAILED' ? 'UPSTREAM_FAILED' : 'SKIPPED'
@@ -50,13 +51,13 @@ export function topologicalOrder(config: WorkflowConfig): number[] {
  * steps feed the scope of later ones; variables take their defaults, then what
  * steps saved, in the order the steps finished.
  */
-export function viewSteps(
+export function viewSteps<R extends ChildRow>(
   config: WorkflowConfig,
   order: readonly number[],
-  children: readonly RunRow[],
+  children: readonly R[],
   params: Record<string, unknown>,
-): { steps: StepView[]; scope: StepScope } {
-  const byStep = new Map<number, RunRow[]>()
+): { steps: StepView<R>[]; scope: StepScope } {
+  const byStep = new Map<number, R[]>()
   for (const c of children) {
     if (c.step === null) continue
     byStep.set(c.step, [...(byStep.get(c.step) ?? []), c])
@@ -66,7 +67,7 @@ export function viewSteps(
     variables: Object.fromEntries(config.variables.map((v) => [v.name, v.default])),
     steps: {},
   }
-  const steps: StepView[] = config.steps.map((step, index) => ({
+  const steps: StepView<R>[] = config.steps.map((step, index) => ({
     index,
     step,
     rows: (byStep.get(index) ?? []).sort((a, b) => (a.step_item ?? -1) - (b.step_item ?? -1)),
