@@ -18,6 +18,7 @@ const dist = join(server, 'dist')
 
 /** Files loaded at run time by path, not imported: copied beside their module. */
 const ASSETS = [
+  'sandbox/launcher.mjs',
   'sandbox/runner.mjs',
   'sandbox/runner.py',
   'sandbox/landlock.py',

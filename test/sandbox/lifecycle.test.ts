@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { createSandboxPool } from '../../server/src/sandbox/index'
-import { eventually, job, pidsIn, sandboxChildren } from './helpers'
+import { eventually, job, launcherChildren, pidsIn, sandboxChildren } from './helpers'
 
 // Its own file, so no other pool's processes are children of this worker while we count them.
 describe('pool lifecycle', () => {
@@ -38,8 +38,29 @@ describe('pool lifecycle', () => {
     expect(await running).toMatchObject({ reason: 'CANCELLED', message: 'the sandbox pool was stopped' })
     expect(await python).toMatchObject({ reason: 'CANCELLED' })
     expect(sandboxChildren()).toEqual([])
+    expect(launcherChildren()).toEqual([])
     expect(local.stats).toEqual({ warm: 0, busy: 0 })
     await expect(local.run(job('javascript', 'return {}'))).rejects.toThrow(/stopped/)
+  })
+
+  it('a launcher that dies takes its sandboxes along: their runs are CRASHED, the next run gets a new launcher', async () => {
+    const local = createSandboxPool({ warm: 1 })
+    try {
+      await eventually(() => local.stats.warm === 1, 'a warm process')
+      const running = local
+        .run(job('javascript', 'await new Promise((r) => setTimeout(r, 30000))'))
+        .catch((e) => e)
+      await eventually(() => local.stats.busy === 1 && sandboxChildren().length >= 1, 'the job to start')
+      const [first] = launcherChildren()
+      const sandboxes = sandboxChildren()
+      process.kill(Number(first), 'SIGKILL')
+      expect(await running).toMatchObject({ reason: 'CRASHED' })
+      await eventually(() => sandboxes.every((pid) => !existsSync(`/proc/${pid}`)), 'its sandboxes to die')
+      expect((await local.run(job('python', 'set_output("ok", True)'))).outputs).toEqual({ ok: true })
+      expect(launcherChildren()).not.toContain(first)
+    } finally {
+      await local.stop()
+    }
   })
 
   it('sandboxes die with a server that is killed, even mid-loop; the next server removes their dirs', async () => {
