@@ -22,6 +22,7 @@ const ASSETS = [
   'sandbox/runner.mjs',
   'sandbox/runner.py',
   'sandbox/landlock.py',
+  'sandbox/libc.py',
   'sandbox/wire.py',
   'warehouse/embedded/boot.mjs',
   'db/pglite-initdb.mjs',

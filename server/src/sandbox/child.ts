@@ -16,7 +16,7 @@ export const PYTHON_RUNNER = realpathSync(fileURLToPath(new URL('./runner.py', i
 /** The Python runner and the modules it imports from its own dir. */
 export const PYTHON_RUNNER_FILES = [
   PYTHON_RUNNER,
-  ...['landlock.py', 'wire.py'].map((name) => join(dirname(PYTHON_RUNNER), name)),
+  ...['landlock.py', 'libc.py', 'wire.py'].map((name) => join(dirname(PYTHON_RUNNER), name)),
 ]
 /** Where the runners' in-sandbox forwarder listens (each sandbox has a loopback of its own). */
 export const PROXY_PORT = 3128
