@@ -8,18 +8,18 @@ import { eventually, job, launcherChildren, pidsIn, sandboxChildren } from './he
 
 // Its own file, so no other pool's processes are children of this worker while we count them.
 describe('pool lifecycle', () => {
-  it('keeps warm processes ready and replenishes them after a job', async () => {
+  it('keeps warm processes ready and replenishes them while a job runs', async () => {
     const local = createSandboxPool({ warm: 2 })
     try {
       await eventually(() => local.stats.warm === 2, 'two warm processes')
+      // Long enough that the replacement is up before it ends.
       const running = local.run(
-        job('javascript', 'await new Promise((r) => setTimeout(r, 300))\nreturn { ok: true }'),
+        job('javascript', 'await new Promise((r) => setTimeout(r, 3000))\nreturn { ok: true }'),
       )
       await eventually(() => local.stats.busy === 1, 'the job to start')
-      expect(local.stats.warm).toBe(1)
+      await eventually(() => local.stats.warm === 2 && local.stats.busy === 1, 'the pool to replenish')
       expect((await running).outputs).toEqual({ ok: true })
-      await eventually(() => local.stats.warm === 2, 'the pool to replenish')
-      expect(local.stats.busy).toBe(0)
+      expect(local.stats).toEqual({ warm: 2, busy: 0 })
     } finally {
       await local.stop()
     }
