@@ -18,9 +18,11 @@ const dist = join(server, 'dist')
 
 /** Files loaded at run time by path, not imported: copied beside their module. */
 const ASSETS = [
+  'sandbox/launcher.mjs',
   'sandbox/runner.mjs',
   'sandbox/runner.py',
   'sandbox/landlock.py',
+  'sandbox/libc.py',
   'sandbox/wire.py',
   'warehouse/embedded/boot.mjs',
   'db/pglite-initdb.mjs',

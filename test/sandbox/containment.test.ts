@@ -35,9 +35,46 @@ const modes: [string, SandboxIsolation][] = [
   ['without namespaces', { mode: 'none', network: 'off', reason: 'the test asks for none' }],
 ]
 
+// A child keeps writing log lines to the runner's channel and to stdout until it is killed,
+// which is after the runner's final message: nothing it writes from then on may reach the run.
+const LATE_WRITER = `
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    for i in range(100000):
+        os.write(3, b'{"type": "log", "level": "INFO", "message": "late"}\\n')
+        os.write(1, b"late\\n")
+        time.sleep(0.001)
+    os._exit(0)
+time.sleep(0.1)
+set_output("from", "the runner")`
+
 describe.each(modes)('processes of a run %s', (_name, isolation) => {
   const pool = createSandboxPool({ warm: 0, isolation })
   afterAll(() => pool.stop())
+
+  it('a child that outlives the final message cannot write into the run', async () => {
+    let settled = false
+    const afterEnd: string[] = []
+    let lines = 0
+    const { outputs } = await pool
+      .run(
+        job('python', LATE_WRITER, {
+          onLog: (_level, message) => {
+            lines++
+            if (settled) afterEnd.push(message)
+          },
+        }),
+      )
+      .finally(() => {
+        settled = true
+      })
+    expect(outputs).toEqual({ from: 'the runner' })
+    // The child did write while the run was going.
+    expect(lines).toBeGreaterThan(0)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(afterEnd).toEqual([])
+  })
 
   it('a setsid() grandchild is gone when the run ends', async () => {
     let alive: number[] = []

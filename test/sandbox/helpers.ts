@@ -41,23 +41,47 @@ export async function failure(
   return scriptError
 }
 
-/** Live child processes of this test process whose command line mentions a sandbox runner. */
-export function sandboxChildren(): number[] {
-  const pids: number[] = []
+interface ProcessEntry {
+  pid: number
+  ppid: number
+  cmdline: string
+}
+
+/** Live (not zombie) processes, with their parent and command line. */
+function liveProcesses(): ProcessEntry[] {
+  const found: ProcessEntry[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
       // Field 4 (ppid) follows the parenthesised command name, which may contain spaces.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
-      if (ppid === process.pid && state !== 'Z' && /runner\.(mjs|py)/.test(cmdline)) pids.push(Number(entry))
+      if (state !== 'Z') found.push({ pid: Number(entry), ppid: Number(ppid), cmdline })
     } catch {
       // The process ended while we looked.
     }
   }
-  return pids
+  return found
+}
+
+/**
+ * Live sandbox processes of this test process's pools: children of their launchers (which
+ * are children of this process) whose command line mentions a sandbox runner.
+ */
+export function sandboxChildren(): number[] {
+  const all = liveProcesses()
+  const launchers = new Set(launchersIn(all))
+  return all.filter((p) => launchers.has(p.ppid) && /runner\.(mjs|py)/.test(p.cmdline)).map((p) => p.pid)
+}
+
+function launchersIn(all: ProcessEntry[]): number[] {
+  return all.filter((p) => p.ppid === process.pid && p.cmdline.includes('launcher.mjs')).map((p) => p.pid)
+}
+
+/** Live launcher processes (launcher.mjs) started by this test process's pools. */
+export function launcherChildren(): number[] {
+  return launchersIn(liveProcesses())
 }
 
 /** Waits until `check` holds, polling; fails with `what` after `ms`. */

@@ -4,22 +4,22 @@ import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { createSandboxPool } from '../../server/src/sandbox/index'
-import { eventually, job, pidsIn, sandboxChildren } from './helpers'
+import { eventually, job, launcherChildren, pidsIn, sandboxChildren } from './helpers'
 
 // Its own file, so no other pool's processes are children of this worker while we count them.
 describe('pool lifecycle', () => {
-  it('keeps warm processes ready and replenishes them after a job', async () => {
+  it('keeps warm processes ready and replenishes them while a job runs', async () => {
     const local = createSandboxPool({ warm: 2 })
     try {
       await eventually(() => local.stats.warm === 2, 'two warm processes')
+      // Long enough that the replacement is up before it ends.
       const running = local.run(
-        job('javascript', 'await new Promise((r) => setTimeout(r, 300))\nreturn { ok: true }'),
+        job('javascript', 'await new Promise((r) => setTimeout(r, 3000))\nreturn { ok: true }'),
       )
       await eventually(() => local.stats.busy === 1, 'the job to start')
-      expect(local.stats.warm).toBe(1)
+      await eventually(() => local.stats.warm === 2 && local.stats.busy === 1, 'the pool to replenish')
       expect((await running).outputs).toEqual({ ok: true })
-      await eventually(() => local.stats.warm === 2, 'the pool to replenish')
-      expect(local.stats.busy).toBe(0)
+      expect(local.stats).toEqual({ warm: 2, busy: 0 })
     } finally {
       await local.stop()
     }
@@ -38,8 +38,29 @@ describe('pool lifecycle', () => {
     expect(await running).toMatchObject({ reason: 'CANCELLED', message: 'the sandbox pool was stopped' })
     expect(await python).toMatchObject({ reason: 'CANCELLED' })
     expect(sandboxChildren()).toEqual([])
+    expect(launcherChildren()).toEqual([])
     expect(local.stats).toEqual({ warm: 0, busy: 0 })
     await expect(local.run(job('javascript', 'return {}'))).rejects.toThrow(/stopped/)
+  })
+
+  it('a launcher that dies takes its sandboxes along: their runs are CRASHED, the next run gets a new launcher', async () => {
+    const local = createSandboxPool({ warm: 1 })
+    try {
+      await eventually(() => local.stats.warm === 1, 'a warm process')
+      const running = local
+        .run(job('javascript', 'await new Promise((r) => setTimeout(r, 30000))'))
+        .catch((e) => e)
+      await eventually(() => local.stats.busy === 1 && sandboxChildren().length >= 1, 'the job to start')
+      const [first] = launcherChildren()
+      const sandboxes = sandboxChildren()
+      process.kill(Number(first), 'SIGKILL')
+      expect(await running).toMatchObject({ reason: 'CRASHED' })
+      await eventually(() => sandboxes.every((pid) => !existsSync(`/proc/${pid}`)), 'its sandboxes to die')
+      expect((await local.run(job('python', 'set_output("ok", True)'))).outputs).toEqual({ ok: true })
+      expect(launcherChildren()).not.toContain(first)
+    } finally {
+      await local.stop()
+    }
   })
 
   it('sandboxes die with a server that is killed, even mid-loop; the next server removes their dirs', async () => {

@@ -64,7 +64,7 @@ describe('warm processes', () => {
     }
   })
 
-  it('are refilled after each job, per language, and drained when a language goes unused', async () => {
+  it('are refilled as each job takes one, per language, and drained when a language goes unused', async () => {
     const pool = createSandboxPool({ warm: 2, warmIdleMs: 1000 })
     try {
       // JavaScript is warm from the start, Python from its first job.
@@ -96,11 +96,12 @@ describe('warm processes', () => {
       const onLog = (_level: string, message: string) => {
         dir = message
         processes = pidsIn(dir).length
-        // Only the JavaScript process is left idle: the Python one is serving this job.
+        // The Python process serving this job is not idle: at most the JavaScript one and
+        // the Python replacement booting beside the job are.
         warmWhileRunning = pool.stats.warm
       }
       await failure(pool, job('python', loop, { timeoutMs: 1500, onLog }), 'TIMEOUT')
-      expect(warmWhileRunning).toBe(1)
+      expect(warmWhileRunning).toBeLessThanOrEqual(2)
       // bwrap, its init, the runner and the fork.
       expect(processes).toBeGreaterThanOrEqual(3)
       await eventually(() => pidsIn(dir).length === 0, 'the timed-out run to be gone')
@@ -119,7 +120,7 @@ describe('warm processes', () => {
         'CANCELLED',
       )
       await cancelled
-      expect(warmWhileRunning).toBe(1)
+      expect(warmWhileRunning).toBeLessThanOrEqual(2)
       expect(processes).toBeGreaterThanOrEqual(3)
       await eventually(() => pidsIn(dir).length === 0, 'the cancelled run to be gone')
     } finally {

@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { accessSync, constants, realpathSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { type SandboxIsolation, bwrapArgs } from './isolation'
+import type { LaunchExit, Launcher } from './launch'
 import { splitLines } from './lines'
 import { MAX_LOG_LINE_BYTES, MAX_MESSAGE_CHARS, truncateLine } from './limits'
 import type { JobMessage } from './protocol'
@@ -17,7 +16,7 @@ export const PYTHON_RUNNER = realpathSync(fileURLToPath(new URL('./runner.py', i
 /** The Python runner and the modules it imports from its own dir. */
 export const PYTHON_RUNNER_FILES = [
   PYTHON_RUNNER,
-  ...['landlock.py', 'wire.py'].map((name) => join(dirname(PYTHON_RUNNER), name)),
+  ...['landlock.py', 'libc.py', 'wire.py'].map((name) => join(dirname(PYTHON_RUNNER), name)),
 ]
 /** Where the runners' in-sandbox forwarder listens (each sandbox has a loopback of its own). */
 export const PROXY_PORT = 3128
@@ -28,8 +27,8 @@ export const UNDICI_DIR = dirname(UNDICI_ENTRY)
 const STDERR_TAIL_CHARS = 8 * 1024
 
 /**
- * util-linux's setpriv, to start sandboxes with `--pdeathsig KILL`: if the server dies
- * (SIGKILL, OOM killer), the kernel kills its sandboxes too. Runners also exit when their
+ * util-linux's setpriv, to start sandboxes (and their launcher) with `--pdeathsig KILL`: if
+ * the server dies (SIGKILL, OOM killer), the kernel kills its sandboxes too. Runners also exit when their
  * stdin closes, but a script stuck in a synchronous loop never gets to notice.
  */
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => {
@@ -42,11 +41,7 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => {
 })
 
 /** How a sandbox process ended; `error` when it could not even start. */
-export interface ChildExit {
-  code: number | null
-  signal: NodeJS.Signals | null
-  error?: Error
-}
+export type ChildExit = LaunchExit
 
 export interface ChildEvents {
   message(message: unknown): void
@@ -121,7 +116,8 @@ function nodeArgs(dir: string, memoryMb: number, entry: string): string[] {
   ]
 }
 
-function spawnChild(options: SpawnOptions, dir: string): ChildProcess {
+/** The command line of a sandbox process: bwrap, setpriv or the runtime itself, then the runner. */
+function commandLine(options: SpawnOptions, dir: string): [string, string[]] {
   const args =
     options.language === 'node'
       ? nodeArgs(dir, options.memoryMb, options.entry)
@@ -130,67 +126,52 @@ function spawnChild(options: SpawnOptions, dir: string): ChildProcess {
         // -B: write no __pycache__ next to the runner (the server's tree is not the script's).
         // The memory cap is known at spawn, so a warm runner sets its limits before any job.
         ['-I', '-S', '-B', '-X', 'utf8', options.entry, String(options.memoryMb)]
-  // Both runners read their job as a JSON line on stdin and answer in JSON lines on fd 3.
-  // Not Node's IPC channel: it would parse a message of any size a script chose to send.
-  // detached gives the child its own process group, so kill() also reaches anything it forked
-  // (Python can fork) and a Ctrl-C meant for the server does not hit scripts halfway.
   const { isolation } = options
   const proxyDir = options.proxySocket ? dirname(options.proxySocket) : undefined
-  const [command, argv] =
-    isolation.mode === 'namespaces'
-      ? // --die-with-parent stands in for setpriv's pdeathsig; the pid namespace does the rest.
-        [
-          isolation.bwrap,
-          [...bwrapArgs({ dir, readOnly: options.readOnly, proxyDir }), options.executable, ...args],
-        ]
-      : SETPRIV
-        ? [SETPRIV, ['--pdeathsig', 'KILL', options.executable, ...args]]
-        : [options.executable, args]
-  return spawn(command, argv, {
-    cwd: dir,
-    env: scrubbedEnv(options),
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-  })
+  if (isolation.mode === 'namespaces') {
+    // --die-with-parent stands in for setpriv's pdeathsig; the pid namespace does the rest.
+    const mounts = bwrapArgs({ dir, readOnly: options.readOnly, proxyDir })
+    return [isolation.bwrap, [...mounts, options.executable, ...args]]
+  }
+  return SETPRIV
+    ? [SETPRIV, ['--pdeathsig', 'KILL', options.executable, ...args]]
+    : [options.executable, args]
 }
 
-/** Starts an idle sandbox process in a fresh temp dir, which goes away with it. */
-export async function spawnSandbox(options: SpawnOptions): Promise<SandboxProcess> {
+/**
+ * How the pool starts its launcher (launcher.mjs): with pdeathsig where setpriv exists, so
+ * the kernel kills it, and with it every sandbox, the moment the server dies.
+ */
+export function launcherPrefix(): string[] {
+  return SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL'] : []
+}
+
+/**
+ * Starts an idle sandbox process in a fresh temp dir, which goes away with it. Both runners
+ * read their job as a JSON line on stdin and answer in JSON lines on fd 3 (not Node's IPC
+ * channel: it would parse a message of any size a script chose to send). The launcher gives
+ * the process its own process group, so kill() also reaches anything it forked (Python can
+ * fork) and a Ctrl-C meant for the server does not hit scripts halfway.
+ */
+export async function spawnSandbox(options: SpawnOptions, launcher: Launcher): Promise<SandboxProcess> {
   const dir = await makeSandboxDir()
-  let child: ChildProcess
-  try {
-    child = spawnChild(options, dir)
-  } catch (err) {
-    await removeSandboxDir(dir)
-    throw err
-  }
+  const [command, args] = commandLine(options, dir)
+  const child = launcher.launch({ command, args, cwd: dir, env: scrubbedEnv(options) })
   let alive = true
   let events: ChildEvents | undefined
   let stderr = ''
 
-  const exited = new Promise<ChildExit>((resolve) => {
-    let done = false
-    const finish = (exit: ChildExit) => {
-      if (done) return
-      done = true
-      alive = false
-      removeSandboxDir(dir).then(
-        () => resolve(exit),
-        () => resolve(exit),
-      )
-    }
-    // 'close' rather than 'exit': it waits for stderr to drain, which tells an OOM from a crash.
-    child.on('close', (code, signal) => finish({ code, signal }))
-    child.on('error', (error) => {
-      if (child.pid === undefined) finish({ code: null, signal: null, error })
-    })
+  const exited = child.closed.then(async (exit): Promise<ChildExit> => {
+    alive = false
+    await removeSandboxDir(dir).catch(() => {})
+    return exit
   })
-  child.on('exit', () => {
+  child.exit.then(() => {
     alive = false
   })
 
   let ready = false
-  splitLines(child.stdio[3] as Readable | null, MAX_MESSAGE_CHARS, (line, cut) => {
+  splitLines(child.channel, MAX_MESSAGE_CHARS, (line, cut) => {
     let message: unknown
     try {
       message = cut ? undefined : JSON.parse(line)
@@ -204,13 +185,10 @@ export async function spawnSandbox(options: SpawnOptions): Promise<SandboxProces
   // Cut at twice the log cap in characters, so truncateLine still sees more than it keeps.
   const outputCap = MAX_LOG_LINE_BYTES * 2
   splitLines(child.stdout, outputCap, (line, cut) => events?.output('stdout', truncateLine(line, cut)))
-  child.stderr?.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-STDERR_TAIL_CHARS)
   })
   splitLines(child.stderr, outputCap, (line, cut) => events?.output('stderr', truncateLine(line, cut)))
-  // A job written to a process that just died must not take the server down with EPIPE.
-  child.stdin?.on('error', () => {})
-  child.on('error', () => {})
 
   return {
     language: options.language,
@@ -226,25 +204,23 @@ export async function spawnSandbox(options: SpawnOptions): Promise<SandboxProces
       if (events) throw new Error('a sandbox process runs one job only')
       events = handlers
       // stdin stays open: both runners take its end to mean "the server is gone".
-      child.stdin?.write(`${JSON.stringify(job)}\n`)
+      child.write(`${JSON.stringify(job)}\n`)
     },
     kill() {
-      if (!alive || child.pid === undefined) return
-      const pid = child.pid
+      if (!alive) return
       // Without a pid namespace, a child that called setsid() left the process group: the
-      // tree is walked and killed first, while the runner still holds it together.
-      const tree = options.isolation.mode === 'none' ? killTree(pid) : Promise.resolve()
-      tree.finally(() => {
-        try {
-          // In a namespace, killing bwrap takes its pid namespace, and all in it, along.
-          process.kill(-pid, 'SIGKILL')
-        } catch {
-          child.kill('SIGKILL')
-        }
-      })
+      // tree is walked and killed first, while the runner still holds it together. (Before
+      // the launcher has said the pid, the process has not run a job, so it forked nothing.)
+      const { pid } = child
+      const tree = options.isolation.mode === 'none' && pid !== undefined ? killTree(pid) : Promise.resolve()
+      // In a namespace, killing bwrap's group takes its pid namespace, and all in it, along.
+      tree.finally(() => child.kill())
     },
     stderrTail: () => stderr,
     // The whole tree: under bwrap the runner is a grandchild, and a forked child counts too.
-    rssMb: () => (child.pid === undefined ? Promise.resolve(undefined) : treeRssMb(child.pid)),
+    rssMb: () => {
+      const { pid } = child
+      return pid === undefined ? Promise.resolve(undefined) : treeRssMb(pid)
+    },
   }
 }

@@ -1,4 +1,4 @@
-"""Linux Landlock for the Python runner, through ctypes (no package to install).
+"""Linux Landlock for the Python runner, through libc.py's ctypes calls (no package to install).
 
 Landlock lets an unprivileged process take away its own rights, for good, for itself and
 anything it forks. Node scripts get the same effect from Node's permission model; Python
@@ -6,10 +6,11 @@ has none, so without this a script could read the server's files, its database u
 .switchyard/, or /proc/<server pid>/environ. See https://docs.kernel.org/userspace-api/landlock.html
 """
 
-import ctypes
 import os
 import stat
 import sys
+
+import libc
 
 # The same numbers on every architecture: Landlock came after the syscall tables were unified.
 _SYS_CREATE_RULESET = 444
@@ -62,17 +63,17 @@ _SYSTEM_READ = (
 _DEVICES_RW = ("/dev/null", "/dev/zero")
 
 
-class _RulesetAttr(ctypes.Structure):
+class _RulesetAttr(libc.Structure):
     _fields_ = [
-        ("handled_access_fs", ctypes.c_uint64),
-        ("handled_access_net", ctypes.c_uint64),
-        ("scoped", ctypes.c_uint64),
+        ("handled_access_fs", libc.c_uint64),
+        ("handled_access_net", libc.c_uint64),
+        ("scoped", libc.c_uint64),
     ]
 
 
-class _PathBeneathAttr(ctypes.Structure):
+class _PathBeneathAttr(libc.Structure):
     _pack_ = 1
-    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+    _fields_ = [("allowed_access", libc.c_uint64), ("parent_fd", libc.c_int32)]
 
 
 def _handled_fs(abi):
@@ -94,7 +95,7 @@ def _read_paths():
     return sorted(p for p in paths if os.path.abspath(p) != "/")
 
 
-def _allow(libc, ruleset, path, access):
+def _allow(ruleset, path, access):
     try:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except OSError:
@@ -103,9 +104,9 @@ def _allow(libc, ruleset, path, access):
         if not stat.S_ISDIR(os.fstat(fd).st_mode):
             access &= FILE_RIGHTS
         rule = _PathBeneathAttr(allowed_access=access, parent_fd=fd)
-        if libc.syscall(ctypes.c_long(_SYS_ADD_RULE), ctypes.c_long(ruleset), ctypes.c_long(_RULE_PATH_BENEATH),
-                        ctypes.byref(rule), ctypes.c_long(0)) != 0:
-            raise OSError(ctypes.get_errno(), f"Landlock refused a rule for {path}")
+        if libc.syscall(libc.c_long(_SYS_ADD_RULE), libc.c_long(ruleset), libc.c_long(_RULE_PATH_BENEATH),
+                        libc.byref(rule), libc.c_long(0)) != 0:
+            raise OSError(libc.get_errno(), f"Landlock refused a rule for {path}")
     finally:
         os.close(fd)
 
@@ -138,10 +139,8 @@ def confine(workdir, no_network=False):
     With `no_network`, TCP connect and bind are refused too (Landlock ABI 4), for hosts where
     the script has no network namespace of its own.
     """
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    abi = libc.syscall(ctypes.c_long(_SYS_CREATE_RULESET), None, ctypes.c_long(0),
-                       ctypes.c_long(_CREATE_RULESET_VERSION))
+    abi = libc.syscall(libc.c_long(_SYS_CREATE_RULESET), None, libc.c_long(0),
+                       libc.c_long(_CREATE_RULESET_VERSION))
     if abi < 1:
         return ("Python scripts need Linux Landlock (kernel 5.13 or later, with landlock in the LSM list) "
                 "to keep them away from the server's files, and this host does not provide it")
@@ -154,20 +153,20 @@ def confine(workdir, no_network=False):
                         scoped=SCOPE_SIGNAL | SCOPE_ABSTRACT_UNIX_SOCKET if abi >= 6 else 0)
     # The kernel reads only the fields its ABI knows; a larger size with zeros is refused on old ones.
     size = 24 if abi >= 6 else 16 if abi >= 4 else 8
-    ruleset = libc.syscall(ctypes.c_long(_SYS_CREATE_RULESET), ctypes.byref(attr), ctypes.c_long(size), ctypes.c_long(0))
+    ruleset = libc.syscall(libc.c_long(_SYS_CREATE_RULESET), libc.byref(attr), libc.c_long(size), libc.c_long(0))
     if ruleset < 0:
-        return f"Landlock could not create a ruleset: {os.strerror(ctypes.get_errno())}"
+        return f"Landlock could not create a ruleset: {os.strerror(libc.get_errno())}"
     try:
         for path in _read_paths():
-            _allow(libc, ruleset, path, READ_FILE | READ_DIR)
+            _allow(ruleset, path, READ_FILE | READ_DIR)
         for path in _DEVICES_RW:
-            _allow(libc, ruleset, path, READ_FILE | WRITE_FILE)
+            _allow(ruleset, path, READ_FILE | WRITE_FILE)
         # Everything in the temp dir but executing what the script wrote there.
-        _allow(libc, ruleset, workdir, handled & ~EXECUTE)
+        _allow(ruleset, workdir, handled & ~EXECUTE)
         if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            return f"could not set no_new_privs: {os.strerror(ctypes.get_errno())}"
-        if libc.syscall(ctypes.c_long(_SYS_RESTRICT_SELF), ctypes.c_long(ruleset), ctypes.c_long(0)) != 0:
-            return f"Landlock could not restrict the process: {os.strerror(ctypes.get_errno())}"
+            return f"could not set no_new_privs: {os.strerror(libc.get_errno())}"
+        if libc.syscall(libc.c_long(_SYS_RESTRICT_SELF), libc.c_long(ruleset), libc.c_long(0)) != 0:
+            return f"Landlock could not restrict the process: {os.strerror(libc.get_errno())}"
     except OSError as err:
         return str(err)
     finally:

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
 
 /**
@@ -7,7 +6,10 @@ import { StringDecoder } from 'node:string_decoder'
  * An overlong line is handed on once, cut, with `cut` set; the rest of it is dropped.
  */
 export function splitLines(
-  stream: Readable | null,
+  stream: {
+    on(event: 'data', listener: (chunk: Buffer) => void): unknown
+    on(event: 'end', listener: () => void): unknown
+  } | null,
   maxChars: number,
   onLine: (line: string, cut: boolean) => void,
 ): void {

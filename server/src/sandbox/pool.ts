@@ -8,10 +8,12 @@ import {
   type SandboxProcess,
   type SpawnOptions,
   UNDICI_DIR,
+  launcherPrefix,
   spawnSandbox,
 } from './child'
 import { type CompiledScript, compileScript } from './compile'
 import { runOnProcess } from './job'
+import { createLauncher } from './launch'
 import { DEFAULT_MEMORY_MB } from './limits'
 import { type SandboxIsolation, installDirOf, resolveIsolation } from './isolation'
 import { compileRunner, pythonInstall } from './python'
@@ -71,6 +73,8 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   // Every process not yet gone, idle or busy, and spawns still under way: what stop() waits for.
   const live = new Set<SandboxProcess>()
   const spawning = new Set<Promise<SandboxProcess>>()
+  // Forks every sandbox process, so the server's own fork() (slow in a big process) is not paid per job.
+  const launcher = createLauncher({ node: process.execPath, prefix: launcherPrefix() })
   let busy = 0
   let stopped = false
   const stopping = new AbortController()
@@ -84,7 +88,7 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
 
   function spawnTracked(spec: SandboxSpec): Promise<SandboxProcess> {
     const pending = Promise.all([proxy, spawnOptions(spec, nodePath, isolation, compiledRunner)])
-      .then(([p, options]) => spawnSandbox({ ...options, proxySocket: p?.socketPath }))
+      .then(([p, options]) => spawnSandbox({ ...options, proxySocket: p?.socketPath }, launcher))
       .then((proc) => {
         live.add(proc)
         proc.exited.then(() => live.delete(proc))
@@ -139,12 +143,14 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
       busy++
       try {
         const proc = await processFor(spec)
+        // The replacement boots while the job runs, not after it: in a sequence of short
+        // scripts (a workflow's steps) each boot then has one more job's time to be ready by
+        // the time it is needed. It costs the job no event loop time (the launcher forks) and,
+        // on more than one core, little CPU.
+        if (!stopped) warm.refill(spec)
         return await runOnProcess(proc, job, compiled, args, stopping.signal)
       } finally {
         busy--
-        // After the job rather than at its start: a runtime booting next to a short script
-        // would compete with it for the CPU and double its latency.
-        if (!stopped) warm.refill(spec)
       }
     },
 
@@ -156,6 +162,7 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
       for (const proc of live) proc.kill()
       await Promise.allSettled([...spawning, swept])
       await Promise.all([...live].map((proc) => proc.exited))
+      await launcher.stop()
       const runner = await pythonRunner
       if (runner?.dir) await removeSandboxDir(runner.dir)
       const running = await proxy.catch(() => undefined)

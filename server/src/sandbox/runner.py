@@ -10,12 +10,11 @@ access to the interpreter and system libraries only, write access to its temp di
 exec, no signals to processes outside the sandbox. Where Landlock is missing it refuses the job.
 
 Start-up is paid by every run, so only what the runner cannot do without is imported up
-front (ctypes for Landlock, wire.py's JSON; _thread, not threading, and no ast, which
+front (libc.py's ctypes calls for Landlock, wire.py's JSON; _thread, not threading, and no ast, which
 together cost more than the interpreter's own start); the rest (traceback, asyncio) when needed.
 """
 
 import _thread
-import ctypes
 import os
 import resource
 import sys
@@ -23,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import landlock  # noqa: E402  (next to this file, and -I keeps that dir off sys.path)
+import libc  # noqa: E402
 import wire  # noqa: E402
 
 sys.path.pop(0)
@@ -287,7 +287,7 @@ def _prepare(memory_mb):
     """Does all that does not depend on the job; returns None, or why no job may run here."""
     # Orphans of the script are re-parented to this process rather than to init, so the
     # parent's walk of the tree still finds them (a pid namespace, where there is one, does more).
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     memory = (memory_mb + ADDRESS_SPACE_MARGIN_MB) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

@@ -8,6 +8,8 @@
  *   on its stdin until it gets its one job, so the job does not pay for the runtime's start.
  *   Kept per spec (language and memory cap, see warm.ts).
  * - **Runner**: the small file a sandbox process executes (`runner.mjs`, `runner.py`).
+ * - **Launcher**: a small process of the pool's that forks the sandbox processes and relays
+ *   their stdio, because fork() from the (large) server costs more the bigger it is (launcher.mjs).
  * - **Isolation**: how sandbox processes are contained: own network and pid namespaces
  *   (bubblewrap), or none (see isolation.ts).
  * - **Egress proxy**: the server's HTTP(S) proxy, the one way out of a sandbox's network
