@@ -2,7 +2,7 @@ import { backoffMs } from '../automations/definition'
 import type { Database, Queryable } from '../db/database'
 import { HeldNotifications, notifyRunChanges } from '../events/notify'
 import { type ChildRow, type RunRow, childColumnsOf, runColumnsOf } from './run-row'
-import type { Claim, FinalOutcome, LockedParents, Outcome, RunOps } from './types'
+import type { ChildReading, Claim, FinalOutcome, LockedParents, Outcome, RunOps } from './types'
 
 type Ended = Extract<Outcome, { state: FinalOutcome }>
 
@@ -29,7 +29,7 @@ export async function completeRuns(
   outcomes: readonly Outcome[],
   orchestrate: (tx: Queryable, run: RunRow) => Promise<RunRow[]>,
   claimNext: (tx: Queryable) => Promise<Claim[]> = async () => [],
-  childReaders: readonly string[] = [],
+  reading: ChildReading = { kinds: [], seen: new Map() },
 ): Promise<Completion> {
   if (outcomes.length === 0) return { applied: 0, rejected: 0, claims: [] }
   return db.transaction(async (raw) => {
@@ -91,19 +91,27 @@ export async function completeRuns(
           )
         : Promise.resolve([])
     // Third in the same round trip: the children of parents whose kind moves on by reading
-    // them all (WORKFLOW). It runs after the lock, so it sees what the lock waited for.
-    const reading =
-      parents.size > 0 && childReaders.length > 0
+    // them all (WORKFLOW; see ChildReading). It runs after the lock, so it sees what the
+    // lock waited for.
+    const readers = [...parents].filter((id) => {
+      const kind = reading.seen.get(id)
+      return kind === undefined ? reading.kinds.length > 0 : reading.kinds.includes(kind)
+    })
+    const childrenRead =
+      readers.length > 0
         ? tx.query<ChildRow>(
             `select ${childColumnsOf('c')} from runs c join runs p on p.id = c.parent_run_id
              where c.parent_run_id = any($1::int8[]) and p.kind = any($2::text[]) order by c.step, c.id`,
-            [[...parents], childReaders],
+            [readers, reading.kinds],
           )
         : Promise.resolve([])
-    const [locked, rows, children] = await Promise.all([locking, ending, reading])
+    const [locked, rows, children] = await Promise.all([locking, ending, childrenRead])
     const lockedParents: LockedParents = new Map()
-    for (const row of parents.size > 0 ? locked : [])
-      if (parents.has(row.id)) lockedParents.set(row.id, { row })
+    for (const row of parents.size > 0 ? locked : []) {
+      if (!parents.has(row.id)) continue
+      lockedParents.set(row.id, { row })
+      rememberKind(reading.seen, row.id, row.kind)
+    }
     for (const child of children) {
       const entry = lockedParents.get(child.parent_run_id!)
       if (entry) entry.children = [...(entry.children ?? []), child]
@@ -179,4 +187,12 @@ async function release(tx: Queryable, claim: Claim): Promise<RunRow | undefined>
     [claim.run.id, claim.token],
   )
   return row
+}
+
+const KINDS_REMEMBERED = 10_000
+
+function rememberKind(seen: Map<string, string>, runId: string, kind: string): void {
+  if (seen.has(runId)) return
+  if (seen.size >= KINDS_REMEMBERED) seen.delete(seen.keys().next().value!)
+  seen.set(runId, kind)
 }

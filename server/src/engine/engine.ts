@@ -15,7 +15,16 @@ import { childrenFinished, rerunOrchestration, startOrchestration } from './orch
 import { notifyRunChanges } from '../events/notify'
 import { expireDeadlines, recoverExpiredLeases } from './recover'
 import type { RunRow } from './run-row'
-import type { ChildResolver, Claim, Enqueued, FinishedHook, NewRun, Outcome, RunOps } from './types'
+import type {
+  ChildReading,
+  ChildResolver,
+  Claim,
+  Enqueued,
+  FinishedHook,
+  NewRun,
+  Outcome,
+  RunOps,
+} from './types'
 import { type DefinitionCache, createDefinitionCache } from './versions'
 
 /**
@@ -87,7 +96,7 @@ export function createEngine(opts: EngineOptions): Engine {
     for (const hook of startedHooks) await hook(tx, runs)
   }
   const definitions: DefinitionCache = createDefinitionCache()
-  const childReaders = opts.childReaderKinds ?? []
+  const childReading: ChildReading = { kinds: opts.childReaderKinds ?? [], seen: new Map() }
   let rejected = 0
 
   const ops: RunOps = {
@@ -133,7 +142,7 @@ export function createEngine(opts: EngineOptions): Engine {
         outcomes,
         (tx, run) => startOrchestration(deps, tx, run),
         next ? (tx) => claimIn(tx, next, runStarted) : undefined,
-        childReaders,
+        childReading,
       )
       if (result.rejected > 0) {
         rejected += result.rejected

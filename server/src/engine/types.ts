@@ -108,5 +108,15 @@ export interface RunOps {
  */
 export type LockedParents = Map<string, { row: RunRow; children?: ChildRow[] }>
 
+/**
+ * Which parents a completion batch reads the children of with its lock: those whose kind
+ * moves on by reading them all, or whose kind it has not seen yet. A run's kind never
+ * changes, so the engine remembers the kinds of the parents it locked (bounded).
+ */
+export interface ChildReading {
+  readonly kinds: readonly string[]
+  readonly seen: Map<string, string>
+}
+
 /** The reason stored in cancel_requested when a deadline passes; the run ends TIMED_OUT, not CANCELLED. */
 export const TIMEOUT_REASON = 'timed out'
