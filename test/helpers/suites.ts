@@ -21,7 +21,8 @@ export const CONDITIONAL: readonly ConditionalSuites[] = [
   },
   {
     dir: 'scale-out',
-    needs: 'a node of one role beside another needs a real PostgreSQL server: set DATABASE_URL',
+    needs:
+      'two nodes on one database (one role beside another, or one seeing what the other changed) need a real PostgreSQL server: set DATABASE_URL',
     available: (env) => Boolean(env.DATABASE_URL),
   },
 ]
