@@ -3,6 +3,7 @@ import type { Database, Queryable } from '../db/database'
 import { HeldNotifications, notifyRunChanges } from '../events/notify'
 import { type ChildRow, type RunRow, childColumnsOf, runColumnsOf } from './run-row'
 import type { ChildReading, Claim, FinalOutcome, LockedParents, Outcome, RunOps } from './types'
+import { setBounded } from '../bounded-map'
 
 type Ended = Extract<Outcome, { state: FinalOutcome }>
 
@@ -54,7 +55,7 @@ export async function completeRuns(
              where r.id = any($1::int8[]) order by r.id for update of r`,
             [ids],
           )
-        : tx.query<RunRow>(asyncCommit)
+        : tx.query(asyncCommit).then((): RunRow[] => [])
     const final: Ended[] = []
     const retry: Ended[] = []
     const orchestrating: Claim[] = []
@@ -107,14 +108,14 @@ export async function completeRuns(
         : Promise.resolve([])
     const [locked, rows, children] = await Promise.all([locking, ending, childrenRead])
     const lockedParents: LockedParents = new Map()
-    for (const row of parents.size > 0 ? locked : []) {
+    for (const row of locked) {
       if (!parents.has(row.id)) continue
       lockedParents.set(row.id, { row })
-      rememberKind(reading.seen, row.id, row.kind)
+      setBounded(reading.seen, row.id, row.kind, KINDS_REMEMBERED)
     }
     for (const child of children) {
       const entry = lockedParents.get(child.parent_run_id!)
-      if (entry) entry.children = [...(entry.children ?? []), child]
+      if (entry) (entry.children ??= []).push(child)
     }
     if (final.length > 0) {
       applied += rows.length
@@ -189,10 +190,5 @@ async function release(tx: Queryable, claim: Claim): Promise<RunRow | undefined>
   return row
 }
 
+/** Parents whose kind a node remembers (ChildReading.seen). */
 const KINDS_REMEMBERED = 10_000
-
-function rememberKind(seen: Map<string, string>, runId: string, kind: string): void {
-  if (seen.has(runId)) return
-  if (seen.size >= KINDS_REMEMBERED) seen.delete(seen.keys().next().value!)
-  seen.set(runId, kind)
-}

@@ -1,6 +1,7 @@
 import type { Definition } from '../automations/definition'
 import type { Queryable } from '../db/database'
 import type { CurrentVersion } from './types'
+import { setBounded } from '../bounded-map'
 
 /** The definition of an automation version, read from the database. */
 export async function readDefinition(q: Queryable, versionId: string): Promise<Definition> {
@@ -29,8 +30,7 @@ export function createDefinitionCache(max = 2000): DefinitionCache {
       const hit = cache.get(versionId)
       if (hit) return hit
       const def = await readDefinition(q, versionId)
-      if (cache.size >= max) cache.delete(cache.keys().next().value!)
-      cache.set(versionId, def)
+      setBounded(cache, versionId, def, max)
       return def
     },
   }

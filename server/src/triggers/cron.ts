@@ -1,5 +1,6 @@
 import { Cron } from 'croner'
 import { coerceError } from '../errors'
+import { setBounded } from '../bounded-map'
 
 // Parsing a pattern costs more than asking it for the next time: keep parsed ones.
 const cache = new Map<string, Cron>()
@@ -13,8 +14,7 @@ export function cronFor(pattern: string, timezone: string): Cron {
     // Seconds optional (5 or 6 fields); croner's DST rules: a fixed-time job in a gap runs
     // at the first valid time after it, and once when the hour repeats.
     c = new Cron(pattern, { timezone, paused: true, mode: '5-or-6-parts' })
-    if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!)
-    cache.set(key, c)
+    setBounded(cache, key, c, MAX_CACHED)
   }
   return c
 }

@@ -1,3 +1,5 @@
+import { setBounded } from '../bounded-map'
+
 /**
  * A token bucket per key (a webhook trigger): `perMinute` requests a minute,
  * in bursts of up to that many. Kept in memory on each api node, so with
@@ -18,8 +20,7 @@ export function createRateLimiter(maxKeys = 10_000): RateLimiter {
       b.at = now
       // Re-inserted at the end, so the first key is always the one unused longest.
       buckets.delete(key)
-      if (buckets.size >= maxKeys) buckets.delete(buckets.keys().next().value!)
-      buckets.set(key, b)
+      setBounded(buckets, key, b, maxKeys)
       if (b.tokens >= 1) {
         b.tokens -= 1
         return 0
