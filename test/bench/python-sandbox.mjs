@@ -1,7 +1,7 @@
 // W10's script part without the engine: sequential Python fibo(10) jobs through one pool
 // with the egress proxy, as a worker runs them. GAP_MS stands in for the engine's own work
 // between two steps (a NOOP step costs about that in W9).
-//   cd test && node --import tsx sandbox/python.bench.mjs
+//   cd test && node --import tsx bench/python-sandbox.mjs
 import { readFileSync } from 'node:fs'
 import { createEgress, parseEgressAllow } from '../../server/src/egress/index.ts'
 import { createSandboxPool } from '../../server/src/sandbox/index.ts'
