@@ -115,7 +115,9 @@ export async function completeRuns(
     }
     for (const child of children) {
       const entry = lockedParents.get(child.parent_run_id!)
-      if (entry) (entry.children ??= []).push(child)
+      if (!entry) continue
+      entry.children ??= []
+      entry.children.push(child)
     }
     if (final.length > 0) {
       applied += rows.length
