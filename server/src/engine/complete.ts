@@ -101,8 +101,12 @@ export async function completeRuns(
     const childrenRead =
       readers.length > 0
         ? tx.query<ChildRow>(
-            `select ${childColumnsOf('c')} from runs c join runs p on p.id = c.parent_run_id
-             where c.parent_run_id = any($1::int8[]) and p.kind = any($2::text[]) order by c.step, c.id`,
+            // The parents are found by their primary key first, so the plan does not hang on
+            // the table's statistics: joined instead, a young table's estimates made it scan
+            // all runs once per child.
+            `select ${childColumnsOf('c')} from runs c
+             where c.parent_run_id in (select p.id from runs p where p.id = any($1::int8[]) and p.kind = any($2::text[]))
+             order by c.step, c.id`,
             [readers, reading.kinds],
           )
         : Promise.resolve([])

@@ -123,7 +123,7 @@ export function createEngine(opts: EngineOptions): Engine {
     },
     definition: (q, versionId) => definitions.load(q, versionId),
   }
-  const deps = { ops, kinds: opts.kinds, resolveChild: opts.resolveChild }
+  const deps = { ops, kinds: opts.kinds, resolveChild: opts.resolveChild, plans: new Map() }
 
   return {
     enqueue: (run) => db.transaction((tx) => ops.enqueue(tx, run)),

@@ -7,6 +7,7 @@ import { type LaunchMemo, enqueueChild, launchChildren } from './launch-child'
 import { lockMutex } from './mutex-lock'
 import { type ChildRow, RUN_COLUMNS, type RunRow, childColumnsOf } from './run-row'
 import type { ChildResolver, LockedParents, RunOps } from './types'
+import { setBounded } from '../bounded-map'
 
 /**
  * What an orchestrating kind (CHAIN, later WORKFLOW) sees while it moves its run
@@ -14,10 +15,12 @@ import type { ChildResolver, LockedParents, RunOps } from './types'
  * once advance it one after the other. Every method returns the rows it changed
  * and did not announce; the engine announces them with the change that caused them.
  */
-export interface OrchestrationContext<C = unknown> {
+export interface OrchestrationContext<C = unknown, P = unknown> {
   readonly tx: Queryable
   readonly parent: RunRow
   readonly config: C
+  /** What the kind derived from the config (Orchestrator.plan), once per version. */
+  readonly plan: P
   /**
    * Starts a child run of an automation as the parent's run-as user (checked
    * against the child first). A child that ends at once (mutex busy, policy SKIP)
@@ -71,15 +74,21 @@ export interface RecordedChild extends ChildPlace {
 }
 
 /** The orchestration capability of a kind: how its run starts its children and moves on. */
-export interface Orchestrator<C = unknown> {
+export interface Orchestrator<C = unknown, P = unknown> {
+  /**
+   * What moving on needs from the config beyond the config itself (WORKFLOW: the steps in
+   * topological order, each step's incoming edges). Versions never change, so the engine
+   * parses a version's config and plans it once, not at every child that ends.
+   */
+  plan?(config: C): P
   /** The run has given up its worker slot: start its first children. */
-  start(o: OrchestrationContext<C>): Promise<RunRow[]>
+  start(o: OrchestrationContext<C, P>): Promise<RunRow[]>
   /**
    * Children reached a final state (those of one completion batch): start
    * the next ones, or end the parent. Called once per parent per batch, so a fan-in of
    * a hundred children settled together moves its workflow on once, not a hundred times.
    */
-  childrenFinished(o: OrchestrationContext<C>, children: readonly RunRow[]): Promise<RunRow[]>
+  childrenFinished(o: OrchestrationContext<C, P>, children: readonly RunRow[]): Promise<RunRow[]>
   /**
    * Set when moving on reads every child (WORKFLOW): a completion batch then reads them with
    * its first statements, in the same round trip, instead of after them.
@@ -91,13 +100,39 @@ export interface Orchestrator<C = unknown> {
    * Before a rerun (a new attempt of the same run): carries the children it keeps over
    * into the new attempt; the rest are decided again by start().
    */
-  prepareRerun?(o: OrchestrationContext<C>, fromStep: string | null): Promise<void>
+  prepareRerun?(o: OrchestrationContext<C, P>, fromStep: string | null): Promise<void>
+}
+
+/** A version's config as its orchestrating kind parsed and planned it. */
+export interface PlannedConfig {
+  config: unknown
+  plan: unknown
 }
 
 export interface OrchestrationDeps {
   ops: RunOps
   kinds: (name: string) => KindModule | undefined
   resolveChild?: ChildResolver | undefined
+  /** The engine's cache of planned configs by version id (bounded; versions never change). */
+  plans: Map<string, PlannedConfig>
+}
+
+const PLANS_KEPT = 2000
+
+/** The parsed, planned config of a parent's version, from the engine's cache when seen before. */
+function plannedConfig(
+  deps: OrchestrationDeps,
+  orchestrator: Orchestrator,
+  kind: KindModule,
+  def: Definition,
+  versionId: string,
+): PlannedConfig {
+  const hit = deps.plans.get(versionId)
+  if (hit) return hit
+  const config = kind.configSchema.parse(def.config)
+  const planned = { config, plan: orchestrator.plan?.(config) }
+  setBounded(deps.plans, versionId, planned, PLANS_KEPT)
+  return planned
 }
 
 /** Builds the context for one locked, orchestrating parent run. */
@@ -113,12 +148,13 @@ async function contextFor(
   // One advance can start many children of one automation (a fan-out): its current
   // version and its run-as check are read once per transaction, not once per child.
   const memo: LaunchMemo = new Map()
-  const config = kind.configSchema.parse(def.config)
   const orchestrator = kind.orchestrator as Orchestrator
+  const { config, plan } = plannedConfig(deps, orchestrator, kind, def, parent.version_id)
   const o: OrchestrationContext = {
     tx,
     parent,
     config,
+    plan,
     async startChild(automationId, step, parameters) {
       const child = await enqueueChild(deps, tx, parent, automationId, step, parameters)
       return isFinal(child.state) ? orchestrator.childrenFinished(o, [child]) : []

@@ -8,7 +8,13 @@ import { type Incoming, decide } from './rules'
 import { type StepScope, evaluateCondition, resolveTemplate } from './scope'
 import { type StepView, outcomeOf, resolveItems, topologicalOrder, viewSteps } from './view'
 
-type Ctx = OrchestrationContext<WorkflowConfig>
+/** The steps in topological order and each step's incoming edges: planned once per version. */
+interface WorkflowPlan {
+  order: number[]
+  incoming: IncomingEdges
+}
+
+type Ctx = OrchestrationContext<WorkflowConfig, WorkflowPlan>
 const ACTIVE = ['QUEUED', 'WAITING', 'RUNNING']
 /** Passes of decide-then-start per call: a step that ends at once (mutex SKIP) lets the next be decided. */
 const MAX_PASSES = 1000
@@ -22,8 +28,7 @@ const MAX_PASSES = 1000
  */
 async function advance(o: Ctx): Promise<RunRow[]> {
   const changed: RunRow[] = []
-  const order = topologicalOrder(o.config)
-  const incoming = incomingEdges(o.config)
+  const { order, incoming } = o.plan
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const children = (await o.children()).filter((c) => c.parent_attempt === o.parent.attempt)
     const { steps, scope } = viewSteps(o.config, order, children, o.parent.parameters)
@@ -87,7 +92,7 @@ function place(o: Ctx, v: StepView) {
   }
 }
 
-/** Each step's incoming edges with the index of their parent step, read once per advance. */
+/** Each step's incoming edges with the index of their parent step. */
 type IncomingEdges = Map<string, { from: number; edge: WorkflowConfig['edges'][number] }[]>
 
 function incomingEdges(config: WorkflowConfig): IncomingEdges {
@@ -274,7 +279,7 @@ async function endCancelled(o: Ctx, steps: readonly StepView[]): Promise<RunRow[
  * carried into the new attempt.
  */
 async function prepareRerun(o: Ctx, fromStep: string | null): Promise<void> {
-  const order = topologicalOrder(o.config)
+  const { order } = o.plan
   const children = (await o.children()).filter((c) => c.parent_attempt === o.parent.attempt)
   const { steps } = viewSteps(o.config, order, children, o.parent.parameters)
   const again = new Set<string>()
@@ -297,8 +302,9 @@ async function prepareRerun(o: Ctx, fromStep: string | null): Promise<void> {
   )
 }
 
-export const workflowOrchestrator: Orchestrator<WorkflowConfig> = {
+export const workflowOrchestrator: Orchestrator<WorkflowConfig, WorkflowPlan> = {
   readsChildren: true,
+  plan: (config) => ({ order: topologicalOrder(config), incoming: incomingEdges(config) }),
   start: advance,
   async childrenFinished(o, ended) {
     // Children of an earlier attempt (ended after a rerun began) change nothing.

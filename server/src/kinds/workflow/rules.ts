@@ -29,6 +29,8 @@ export type Decision =
   | { decision: 'RUN' }
   | { decision: 'SKIP'; outcome: 'SKIPPED' | 'UPSTREAM_FAILED'; cause: SkipCause; reason: string }
 
+const WAIT: Decision = { decision: 'WAIT' }
+
 /**
  * What an edge shows of its parent (docs/DESIGN.md): SUCCESS the real outcome; FAILURE
  * "succeeded" when the parent failed and "skipped" (branch not taken) when it succeeded;
@@ -56,6 +58,9 @@ function describe(e: Incoming): string {
  * runs, except under rules that need a parent to have done something.
  */
 export function decide(rule: TriggerRule, incoming: readonly Incoming[]): Decision {
+  // No parent has settled: every rule but ALWAYS waits. Most steps of a long workflow are
+  // in this state at each move-on, and skipping the lists below keeps that cheap.
+  if (rule !== 'ALWAYS' && incoming.length > 0 && incoming.every((e) => e.outcome === null)) return WAIT
   const seen = incoming.map((e) => ({ e, s: seenThrough(e.condition, e.outcome) }))
   const pick = (...states: StepOutcome[]) => seen.filter((x) => x.s !== null && states.includes(x.s))
   const ok = pick('SUCCEEDED')
@@ -77,43 +82,42 @@ export function decide(rule: TriggerRule, incoming: readonly Incoming[]): Decisi
       branch && !ruleText ? 'branch not taken' : ruleText ? `${rule} ${ruleText}` : 'a parent was skipped'
     return { decision: 'SKIP', outcome: 'SKIPPED', cause, reason: `${what}: ${list(xs)}` }
   }
-  const wait: Decision = { decision: 'WAIT' }
   const run: Decision = { decision: 'RUN' }
   switch (rule) {
     case 'ALL_SUCCESS':
       if (failed.length > 0) return upstreamFailed()
       if (skipped.length > 0) return skippedBy(skipped)
-      return allDone ? run : wait
+      return allDone ? run : WAIT
     case 'ALL_FAILED': {
       const notFailed = [...ok, ...skipped]
       if (notFailed.length > 0) return skippedBy(notFailed, 'needs every parent to fail')
-      return allDone ? run : wait
+      return allDone ? run : WAIT
     }
     case 'ALL_DONE':
-      return allDone ? run : wait
+      return allDone ? run : WAIT
     case 'ONE_SUCCESS':
       if (ok.length > 0) return run
-      if (!allDone) return wait
+      if (!allDone) return WAIT
       if (n > 0 && skipped.length === n) return skippedBy(skipped)
       if (n === 0) return skippedBy([], 'needs a parent')
       return upstreamFailed()
     case 'ONE_FAILED':
       if (failed.length > 0) return run
-      return allDone ? skippedBy(seen, 'needs a parent to fail') : wait
+      return allDone ? skippedBy(seen, 'needs a parent to fail') : WAIT
     case 'ONE_DONE':
       if (ok.length > 0 || pick('FAILED').length > 0) return run
-      return allDone ? skippedBy(seen, 'needs a parent that succeeded or failed') : wait
+      return allDone ? skippedBy(seen, 'needs a parent that succeeded or failed') : WAIT
     case 'NONE_FAILED':
       if (failed.length > 0) return upstreamFailed()
-      return allDone ? run : wait
+      return allDone ? run : WAIT
     case 'NONE_FAILED_MIN_ONE_SUCCESS':
       if (failed.length > 0) return upstreamFailed()
-      if (!allDone) return wait
+      if (!allDone) return WAIT
       if (ok.length > 0) return run
       return n === 0 ? skippedBy([], 'needs a parent that succeeded') : skippedBy(skipped)
     case 'NONE_SKIPPED':
       if (skipped.length > 0) return skippedBy(skipped)
-      return allDone ? run : wait
+      return allDone ? run : WAIT
     case 'ALWAYS':
       return run
   }
