@@ -2,10 +2,8 @@ import { backoffMs } from '../automations/definition'
 import type { Database, Queryable } from '../db/database'
 import { HeldNotifications, notifyRunChanges } from '../events/notify'
 import { type ChildRow, type RunRow, childColumnsOf, runColumnsOf } from './run-row'
-import type { ChildReading, Claim, FinalOutcome, LockedParents, Outcome, RunOps } from './types'
+import type { ChildReading, Claim, Ended, LaunchMemo, LockedParents, Outcome, RunOps } from './types'
 import { setBounded } from '../bounded-map'
-
-type Ended = Extract<Outcome, { state: FinalOutcome }>
 
 /**
  * How many outcomes of a batch were applied, how many refused as stale (token no longer
@@ -15,6 +13,20 @@ export interface Completion {
   applied: number
   rejected: number
   claims: Claim[]
+}
+
+/** What a completion batch calls back into the engine for. */
+export interface CompletionHooks {
+  /** Lets an orchestrating kind start a run that gave up its lease. */
+  orchestrate(tx: Queryable, run: RunRow): Promise<RunRow[]>
+  /** Claims the worker's next runs at the end of the batch. */
+  claimNext?(tx: Queryable): Promise<Claim[]>
+  reading?: ChildReading
+  /**
+   * Sends, without waiting, the reads of the children the ended runs' parents are likely to
+   * start (see foreseeChildren): they travel with the batch's first statements.
+   */
+  foresee?(tx: Queryable, ended: readonly Ended[]): Map<string, LaunchMemo>
 }
 
 /**
@@ -28,10 +40,9 @@ export async function completeRuns(
   ops: RunOps,
   db: Database,
   outcomes: readonly Outcome[],
-  orchestrate: (tx: Queryable, run: RunRow) => Promise<RunRow[]>,
-  claimNext: (tx: Queryable) => Promise<Claim[]> = async () => [],
-  reading: ChildReading = { kinds: [], seen: new Map() },
+  hooks: CompletionHooks,
 ): Promise<Completion> {
+  const reading: ChildReading = hooks.reading ?? { kinds: [], seen: new Map() }
   if (outcomes.length === 0) return { applied: 0, rejected: 0, claims: [] }
   return db.transaction(async (raw) => {
     // Announcements are sent together at the end (see HeldNotifications).
@@ -95,7 +106,7 @@ export async function completeRuns(
     // them all (WORKFLOW; see ChildReading). It runs after the lock, so it sees what the
     // lock waited for.
     const readers = [...parents].filter((id) => {
-      const kind = reading.seen.get(id)
+      const kind = reading.seen.get(id)?.kind
       return kind === undefined ? reading.kinds.length > 0 : reading.kinds.includes(kind)
     })
     const childrenRead =
@@ -110,12 +121,16 @@ export async function completeRuns(
             [readers, reading.kinds],
           )
         : Promise.resolve([])
+    // Fourth: what the parents will likely start next (a chain's next step), resolved now
+    // instead of in a round trip of its own once they have decided.
+    const foreseen =
+      hooks.foresee && parents.size > 0 ? hooks.foresee(tx, final) : new Map<string, LaunchMemo>()
     const [locked, rows, children] = await Promise.all([locking, ending, childrenRead])
     const lockedParents: LockedParents = new Map()
     for (const row of locked) {
       if (!parents.has(row.id)) continue
-      lockedParents.set(row.id, { row })
-      setBounded(reading.seen, row.id, row.kind, KINDS_REMEMBERED)
+      lockedParents.set(row.id, { row, foreseen: foreseen.get(row.id) })
+      setBounded(reading.seen, row.id, { kind: row.kind, versionId: row.version_id }, KINDS_REMEMBERED)
     }
     for (const child of children) {
       const entry = lockedParents.get(child.parent_run_id!)
@@ -134,11 +149,11 @@ export async function completeRuns(
       const released = await release(tx, claim)
       if (!released) continue
       applied++
-      await notifyRunChanges(tx, await orchestrate(tx, released))
+      await notifyRunChanges(tx, await hooks.orchestrate(tx, released))
     }
     // Last, so the children and followers this batch queued can be among them: a chain's
     // next step starts without a wake-up and a claim transaction of its own.
-    const claims = await claimNext(tx)
+    const claims = hooks.claimNext ? await hooks.claimNext(tx) : []
     await tx.send()
     return { applied, rejected: outcomes.length - applied, claims }
   })

@@ -11,7 +11,7 @@ import { type ScheduledRun, enqueueMany } from './enqueue-many'
 import { finishRuns } from './finish'
 import { cancelRequests, heartbeat } from './heartbeat'
 import { movedUp, releaseMutex } from './mutex-handoff'
-import { childrenFinished, rerunOrchestration, startOrchestration } from './orchestration'
+import { childrenFinished, foreseeChildren, rerunOrchestration, startOrchestration } from './orchestration'
 import { notifyRunChanges } from '../events/notify'
 import { expireDeadlines, recoverExpiredLeases } from './recover'
 import type { RunRow } from './run-row'
@@ -136,14 +136,12 @@ export function createEngine(opts: EngineOptions): Engine {
     heartbeat: (claims, leaseMs) => heartbeat(db, claims, leaseMs),
     cancelRequests: (claims) => cancelRequests(db, claims),
     async complete(outcomes, next) {
-      const result = await completeRuns(
-        ops,
-        db,
-        outcomes,
-        (tx, run) => startOrchestration(deps, tx, run),
-        next ? (tx) => claimIn(tx, next, runStarted) : undefined,
-        childReading,
-      )
+      const result = await completeRuns(ops, db, outcomes, {
+        orchestrate: (tx, run) => startOrchestration(deps, tx, run),
+        claimNext: next ? (tx) => claimIn(tx, next, runStarted) : undefined,
+        reading: childReading,
+        foresee: (tx, ended) => foreseeChildren(deps, tx, ended, childReading.seen),
+      })
       if (result.rejected > 0) {
         rejected += result.rejected
         log.warn({ rejected: result.rejected }, 'refused outcomes of claims that are no longer current')

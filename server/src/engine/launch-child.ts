@@ -4,7 +4,7 @@ import type { Queryable } from '../db/database'
 import { coerceError } from '../errors'
 import type { RunRow } from './run-row'
 import type { ChildSpec, OrchestrationDeps } from './orchestration'
-import type { CurrentVersion, NewRun } from './types'
+import type { CurrentVersion, LaunchMemo, NewRun } from './types'
 import { readCurrentVersion } from './versions'
 
 /**
@@ -19,9 +19,10 @@ export async function enqueueChild(
   parent: RunRow,
   automationId: string,
   step: number,
-  extra: Record<string, unknown> = {},
+  extra: Record<string, unknown>,
+  memo: LaunchMemo,
 ): Promise<RunRow> {
-  const run = await prepareChild(deps, tx, parent, null, { automationId, step, parameters: extra }, new Map())
+  const run = await prepareChild(deps, tx, parent, null, { automationId, step, parameters: extra }, memo)
   return (await deps.ops.enqueue(tx, run)).run
 }
 
@@ -47,8 +48,6 @@ export async function launchChildren(
   return prepared.map((p) => (p instanceof Error ? p : queued.shift()!))
 }
 
-export type LaunchMemo = Map<string, Promise<CurrentVersion | undefined>>
-
 /** The run of one child, after checking that the parent's run-as user may run it. */
 async function prepareChild(
   deps: OrchestrationDeps,
@@ -72,13 +71,11 @@ async function prepareChild(
     }
     parameters = spec.parameters
   } else {
-    let checked = memo.get(spec.automationId!)
-    if (!checked) {
-      const child = { orgId: parent.org_id, runAsUserId: parent.run_as, automationId: spec.automationId! }
-      checked = deps.resolveChild ? deps.resolveChild(tx, child) : readCurrentVersion(tx, child)
-      memo.set(spec.automationId!, checked)
-    }
-    const current = await checked
+    const current = await resolveInto(deps, tx, memo, {
+      orgId: parent.org_id,
+      runAsUserId: parent.run_as,
+      automationId: spec.automationId!,
+    })
     if (!current) throw new Error(`automation ${spec.automationId} no longer exists`)
     target = {
       automationId: spec.automationId!,
@@ -114,4 +111,24 @@ async function prepareChild(
     parentAttempt: spec.parentAttempt ?? null,
     parameters,
   }
+}
+
+/**
+ * Resolves a child's automation as its parent's run-as user, once per memo: sends the read
+ * at once (so callers may send several before waiting) and keeps its promise. A promise
+ * nobody awaits (a foreseen child that is not started) must not be an unhandled rejection.
+ */
+export function resolveInto(
+  deps: OrchestrationDeps,
+  tx: Queryable,
+  memo: LaunchMemo,
+  child: { orgId: string; runAsUserId: string | null; automationId: string },
+): Promise<CurrentVersion | undefined> {
+  let checked = memo.get(child.automationId)
+  if (!checked) {
+    checked = deps.resolveChild ? deps.resolveChild(tx, child) : readCurrentVersion(tx, child)
+    checked.catch(() => {})
+    memo.set(child.automationId, checked)
+  }
+  return checked
 }

@@ -3,10 +3,10 @@ import type { Queryable } from '../db/database'
 import { type RunState, isFinal } from '../domain'
 import { coerceError } from '../errors'
 import type { KindModule } from '../kinds/kind'
-import { type LaunchMemo, enqueueChild, launchChildren } from './launch-child'
+import { enqueueChild, launchChildren, resolveInto } from './launch-child'
 import { lockMutex } from './mutex-lock'
 import { type ChildRow, RUN_COLUMNS, type RunRow, childColumnsOf } from './run-row'
-import type { ChildResolver, LockedParents, RunOps } from './types'
+import type { ChildResolver, Ended, LaunchMemo, LockedParents, ParentFacts, RunOps } from './types'
 import { setBounded } from '../bounded-map'
 
 /**
@@ -94,6 +94,13 @@ export interface Orchestrator<C = unknown, P = unknown> {
    * its first statements, in the same round trip, instead of after them.
    */
   readonly readsChildren?: true
+  /**
+   * The automations the end of a child (its step, its outcome) will likely make the parent
+   * start: a chain's next step, a workflow's successors. They are resolved with the
+   * completion's first statements, saving the round trip of resolving them after the
+   * decision; a guess that is not started costs one read and changes nothing.
+   */
+  nextAutomations?(config: C, plan: P, ended: { step: number | null; state: string }): readonly string[]
   /** The definition a worker executes for a child defined inside the parent's version. */
   inlineStep?(config: C, parent: Definition, step: number): Definition | undefined
   /**
@@ -141,13 +148,14 @@ async function contextFor(
   tx: Queryable,
   parent: RunRow,
   prefetched?: ChildRow[],
+  foreseen?: LaunchMemo,
 ): Promise<{ o: OrchestrationContext; orchestrator: Orchestrator } | undefined> {
   const kind = deps.kinds(parent.kind)
   if (!kind?.orchestrator) return undefined
   const def = await deps.ops.definition(tx, parent.version_id)
   // One advance can start many children of one automation (a fan-out): its current
   // version and its run-as check are read once per transaction, not once per child.
-  const memo: LaunchMemo = new Map()
+  const memo: LaunchMemo = foreseen ?? new Map()
   const orchestrator = kind.orchestrator as Orchestrator
   const { config, plan } = plannedConfig(deps, orchestrator, kind, def, parent.version_id)
   const o: OrchestrationContext = {
@@ -156,7 +164,7 @@ async function contextFor(
     config,
     plan,
     async startChild(automationId, step, parameters) {
-      const child = await enqueueChild(deps, tx, parent, automationId, step, parameters)
+      const child = await enqueueChild(deps, tx, parent, automationId, step, parameters ?? {}, memo)
       return isFinal(child.state) ? orchestrator.childrenFinished(o, [child]) : []
     },
     async skipChild(automationId, step, reason) {
@@ -340,7 +348,7 @@ export async function childrenFinished(
       ? [preread.row]
       : await tx.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1 for update`, [parentId])
     if (!parent || parent.state !== 'RUNNING' || parent.lease_owner) continue
-    const found = await contextFor(deps, tx, parent, preread?.children)
+    const found = await contextFor(deps, tx, parent, preread?.children, preread?.foreseen)
     if (!found) continue
     try {
       changed.push(...(await found.orchestrator.childrenFinished(found.o, byParent.get(parentId)!)))
@@ -349,4 +357,35 @@ export async function childrenFinished(
     }
   }
   return changed
+}
+
+/**
+ * Sends the reads of the children that the ended runs' parents will likely start next
+ * (Orchestrator.nextAutomations), without waiting: a completion batch calls it right after
+ * its first statements, so they share one round trip. Only parents whose kind and version
+ * the node has seen, and whose version it has planned, are guessed for; the rest resolve
+ * their children as they start them. The reads run as part of the batch's transaction, a
+ * moment before the parent decides; that is when any read of this transaction could run.
+ */
+export function foreseeChildren(
+  deps: OrchestrationDeps,
+  tx: Queryable,
+  ended: readonly Ended[],
+  seen: ReadonlyMap<string, ParentFacts>,
+): Map<string, LaunchMemo> {
+  const byParent = new Map<string, LaunchMemo>()
+  for (const { claim, state } of ended) {
+    const { parent_run_id: parentId, org_id: orgId, run_as: runAsUserId, step } = claim.run
+    const facts = parentId ? seen.get(parentId) : undefined
+    const planned = facts && deps.plans.get(facts.versionId)
+    const orchestrator = facts && (deps.kinds(facts.kind)?.orchestrator as Orchestrator | undefined)
+    if (!parentId || !planned || !orchestrator?.nextAutomations) continue
+    const memo = byParent.get(parentId) ?? new Map()
+    byParent.set(parentId, memo)
+    for (const automationId of orchestrator.nextAutomations(planned.config, planned.plan, { step, state })) {
+      // A child inherits its parent's organization and run-as user.
+      resolveInto(deps, tx, memo, { orgId, runAsUserId, automationId })
+    }
+  }
+  return byParent
 }

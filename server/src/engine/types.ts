@@ -104,18 +104,36 @@ export interface RunOps {
  * else in its transaction could change them, and (for kinds that read them) their children
  * as of then: each is used once, by the first move-on of that parent (a later one, after a
  * child's parent ended in between, reads again). A mutex hand-off to one of the children
- * drops them (followUps), so what is used is what a fresh read would return.
+ * drops them (followUps), so what is used is what a fresh read would return. `foreseen`
+ * holds the automations the parent's kind expected to start next, resolved in the same
+ * round trip (see foreseeChildren).
  */
-export type LockedParents = Map<string, { row: RunRow; children?: ChildRow[] }>
+export type LockedParents = Map<string, { row: RunRow; children?: ChildRow[]; foreseen?: LaunchMemo }>
+
+/**
+ * The children's automations an orchestrating parent has resolved (current version, run-as
+ * check) in one transaction, by automation id: a fan-out of a hundred steps of one
+ * automation reads it once.
+ */
+export type LaunchMemo = Map<string, Promise<CurrentVersion | undefined>>
+
+/** An outcome that ends its run (not an orchestrating hand-over). */
+export type Ended = Extract<Outcome, { state: FinalOutcome }>
+
+/** What never changes about a parent run: its kind and version. */
+export interface ParentFacts {
+  kind: string
+  versionId: string
+}
 
 /**
  * Which parents a completion batch reads the children of with its lock: those whose kind
- * moves on by reading them all, or whose kind it has not seen yet. A run's kind never
- * changes, so the engine remembers the kinds of the parents it locked (bounded).
+ * moves on by reading them all, or whose kind it has not seen yet. A run's kind and version
+ * never change, so the engine remembers those of the parents it locked (bounded).
  */
 export interface ChildReading {
   readonly kinds: readonly string[]
-  readonly seen: Map<string, string>
+  readonly seen: Map<string, ParentFacts>
 }
 
 /** The reason stored in cancel_requested when a deadline passes; the run ends TIMED_OUT, not CANCELLED. */

@@ -21,6 +21,10 @@ const chainOrchestrator: Orchestrator<ChainConfig> = {
   start: (o) => startStep(o, 0),
   // A chain has one child at a time, so a batch holds at most one of its children.
   childrenFinished: (o, ended) => stepEnded(o, ended[ended.length - 1]!),
+  nextAutomations(config, _plan, { step, state }) {
+    const next = config.children[(step ?? 0) + 1]
+    return next && (state === 'SUCCEEDED' || state === 'SKIPPED') ? [next] : []
+  },
 }
 
 async function stepEnded(o: OrchestrationContext<ChainConfig>, child: RunRow): Promise<RunRow[]> {

@@ -12,6 +12,8 @@ import { type StepView, outcomeOf, resolveItems, topologicalOrder, viewSteps } f
 interface WorkflowPlan {
   order: number[]
   incoming: IncomingEdges
+  /** By step index: the automations of the steps its edges lead to (inline steps have none). */
+  nextAutomations: string[][]
 }
 
 type Ctx = OrchestrationContext<WorkflowConfig, WorkflowPlan>
@@ -91,6 +93,8 @@ function place(o: Ctx, v: StepView) {
     parentAttempt: o.parent.attempt,
   }
 }
+
+const byName = (config: WorkflowConfig, name: string) => config.steps.find((s) => s.name === name)
 
 /** Each step's incoming edges with the index of their parent step. */
 type IncomingEdges = Map<string, { from: number; edge: WorkflowConfig['edges'][number] }[]>
@@ -304,7 +308,19 @@ async function prepareRerun(o: Ctx, fromStep: string | null): Promise<void> {
 
 export const workflowOrchestrator: Orchestrator<WorkflowConfig, WorkflowPlan> = {
   readsChildren: true,
-  plan: (config) => ({ order: topologicalOrder(config), incoming: incomingEdges(config) }),
+  plan: (config) => ({
+    order: topologicalOrder(config),
+    incoming: incomingEdges(config),
+    nextAutomations: config.steps.map((s) => {
+      const next = config.edges
+        .filter((e) => e.from === s.name)
+        .map((e) => byName(config, e.to)?.automationId)
+      return [...new Set(next.filter((id): id is string => id !== undefined))]
+    }),
+  }),
+  // Whichever way the step ended, its successors are the guess; one whose edge or rule does
+  // not let it run only costs its read.
+  nextAutomations: (_config, plan, { step }) => (step === null ? [] : (plan.nextAutomations[step] ?? [])),
   start: advance,
   async childrenFinished(o, ended) {
     // Children of an earlier attempt (ended after a rerun began) change nothing.
