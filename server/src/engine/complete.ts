@@ -27,6 +27,8 @@ export interface CompletionHooks {
    * start (see foreseeChildren): they travel with the batch's first statements.
    */
   foresee?(tx: Queryable, ended: readonly Ended[]): Map<string, LaunchMemo>
+  /** Whether the parent's move-on will read its children (see readsChildrenFor); yes without it. */
+  readsChildren?(parentId: string, ended: readonly Ended[]): boolean
 }
 
 /**
@@ -107,7 +109,8 @@ export async function completeRuns(
     // lock waited for.
     const readers = [...parents].filter((id) => {
       const kind = reading.seen.get(id)?.kind
-      return kind === undefined ? reading.kinds.length > 0 : reading.kinds.includes(kind)
+      if (kind === undefined) return reading.kinds.length > 0
+      return reading.kinds.includes(kind) && (hooks.readsChildren?.(id, final) ?? true)
     })
     const childrenRead =
       readers.length > 0

@@ -11,7 +11,13 @@ import { type ScheduledRun, enqueueMany } from './enqueue-many'
 import { finishRuns } from './finish'
 import { cancelRequests, heartbeat } from './heartbeat'
 import { movedUp, releaseMutex } from './mutex-handoff'
-import { childrenFinished, foreseeChildren, rerunOrchestration, startOrchestration } from './orchestration'
+import {
+  childrenFinished,
+  foreseeChildren,
+  readsChildrenFor,
+  rerunOrchestration,
+  startOrchestration,
+} from './orchestration'
 import { notifyRunChanges } from '../events/notify'
 import { expireDeadlines, recoverExpiredLeases } from './recover'
 import type { RunRow } from './run-row'
@@ -141,6 +147,7 @@ export function createEngine(opts: EngineOptions): Engine {
         claimNext: next ? (tx) => claimIn(tx, next, runStarted) : undefined,
         reading: childReading,
         foresee: (tx, ended) => foreseeChildren(deps, tx, ended, childReading.seen),
+        readsChildren: (parentId, ended) => readsChildrenFor(deps, parentId, ended, childReading.seen),
       })
       if (result.rejected > 0) {
         rejected += result.rejected

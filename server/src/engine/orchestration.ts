@@ -101,6 +101,16 @@ export interface Orchestrator<C = unknown, P = unknown> {
    * decision; a guess that is not started costs one read and changes nothing.
    */
   nextAutomations?(config: C, plan: P, ended: { step: number | null; state: string }): readonly string[]
+  /**
+   * Set by kinds that read children: whether moving on after these children ended (the
+   * parent's children of one batch) can do without reading the others (WORKFLOW: a step
+   * whose successors its outcome alone decides). The batch then leaves that read out.
+   */
+  movesOnAlone?(
+    config: C,
+    plan: P,
+    ended: readonly { step: number | null; item: number | null; state: string }[],
+  ): boolean
   /** The definition a worker executes for a child defined inside the parent's version. */
   inlineStep?(config: C, parent: Definition, step: number): Definition | undefined
   /**
@@ -388,4 +398,25 @@ export function foreseeChildren(
     }
   }
   return byParent
+}
+
+/**
+ * Whether a completion batch should read the children of this parent with its lock: not
+ * when its kind moves on from the ended children alone (Orchestrator.movesOnAlone), as far
+ * as the node knows the parent's kind and has planned its version.
+ */
+export function readsChildrenFor(
+  deps: OrchestrationDeps,
+  parentId: string,
+  ended: readonly Ended[],
+  seen: ReadonlyMap<string, ParentFacts>,
+): boolean {
+  const facts = seen.get(parentId)
+  const planned = facts && deps.plans.get(facts.versionId)
+  const orchestrator = facts && (deps.kinds(facts.kind)?.orchestrator as Orchestrator | undefined)
+  if (!planned || !orchestrator?.movesOnAlone) return true
+  const mine = ended
+    .filter((o) => o.claim.run.parent_run_id === parentId)
+    .map(({ claim, state }) => ({ step: claim.run.step, item: claim.run.step_item, state }))
+  return !orchestrator.movesOnAlone(planned.config, planned.plan, mine)
 }

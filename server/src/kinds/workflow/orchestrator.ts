@@ -4,17 +4,10 @@ import type { RunRow } from '../../engine/run-row'
 import { TIMEOUT_REASON } from '../../engine/types'
 import { coerceError } from '../../errors'
 import type { WorkflowConfig, WorkflowStep } from './config'
-import { type Incoming, decide } from './rules'
+import { type Incoming, type StepOutcome, decide } from './rules'
 import { type StepScope, evaluateCondition, resolveTemplate } from './scope'
-import { type StepView, outcomeOf, resolveItems, topologicalOrder, viewSteps } from './view'
-
-/** The steps in topological order and each step's incoming edges: planned once per version. */
-interface WorkflowPlan {
-  order: number[]
-  incoming: IncomingEdges
-  /** By step index: the automations of the steps its edges lead to (inline steps have none). */
-  nextAutomations: string[][]
-}
+import { type IncomingEdges, type WorkflowPlan, planWorkflow } from './plan'
+import { type StepView, outcomeOf, resolveItems, viewSteps } from './view'
 
 type Ctx = OrchestrationContext<WorkflowConfig, WorkflowPlan>
 const ACTIVE = ['QUEUED', 'WAITING', 'RUNNING']
@@ -85,6 +78,61 @@ async function advance(o: Ctx): Promise<RunRow[]> {
   ]
 }
 
+/**
+ * The steps that one step's end starts, when they can be decided from its outcome alone
+ * (WorkflowPlan.quick) and all of them run; undefined otherwise (a skip, a join, a
+ * condition: advance then looks at every step).
+ */
+function quickNext(
+  config: WorkflowConfig,
+  plan: WorkflowPlan,
+  step: number,
+  outcome: StepOutcome,
+): number[] | undefined {
+  const next = plan.successors[step] ?? []
+  if (next.length === 0 || !next.every((t) => plan.quick[t])) return undefined
+  const ended = config.steps[step]!
+  // An ignored failure counts as success downstream.
+  const seen = outcome === 'FAILED' && ended.ignoreFailure ? 'SUCCEEDED' : outcome
+  const runs = next.every((t) => {
+    const s = config.steps[t]!
+    const [only] = plan.incoming.get(s.name)!
+    return (
+      decide(s.rule, [{ parent: ended.name, condition: only!.edge.condition, outcome: seen }]).decision ===
+      'RUN'
+    )
+  })
+  return runs ? next : undefined
+}
+
+/**
+ * The quick move-on: one step of the current attempt ended and quickNext starts what
+ * follows, without reading the other children, so a line of steps moves on at the cost of a
+ * chain's. Undefined when it does not apply; a started step that ended at once (mutex
+ * SKIP, refused) lets more be decided, which advance then does.
+ */
+async function nextOfOne(o: Ctx, ended: readonly RunRow[]): Promise<RunRow[] | undefined> {
+  const [child] = ended
+  if (ended.length !== 1 || !child || o.parent.cancel_requested) return undefined
+  if (child.parent_attempt !== o.parent.attempt || child.step === null || child.step_item !== null)
+    return undefined
+  const outcome = outcomeOf(child)
+  const next = outcome ? quickNext(o.config, o.plan, child.step, outcome) : undefined
+  if (!next) return undefined
+  // quick steps read only the workflow's parameters.
+  const scope: StepScope = { params: o.parent.parameters, variables: {}, steps: {} }
+  const starts = next.map((index) => ({ v: pendingView(o.config, index), item: null, items: null }))
+  const launched = await launch(o, scope, starts)
+  const rows = launched.map((l) => l.row)
+  if (launched.some((l) => !ACTIVE.includes(l.row.state))) return [...rows, ...(await advance(o))]
+  return rows
+}
+
+function pendingView(config: WorkflowConfig, index: number): StepView {
+  const step = config.steps[index]!
+  return { index, step, rows: [], status: 'PENDING', outcome: null, outputs: null, items: null }
+}
+
 function place(o: Ctx, v: StepView) {
   return {
     automationId: v.step.automationId ?? null,
@@ -92,20 +140,6 @@ function place(o: Ctx, v: StepView) {
     step: v.index,
     parentAttempt: o.parent.attempt,
   }
-}
-
-const byName = (config: WorkflowConfig, name: string) => config.steps.find((s) => s.name === name)
-
-/** Each step's incoming edges with the index of their parent step. */
-type IncomingEdges = Map<string, { from: number; edge: WorkflowConfig['edges'][number] }[]>
-
-function incomingEdges(config: WorkflowConfig): IncomingEdges {
-  const index = new Map(config.steps.map((s, i) => [s.name, i]))
-  const byTarget: IncomingEdges = new Map()
-  for (const edge of config.edges) {
-    byTarget.set(edge.to, [...(byTarget.get(edge.to) ?? []), { from: index.get(edge.from)!, edge }])
-  }
-  return byTarget
 }
 
 /** Applies the step's rule, then its run condition, forEach list: run (with its items), WAIT, or what to record. */
@@ -308,16 +342,7 @@ async function prepareRerun(o: Ctx, fromStep: string | null): Promise<void> {
 
 export const workflowOrchestrator: Orchestrator<WorkflowConfig, WorkflowPlan> = {
   readsChildren: true,
-  plan: (config) => ({
-    order: topologicalOrder(config),
-    incoming: incomingEdges(config),
-    nextAutomations: config.steps.map((s) => {
-      const next = config.edges
-        .filter((e) => e.from === s.name)
-        .map((e) => byName(config, e.to)?.automationId)
-      return [...new Set(next.filter((id): id is string => id !== undefined))]
-    }),
-  }),
+  plan: planWorkflow,
   // Whichever way the step ended, its successors are the guess; one whose edge or rule does
   // not let it run only costs its read.
   nextAutomations: (_config, plan, { step }) => (step === null ? [] : (plan.nextAutomations[step] ?? [])),
@@ -325,7 +350,13 @@ export const workflowOrchestrator: Orchestrator<WorkflowConfig, WorkflowPlan> = 
   async childrenFinished(o, ended) {
     // Children of an earlier attempt (ended after a rerun began) change nothing.
     if (!ended.some((c) => c.parent_attempt === o.parent.attempt)) return []
-    return advance(o)
+    return (await nextOfOne(o, ended)) ?? advance(o)
+  },
+  movesOnAlone(config, plan, ended) {
+    const [child] = ended
+    if (ended.length !== 1 || !child || child.step === null || child.item !== null) return false
+    const outcome = child.state === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED'
+    return quickNext(config, plan, child.step, outcome) !== undefined
   },
   inlineStep(config, _parent, step) {
     const s = config.steps[step]
