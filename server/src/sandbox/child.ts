@@ -16,7 +16,9 @@ export const PYTHON_RUNNER = realpathSync(fileURLToPath(new URL('./runner.py', i
 /** The Python runner, the modules it imports from its own dir, and the zygote that forks it (zygote.py). */
 export const PYTHON_RUNNER_FILES = [
   PYTHON_RUNNER,
-  ...['landlock.py', 'libc.py', 'wire.py', 'zygote.py', 'namespaces.py'].map((name) => join(dirname(PYTHON_RUNNER), name)),
+  ...['landlock.py', 'libc.py', 'wire.py', 'zygote.py', 'namespaces.py'].map((name) =>
+    join(dirname(PYTHON_RUNNER), name),
+  ),
 ]
 /** Where the runners' in-sandbox forwarder listens (each sandbox has a loopback of its own). */
 export const PROXY_PORT = 3128
@@ -80,7 +82,9 @@ export interface SpawnOptions {
 }
 
 /** Only what a script needs to behave normally; never the server's secrets. */
-export function scrubbedEnv(options: Pick<SpawnOptions, 'isolation' | 'proxySocket'>): Record<string, string> {
+export function scrubbedEnv(
+  options: Pick<SpawnOptions, 'isolation' | 'proxySocket'>,
+): Record<string, string> {
   const env: Record<string, string> = {}
   for (const name of ['PATH', 'LANG', 'TZ']) {
     const value = process.env[name]

@@ -121,10 +121,15 @@ export async function listenForJobs(dir: string): Promise<JobSocket> {
           const cut = setTimeout(() => {
             for (const [, socket] of live) socket.destroy()
           }, DRAIN_MS)
-          await Promise.all(live.map(([name]) => new Promise<void>((resolve) => {
-            if (ended.has(name)) resolve()
-            else emitters[name].once('end', () => resolve())
-          })))
+          await Promise.all(
+            live.map(
+              ([name]) =>
+                new Promise<void>((resolve) => {
+                  if (ended.has(name)) resolve()
+                  else emitters[name].once('end', () => resolve())
+                }),
+            ),
+          )
           clearTimeout(cut)
         },
       }

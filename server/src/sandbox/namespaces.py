@@ -157,7 +157,6 @@ def isolate(workdir, memory_mb, keep, hidden):
     _rebind_under_fresh("/tmp", keep, size_mb)
     os.makedirs(workdir, mode=0o700, exist_ok=True)
     _mount_tmpfs(workdir, size_mb)
-    # The old cwd is the zygote's dir, under the new mounts.
     os.chdir(workdir)
     for path in hidden:
         if os.path.exists(path):

@@ -97,14 +97,15 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
           max: MAX_WARM_SPECS,
           idleMs: opts.warmIdleMs ?? DEFAULT_WARM_IDLE_MS,
           setup: () =>
-            Promise.all([proxy, spawnOptions({ language: 'python', memoryMb: 0 }, nodePath, isolation, compiledRunner)]).then(
-              ([p, options]) => ({
-                python: options.executable,
-                entry: zygoteEntry(options.entry),
-                readOnly: options.readOnly,
-                proxySocket: p?.socketPath,
-              }),
-            ),
+            Promise.all([
+              proxy,
+              spawnOptions({ language: 'python', memoryMb: 0 }, nodePath, isolation, compiledRunner),
+            ]).then(([p, options]) => ({
+              python: options.executable,
+              entry: zygoteEntry(options.entry),
+              readOnly: options.readOnly,
+              proxySocket: p?.socketPath,
+            })),
         })
       : undefined
 
@@ -116,14 +117,13 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   }
 
   function spawnTracked(spec: SandboxSpec): Promise<SandboxProcess> {
-    const pending = spawnProcess(spec)
-      .then((proc) => {
-        live.add(proc)
-        proc.exited.then(() => live.delete(proc))
-        // stop() may have run while the temp dir was being made.
-        if (stopped) proc.kill()
-        return proc
-      })
+    const pending = spawnProcess(spec).then((proc) => {
+      live.add(proc)
+      proc.exited.then(() => live.delete(proc))
+      // stop() may have run while the temp dir was being made.
+      if (stopped) proc.kill()
+      return proc
+    })
     spawning.add(pending)
     const forget = () => spawning.delete(pending)
     pending.then(forget, forget)

@@ -69,7 +69,10 @@ def _job(token, memory_mb, socket_path, keep, alive_fd):
         os.dup2(fd, target)
     # Nothing of the zygote's: its command pipe and event channel, the sockets' first fds.
     os.closerange(4, os.sysconf("SC_OPEN_MAX"))
-    namespaces.isolate(os.getcwd(), memory_mb, keep, hidden=[os.path.dirname(socket_path)])
+    # A cwd of its own name too (the zygote's dir is not kept): a run's processes can be told
+    # apart from the host by their cwd, as those of per-process sandboxes are.
+    workdir = f"{os.getcwd()}-{os.urandom(6).hex()}"
+    namespaces.isolate(workdir, memory_mb, keep, hidden=[os.path.dirname(socket_path)])
     runner.main(memory_mb, site_ready=True)
 
 

@@ -57,7 +57,11 @@ interface ForkedJob {
 /** NSpid and PPid of a process: its pid in each pid namespace from the host's down, and its parent. */
 async function pidsOf(pid: number): Promise<{ pid: number; nspid: number[]; ppid: number } | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
-  const nspid = status.match(/^NSpid:\s+(.*)$/m)?.[1]?.trim().split(/\s+/).map(Number)
+  const nspid = status
+    .match(/^NSpid:\s+(.*)$/m)?.[1]
+    ?.trim()
+    .split(/\s+/)
+    .map(Number)
   const ppid = Number(status.match(/^PPid:\s+(\d+)$/m)?.[1])
   return nspid ? { pid, nspid, ppid } : undefined
 }
@@ -85,7 +89,13 @@ export async function startZygote(options: ZygoteOptions): Promise<Zygote> {
     socketDir,
     socketDir,
   ]
-  const command = [options.python, ...PYTHON_FLAGS, options.entry, String(options.memoryMb), options.jobSocket.path]
+  const command = [
+    options.python,
+    ...PYTHON_FLAGS,
+    options.entry,
+    String(options.memoryMb),
+    options.jobSocket.path,
+  ]
   const child = options.launcher.launch({
     command: options.isolation.bwrap,
     args: [...mounts, ...command],
@@ -120,7 +130,10 @@ export async function startZygote(options: ZygoteOptions): Promise<Zygote> {
     alive = false
     const why = stderr.trim().split('\n').slice(-3).join('\n')
     const how = exit.error?.message ?? exit.signal ?? `exit code ${exit.code}`
-    started({ reason: `the Python zygote ended before it was ready (${how})${why ? `: ${why}` : ''}`, unavailable: false })
+    started({
+      reason: `the Python zygote ended before it was ready (${how})${why ? `: ${why}` : ''}`,
+      unavailable: false,
+    })
     for (const job of jobs.values()) job.exited({ code: null, signal: 'SIGKILL' })
     await removeSandboxDir(dir).catch(() => {})
   })
@@ -145,7 +158,10 @@ export async function startZygote(options: ZygoteOptions): Promise<Zygote> {
       },
     })
     if (alive) child.write(`${JSON.stringify({ type: 'fork', token })}\n`)
-    else jobs.get(token)?.exited({ code: null, signal: null, error: new Error('the Python zygote is not running') })
+    else
+      jobs
+        .get(token)
+        ?.exited({ code: null, signal: null, error: new Error('the Python zygote is not running') })
 
     const launched: LaunchedProcess = {
       get pid() {
@@ -169,7 +185,8 @@ export async function startZygote(options: ZygoteOptions): Promise<Zygote> {
       cleanup: () => Promise.resolve(),
       killTreeFirst: false,
       rssMb: async () => {
-        if (pid === undefined && middle !== undefined && child.pid !== undefined) pid = await jobPid(child.pid, middle)
+        if (pid === undefined && middle !== undefined && child.pid !== undefined)
+          pid = await jobPid(child.pid, middle)
         return pid === undefined ? undefined : treeRssMb(pid)
       },
     })
