@@ -185,6 +185,36 @@ set_output("fds", sorted(int(fd) for fd in range(0, 64) if attempt(lambda: os.fs
     expect(zygotePids()).toHaveLength(1)
   })
 
+  it("finds nothing of another job's code or arguments in what it inherited from the zygote", async () => {
+    const secret = `secret-${Math.random().toString(36).slice(2)}`
+    const victim = pool.run(
+      job('python', `import time\nSECRET_CODE = "${secret}-code"\ntime.sleep(1.5)`, {
+        args: { params: { secret } },
+      }),
+    )
+    await sleep(300)
+    // What its process holds that Python reaches: the frames it was forked in and every tracked
+    // container. The needle is put together here, so that only it holds the whole string.
+    const search = `import gc, sys
+needle = params["head"] + params["tail"]
+def hit(value):
+    return isinstance(value, str) and value is not needle and needle in value
+found = []
+frame = sys._getframe()
+while frame is not None:
+    found += ["frame " + frame.f_code.co_name for value in list(frame.f_locals.values()) if hit(value)]
+    frame = frame.f_back
+for obj in gc.get_objects():
+    members = obj.values() if isinstance(obj, dict) else obj if isinstance(obj, (list, tuple, set)) else ()
+    found += ["object " + type(obj).__name__ for value in list(members) if hit(value)]
+set_output("found", found)
+`
+    const [head, tail] = [secret.slice(0, 9), secret.slice(9)]
+    const { outputs } = await pool.run(job('python', search, { args: { params: { head, tail } } }))
+    expect(outputs.found).toEqual([])
+    await victim
+  })
+
   it('a job whose code tries to forge the channel only reaches its own stream', async () => {
     const forge = pool.run(
       job(

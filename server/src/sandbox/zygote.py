@@ -102,9 +102,14 @@ def _middle(token, memory_mb, socket_path, keep):
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def _fork(token, memory_mb, socket_path, keep):
+def _fork(token, memory_mb, socket_path, keep, inherited):
     pid = os.fork()
     if pid == 0:
+        # The zygote's books (other jobs' tokens among them) are no business of this job's. Its
+        # memory still holds their bytes; what keeps a token useless to it is the socket being
+        # out of reach (see the top of this file).
+        for books in inherited:
+            books.clear()
         try:
             _middle(token, memory_mb, socket_path, keep)
         finally:
@@ -192,7 +197,7 @@ def main():
             if not isinstance(token, str) or len(token) != _TOKEN_BYTES:
                 continue
             if command.get("type") == "fork" and token not in by_token:
-                pid = _fork(token, memory_mb, socket_path, keep)
+                pid = _fork(token, memory_mb, socket_path, keep, (jobs, by_token, lines))
                 jobs[os.pidfd_open(pid)] = (pid, token)
                 by_token[token] = pid
                 _send({"type": "forked", "token": token, "pid": pid})
