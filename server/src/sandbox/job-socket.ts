@@ -17,6 +17,8 @@ export interface JobStreams {
   close(): Promise<void>
   /** A line of the server's own on the job's stderr (why it ended, when the job could not say). */
   note(line: string): void
+  /** The job has connected its stdin and channel. */
+  readonly connected: boolean
 }
 
 /** The unix socket every zygote job connects to, in a dir of its own that only zygote sandboxes mount. */
@@ -113,6 +115,9 @@ export async function listenForJobs(dir: string): Promise<JobSocket> {
         },
         note(line) {
           emitters.stderr.emit('data', Buffer.from(`${line}\n`))
+        },
+        get connected() {
+          return sockets.has('io')
         },
         async close() {
           expected.delete(token)

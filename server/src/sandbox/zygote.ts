@@ -79,6 +79,10 @@ async function jobPid(bwrapPid: number, middle: number): Promise<number | undefi
   return all.find((p) => mid && p.ppid === mid.pid && p.nspid.length === depth + 2)?.pid
 }
 
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1) ?? ''
+}
+
 export async function startZygote(options: ZygoteOptions): Promise<Zygote> {
   const dir = await makeSandboxDir()
   const socketDir = dirname(options.jobSocket.path)
@@ -154,6 +158,9 @@ export async function startZygote(options: ZygoteOptions): Promise<Zygote> {
       exited: (e) => {
         if (!jobs.delete(token)) return
         if (!alive) streams.note('the Python zygote this job was forked from died, and the job with it')
+        // The middle process says on the zygote's stderr why it could not make the job's namespaces.
+        else if (!streams.connected)
+          streams.note(`the Python zygote could not start this job: ${lastLine(stderr)}`)
         exit(e)
       },
     })
