@@ -48,7 +48,8 @@ import fcntl  # noqa: E402, F401
 import struct  # noqa: E402, F401
 import traceback  # noqa: E402, F401
 
-_TOKEN_BYTES = 64
+# The server's tokens: 32 random bytes, in hex.
+_TOKEN_CHARS = 64
 
 
 def _send(message):
@@ -72,8 +73,9 @@ def _job(token, memory_mb, socket_path, keep, alive_fd):
     os.closerange(4, os.sysconf("SC_OPEN_MAX"))
     # A cwd of its own name too (the zygote's dir is not kept): a run's processes can be told
     # apart from the host by their cwd, as those of per-process sandboxes are.
-    workdir = f"{os.getcwd()}-{os.urandom(6).hex()}"
-    namespaces.isolate(workdir, memory_mb, keep, hidden=[os.path.dirname(socket_path)])
+    zygote_dir = os.getcwd()
+    workdir = f"{zygote_dir}-{os.urandom(6).hex()}"
+    namespaces.isolate(workdir, memory_mb, keep, hidden=[os.path.dirname(socket_path), zygote_dir])
     runner.main(memory_mb, site_ready=True)
 
 
@@ -194,7 +196,7 @@ def main():
         for line in lines:
             command = wire.loads(line.decode())
             token = command.get("token")
-            if not isinstance(token, str) or len(token) != _TOKEN_BYTES:
+            if not isinstance(token, str) or len(token) != _TOKEN_CHARS:
                 continue
             if command.get("type") == "fork" and token not in by_token:
                 pid = _fork(token, memory_mb, socket_path, keep, (jobs, by_token, lines))
