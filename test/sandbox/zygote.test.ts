@@ -48,7 +48,7 @@ function zygotePids(): number[] {
 
 const NAME = `import ctypes\nctypes.CDLL(None).prctl(15, NAME.encode(), 0, 0, 0)\n`
 
-// What one job leaves for the next to find: processes, files, a listener, an abstract socket.
+// What one job leaves for the next to find: processes, files, a listener, an abstract socket, shared memory.
 const PLANT = `import os, socket, time
 open("cwd-marker", "w").write("job A")
 try:
@@ -61,12 +61,15 @@ tcp.listen()
 abstract = socket.socket(socket.AF_UNIX)
 abstract.bind("\\0switchyard-zygote-test")
 abstract.listen()
+import ctypes
+shm = ctypes.CDLL(None).shmget(0x5a59, 4096, 0o1600)  # a System V segment, IPC_CREAT | 0600
 child = os.fork()
 if child == 0:
     NAME = "zy-left-behind"
 ${NAME.replace(/^/gm, '    ')}
     time.sleep(600)
 set_output("pids", [os.getpid(), child])
+set_output("shm", shm)
 set_output("cwd", os.getcwd())
 time.sleep(float(params["hold"]))
 `
@@ -95,6 +98,8 @@ set_output("cwd_marker", os.path.exists(params["cwd"] + "/cwd-marker"))
 set_output("tmp_marker", os.path.exists("/tmp/tmp-marker"))
 set_output("tcp_refused", refused(socket.AF_INET, ("127.0.0.1", 4000)))
 set_output("abstract_refused", refused(socket.AF_UNIX, "\\0switchyard-zygote-test"))
+import ctypes
+set_output("shm_seen", ctypes.CDLL(None).shmget(0x5a59, 0, 0) != -1)
 `
 
 const apart = {
@@ -105,12 +110,14 @@ const apart = {
   tmp_marker: false,
   tcp_refused: true,
   abstract_refused: true,
+  shm_seen: false,
 }
 
 describe('Python jobs forked by one zygote', () => {
   it('one after another: nothing of the first job (processes, files, listeners) is there for the next', async () => {
     const first = await pool.run(job('python', PLANT, { args: { params: { hold: 0 } } }))
     expect((first.outputs.pids as number[])[0]).toBe(1)
+    expect(first.outputs.shm).toBeGreaterThanOrEqual(0)
     // The first job's leftover child died with the job's pid namespace.
     await eventually(() => pidsNamed('zy-left-behind').length === 0, 'the left-behind child to die')
     const next = await pool.run(job('python', LOOK, { args: { params: { cwd: first.outputs.cwd } } }))
