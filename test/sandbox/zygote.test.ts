@@ -222,6 +222,30 @@ set_output("found", found)
     await victim
   })
 
+  it('cannot undo the mounts that hide the zygote, even from a user namespace of its own', async () => {
+    const code = `import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def call(name, *args):
+    return 0 if getattr(libc, name)(*args) == 0 else ctypes.get_errno()
+set_output("here", [call("umount2", path, 2) for path in (b"/proc", b"/tmp", b".")])
+r, w = os.pipe()
+if os.fork() == 0:
+    # A single-threaded child may make a user namespace, and has every capability in it.
+    result = [call("unshare", 0x10000000 | 0x00020000)]
+    result += [call("umount2", path, 2) for path in (b"/proc", b"/tmp", b".")]
+    result.append(call("mount", b"tmpfs", b".", b"tmpfs", 0, None))
+    os.write(w, repr(result).encode())
+    os._exit(0)
+os.close(w)
+set_output("nested", eval(os.read(r, 1000).decode()))
+`
+    const { outputs } = await pool.run(job('python', code))
+    // No capabilities: EPERM.
+    expect(outputs.here).toEqual([1, 1, 1])
+    // In a new user namespace the mounts it inherited are locked (EINVAL), and Landlock refuses new ones.
+    expect(outputs.nested).toEqual([0, 22, 22, 22, 1])
+  })
+
   it('a job whose code tries to forge the channel only reaches its own stream', async () => {
     const forge = pool.run(
       job(
