@@ -76,6 +76,8 @@ def _job(token, memory_mb, socket_path, keep, alive_fd):
     zygote_dir = os.getcwd()
     workdir = f"{zygote_dir}-{os.urandom(6).hex()}"
     namespaces.isolate(workdir, memory_mb, keep, hidden=[os.path.dirname(socket_path), zygote_dir])
+    # What a script sees in sys.argv is what a runner started on its own would have.
+    sys.argv = [runner.__file__, str(memory_mb)]
     runner.main(memory_mb, site_ready=True)
 
 
