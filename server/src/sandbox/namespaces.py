@@ -3,10 +3,12 @@
 The zygote's bwrap sandbox is shared by every job it forks, so each job makes its own inside
 it: user, mount, pid, network, IPC and UTS namespaces (`enter`, in the middle process), then,
 as pid 1 of the new pid namespace, a mount namespace that shows nothing of the zygote's or of
-another job's (`isolate`): fresh tmpfs on /tmp and on its cwd, an empty /proc, the job socket
-dir covered, /dev/shm its own; its own loopback; and no capabilities left, so it cannot undo
-a mount it was given (the mounts under it, copied from the zygote's namespace into a new user
-namespace, are locked by the kernel anyway).
+another job's (`isolate`): fresh tmpfs on /tmp (the runner's and the egress proxy's mounts
+carried over, not the job socket's dir nor the zygote's) and on its cwd, an empty /proc,
+/dev/shm its own; its own loopback; and no capabilities left, so it cannot undo a mount it
+was given. Should its code make a user namespace of its own to get capabilities back, the
+mounts copied into it are locked by the kernel (they cannot be unmounted to show what they
+cover), and Landlock refuses a confined process any new mount.
 
 Why /proc is empty rather than a fresh proc of the job's pid namespace: the kernel refuses a
 new proc mount in a user namespace unless a fully visible one is already there, and bwrap's

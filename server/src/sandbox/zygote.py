@@ -21,9 +21,10 @@ and every job's nested in it.
 Why the job channel is safe: the job connects to the server's unix socket, in a dir only
 zygote sandboxes mount, three times (stdin and fd 3, stdout, stderr), each time first sending
 the random token the server gave for this job alone; the server takes each stream of a token
-once, and only while that job is live. Then, still before user code, the job covers the
-socket dir in its own mount namespace and drops every capability, so it can never connect
-again, and it closes every descriptor it inherited from the zygote (its control pipes). A
+once, and only while that job is live. Then, still before user code, the job puts a fresh
+/tmp over the socket's dir (or covers the dir, outside /tmp) in its own mount namespace and
+drops every capability, so it can never connect again (namespaces.py: nor undo that), and it
+closes every descriptor it inherited from the zygote (its command pipe and event channel). A
 job's code reaches only its own connections; another job's token, should one sit in the
 memory it inherited, opens nothing, as the socket is out of reach.
 """
