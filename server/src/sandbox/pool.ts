@@ -61,7 +61,8 @@ const MAX_WARM_SPECS = 4
  * the start) and drained after `warmIdleMs` without one. `stop()` kills everything, running
  * jobs included. Processes are contained as `isolation` says (see isolation.ts); namespaced
  * ones reach the network only through an egress proxy the pool runs for them, and only when
- * `egress` is given.
+ * `egress` is given. Namespaced Python processes are forks of a zygote per memory cap
+ * (zygotes.ts), each in namespaces of its own, rather than a bwrap and an interpreter per job.
  */
 export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   const nodePath = opts.nodePath ?? process.execPath
