@@ -261,9 +261,14 @@ set_output("nested", eval(os.read(r, 1000).decode()))
   })
 
   it('times out, killing the job and everything it started', async () => {
-    const code = `import os, time\nif os.fork() == 0:\n    NAME = "zy-timeout"\n${NAME.replace(/^/gm, '    ')}\n    os.setsid()\n    time.sleep(600)\nwhile True:\n    pass`
+    // The job's pid 1 clears the pdeathsig that ties it to the process between it and the
+    // zygote, and disarms the runner's exit when the server closes its stdin.
+    const code = `import ctypes, os, time\nif os.fork() == 0:\n    NAME = "zy-timeout"\n${NAME.replace(/^/gm, '    ')}\n    os.setsid()\n    time.sleep(600)\nctypes.CDLL(None).prctl(1, 0, 0, 0, 0)\nos._exit = lambda code: None\nNAME = "zy-timeout-1"\n${NAME}while True:\n    pass`
     await failure(pool, job('python', code, { timeoutMs: 1000 }), 'TIMEOUT')
-    await eventually(() => pidsNamed('zy-timeout').length === 0, 'the timed-out job to be gone')
+    await eventually(
+      () => pidsNamed('zy-timeout').length + pidsNamed('zy-timeout-1').length === 0,
+      'the timed-out job to be gone',
+    )
   })
 
   it('holds the memory cap: the address space limit, and the watchdog on the job (not the zygote)', async () => {

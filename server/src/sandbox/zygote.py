@@ -122,6 +122,27 @@ def _fork(token, memory_mb, socket_path, keep, inherited):
     return pid
 
 
+def _kill(middle):
+    """Kills a job: its pid 1 first, then the middle process.
+
+    The job's pdeathsig alone would not do: user code may clear it (prctl), and would then
+    outlive the middle. Its pid 1 is the middle's only child (the middle is single-threaded,
+    so one task's list has them all); it dies with its whole pid namespace. Were the middle
+    yet to fork, it dies first, and a job forked meanwhile dies of the pdeathsig it sets
+    before any user code runs (namespaces.watch_parent).
+    """
+    try:
+        with open(f"/proc/{middle}/task/{middle}/children", encoding="ascii") as children:
+            pids = [int(pid) for pid in children.read().split()]
+    except OSError:
+        pids = []
+    for pid in [*pids, middle]:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def _probe():
     """None when this host lets a process nest the namespaces jobs need, else why not."""
     pid = os.fork()
@@ -207,10 +228,7 @@ def main():
                 by_token[token] = pid
                 _send({"type": "forked", "token": token, "pid": pid})
             elif command.get("type") == "kill" and token in by_token:
-                try:
-                    os.kill(by_token[token], signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+                _kill(by_token[token])
 
 
 if __name__ == "__main__":
