@@ -93,7 +93,10 @@ export function createZygotes(options: {
       if (unavailable) return undefined
       let entry = zygotes.get(memoryMb)
       const current = entry && (await entry.zygote.catch(() => undefined))
-      if (!entry || !current?.alive) {
+      const latest = zygotes.get(memoryMb)
+      // Another job found the same zygote dead while this one waited, and started the next.
+      if (entry && latest && latest !== entry) entry = latest
+      else if (!entry || !current?.alive) {
         entry = { zygote: start(memoryMb) }
         // A zygote that cannot start is not kept: the next job tries again (and reports why).
         entry.zygote.catch(() => zygotes.delete(memoryMb))
