@@ -24,6 +24,8 @@ const ASSETS = [
   'sandbox/landlock.py',
   'sandbox/libc.py',
   'sandbox/wire.py',
+  'sandbox/zygote.py',
+  'sandbox/namespaces.py',
   'warehouse/embedded/boot.mjs',
   'db/pglite-initdb.mjs',
 ]

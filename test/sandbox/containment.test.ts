@@ -24,7 +24,7 @@ set_output("dir", os.getcwd())`
 
 const isPython = (pid: number) => {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('runner.py')
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').match(/runner\.py|zygote\.py/) !== null
   } catch {
     return false
   }

@@ -67,12 +67,14 @@ function liveProcesses(): ProcessEntry[] {
 
 /**
  * Live sandbox processes of this test process's pools: children of their launchers (which
- * are children of this process) whose command line mentions a sandbox runner.
+ * are children of this process) whose command line mentions a sandbox runner or a zygote.
  */
 export function sandboxChildren(): number[] {
   const all = liveProcesses()
   const launchers = new Set(launchersIn(all))
-  return all.filter((p) => launchers.has(p.ppid) && /runner\.(mjs|py)/.test(p.cmdline)).map((p) => p.pid)
+  return all
+    .filter((p) => launchers.has(p.ppid) && /(runner|zygote)\.(mjs|py)/.test(p.cmdline))
+    .map((p) => p.pid)
 }
 
 function launchersIn(all: ProcessEntry[]): number[] {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -75,6 +75,15 @@ describe('pool lifecycle', () => {
       for (const match of text.matchAll(/dir (\S+)/g)) dirs.push(String(match[1]))
       serverPid ||= Number(text.match(/server (\d+)/)?.[1] ?? 0)
     })
+    // Processes whose command line names one of its dirs: the Python zygote and its bwrap among them.
+    const named = () =>
+      readdirSync('/proc').filter((entry) => {
+        try {
+          return readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`switchyard-sandbox-${serverPid}-`)
+        } catch {
+          return false
+        }
+      })
     const orphanedDirs = () =>
       readdirSync(tmpdir()).filter((name) => name.startsWith(`switchyard-sandbox-${serverPid}-`))
     try {
@@ -83,10 +92,12 @@ describe('pool lifecycle', () => {
       for (const dir of dirs) pids.push(...pidsIn(dir))
       expect(pids.length).toBeGreaterThanOrEqual(2)
       expect(orphanedDirs().length).toBeGreaterThanOrEqual(2)
+      expect(named().length).toBeGreaterThan(0)
     } finally {
       server.kill('SIGKILL')
     }
     await eventually(() => pids.every((pid) => !existsSync(`/proc/${pid}`)), 'the sandboxes to die')
+    await eventually(() => named().length === 0, 'the zygote to die with the server')
     await eventually(() => server.exitCode !== null || server.signalCode !== null, 'the server to be gone')
     const next = createSandboxPool({ warm: 0 })
     await next.stop()

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type SandboxIsolation, bwrapArgs } from './isolation'
-import type { LaunchExit, Launcher } from './launch'
+import type { LaunchExit, LaunchedProcess, Launcher } from './launch'
 import { splitLines } from './lines'
 import { MAX_LOG_LINE_BYTES, MAX_MESSAGE_CHARS, truncateLine } from './limits'
 import type { JobMessage } from './protocol'
@@ -13,10 +13,12 @@ import { killTree, treeRssMb } from './tree'
 // Real paths, because the permission model compares the paths Node resolves.
 export const NODE_RUNNER = realpathSync(fileURLToPath(new URL('./runner.mjs', import.meta.url)))
 export const PYTHON_RUNNER = realpathSync(fileURLToPath(new URL('./runner.py', import.meta.url)))
-/** The Python runner and the modules it imports from its own dir. */
+/** The Python runner, the modules it imports from its own dir, and the zygote that forks it (zygote.py). */
 export const PYTHON_RUNNER_FILES = [
   PYTHON_RUNNER,
-  ...['landlock.py', 'libc.py', 'wire.py'].map((name) => join(dirname(PYTHON_RUNNER), name)),
+  ...['landlock.py', 'libc.py', 'wire.py', 'zygote.py', 'namespaces.py'].map((name) =>
+    join(dirname(PYTHON_RUNNER), name),
+  ),
 ]
 /** Where the runners' in-sandbox forwarder listens (each sandbox has a loopback of its own). */
 export const PROXY_PORT = 3128
@@ -80,7 +82,9 @@ export interface SpawnOptions {
 }
 
 /** Only what a script needs to behave normally; never the server's secrets. */
-function scrubbedEnv(options: SpawnOptions): Record<string, string> {
+export function scrubbedEnv(
+  options: Pick<SpawnOptions, 'isolation' | 'proxySocket'>,
+): Record<string, string> {
   const env: Record<string, string> = {}
   for (const name of ['PATH', 'LANG', 'TZ']) {
     const value = process.env[name]
@@ -117,6 +121,9 @@ function nodeArgs(dir: string, memoryMb: number, entry: string): string[] {
 }
 
 /** The command line of a sandbox process: bwrap, setpriv or the runtime itself, then the runner. */
+/** How Python starts a runner or zygote; its arguments follow. */
+export const PYTHON_FLAGS = ['-I', '-S', '-B', '-X', 'utf8']
+
 function commandLine(options: SpawnOptions, dir: string): [string, string[]] {
   const args =
     options.language === 'node'
@@ -125,7 +132,7 @@ function commandLine(options: SpawnOptions, dir: string): [string, string[]] {
         // -S: skip site's start-up hooks (the runner puts site-packages on sys.path itself);
         // -B: write no __pycache__ next to the runner (the server's tree is not the script's).
         // The memory cap is known at spawn, so a warm runner sets its limits before any job.
-        ['-I', '-S', '-B', '-X', 'utf8', options.entry, String(options.memoryMb)]
+        [...PYTHON_FLAGS, options.entry, String(options.memoryMb)]
   const { isolation } = options
   const proxyDir = options.proxySocket ? dirname(options.proxySocket) : undefined
   if (isolation.mode === 'namespaces') {
@@ -157,13 +164,38 @@ export async function spawnSandbox(options: SpawnOptions, launcher: Launcher): P
   const dir = await makeSandboxDir()
   const [command, args] = commandLine(options, dir)
   const child = launcher.launch({ command, args, cwd: dir, env: scrubbedEnv(options) })
+  return sandboxProcessOf(options, child, {
+    cleanup: () => removeSandboxDir(dir),
+    // Without a pid namespace, a child that called setsid() left the process group: the
+    // tree is walked and killed first, while the runner still holds it together. (Before
+    // the launcher has said the pid, the process has not run a job, so it forked nothing.)
+    // In a namespace, killing bwrap's group takes its pid namespace, and all in it, along.
+    killTreeFirst: options.isolation.mode === 'none',
+  })
+}
+
+/**
+ * A launched runner as the pool sees it: its messages parsed, its output split in lines,
+ * `exited` once it is gone and `cleanup` done. Shared by processes the launcher starts and
+ * jobs a zygote forks (zygote.ts), whose `pid` is the job's pid 1.
+ */
+export function sandboxProcessOf(
+  spec: { language: 'node' | 'python'; memoryMb: number },
+  child: LaunchedProcess,
+  hooks: {
+    cleanup(): Promise<void>
+    killTreeFirst: boolean
+    /** Where the process's tree is not simply the one under `child.pid` (see zygote.ts). */
+    rssMb?: () => Promise<number | undefined>
+  },
+): SandboxProcess {
   let alive = true
   let events: ChildEvents | undefined
   let stderr = ''
 
   const exited = child.closed.then(async (exit): Promise<ChildExit> => {
     alive = false
-    await removeSandboxDir(dir).catch(() => {})
+    await hooks.cleanup().catch(() => {})
     return exit
   })
   child.exit.then(() => {
@@ -191,8 +223,8 @@ export async function spawnSandbox(options: SpawnOptions, launcher: Launcher): P
   splitLines(child.stderr, outputCap, (line, cut) => events?.output('stderr', truncateLine(line, cut)))
 
   return {
-    language: options.language,
-    memoryMb: options.memoryMb,
+    language: spec.language,
+    memoryMb: spec.memoryMb,
     get alive() {
       return alive
     },
@@ -208,17 +240,14 @@ export async function spawnSandbox(options: SpawnOptions, launcher: Launcher): P
     },
     kill() {
       if (!alive) return
-      // Without a pid namespace, a child that called setsid() left the process group: the
-      // tree is walked and killed first, while the runner still holds it together. (Before
-      // the launcher has said the pid, the process has not run a job, so it forked nothing.)
       const { pid } = child
-      const tree = options.isolation.mode === 'none' && pid !== undefined ? killTree(pid) : Promise.resolve()
-      // In a namespace, killing bwrap's group takes its pid namespace, and all in it, along.
+      const tree = hooks.killTreeFirst && pid !== undefined ? killTree(pid) : Promise.resolve()
       tree.finally(() => child.kill())
     },
     stderrTail: () => stderr,
     // The whole tree: under bwrap the runner is a grandchild, and a forked child counts too.
     rssMb: () => {
+      if (hooks.rssMb) return hooks.rssMb()
       const { pid } = child
       return pid === undefined ? Promise.resolve(undefined) : treeRssMb(pid)
     },

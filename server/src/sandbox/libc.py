@@ -2,7 +2,7 @@
 
 `import ctypes` costs over 4 ms of CPU at every sandbox's start (its package defines dozens of
 types, imports struct and more) for the two functions and three integer types the runner
-uses. This defines those on the C module underneath, as ctypes' CDLL(None, use_errno=True)
+uses (and the zygote its three namespace calls). This defines those on the C module underneath, as ctypes' CDLL(None, use_errno=True)
 does. Where _ctypes has not these names (an interpreter other than CPython), ctypes itself.
 """
 
@@ -15,6 +15,9 @@ except ImportError:
     _libc.syscall.restype = c_long
     syscall = _libc.syscall
     prctl = _libc.prctl
+    unshare = _libc.unshare
+    mount = _libc.mount
+    capset = _libc.capset
 else:
 
     class c_long(_SimpleCData):
@@ -41,5 +44,10 @@ else:
 
     syscall = _ReturnsLong(("syscall", _Library))
     prctl = _ReturnsInt(("prctl", _Library))
+    # For the zygote's per-job namespaces (namespaces.py): libc's wrappers, not syscall numbers,
+    # which differ between architectures for these older calls.
+    unshare = _ReturnsInt(("unshare", _Library))
+    mount = _ReturnsInt(("mount", _Library))
+    capset = _ReturnsInt(("capset", _Library))
 
-__all__ = ["Structure", "byref", "c_int32", "c_long", "c_uint64", "get_errno", "prctl", "syscall"]
+__all__ = ["Structure", "byref", "c_int32", "c_long", "c_uint64", "get_errno", "capset", "mount", "prctl", "syscall", "unshare"]

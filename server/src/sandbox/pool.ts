@@ -1,4 +1,4 @@
-import { dirname, join } from 'node:path'
+import { dirname, extname, join } from 'node:path'
 import { type EgressProxy, startEgressProxy } from '../egress/proxy'
 import { coerceError } from '../errors'
 import {
@@ -20,6 +20,7 @@ import { compileRunner, pythonInstall } from './python'
 import { makeSandboxDir, removeSandboxDir, sweepOrphanedDirs } from './tempdirs'
 import { type SandboxPool, type SandboxPoolOptions, ScriptError, type ScriptJob } from './types'
 import { type SandboxSpec, createWarmProcesses } from './warm'
+import { createZygotes } from './zygotes'
 
 /** Python positions come from the runner already in the user's lines. */
 function pythonScript(code: string): CompiledScript {
@@ -60,7 +61,8 @@ const MAX_WARM_SPECS = 4
  * the start) and drained after `warmIdleMs` without one. `stop()` kills everything, running
  * jobs included. Processes are contained as `isolation` says (see isolation.ts); namespaced
  * ones reach the network only through an egress proxy the pool runs for them, and only when
- * `egress` is given.
+ * `egress` is given. Namespaced Python processes are forks of a zygote per memory cap
+ * (zygotes.ts), each in namespaces of its own, rather than a bwrap and an interpreter per job.
  */
 export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   const nodePath = opts.nodePath ?? process.execPath
@@ -86,16 +88,43 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
     return pythonRunner
   }
 
+  // Python jobs are forked by a zygote per memory cap where namespaces nest (zygote.ts);
+  // elsewhere, and for Node, each job is a process of its own.
+  const zygotes =
+    isolation.mode === 'namespaces'
+      ? createZygotes({
+          isolation,
+          launcher,
+          max: MAX_WARM_SPECS,
+          idleMs: opts.warmIdleMs ?? DEFAULT_WARM_IDLE_MS,
+          setup: () =>
+            Promise.all([
+              proxy,
+              spawnOptions({ language: 'python', memoryMb: 0 }, nodePath, isolation, compiledRunner),
+            ]).then(([p, options]) => ({
+              python: options.executable,
+              entry: zygoteEntry(options.entry),
+              readOnly: options.readOnly,
+              proxySocket: p?.socketPath,
+            })),
+        })
+      : undefined
+
+  async function spawnProcess(spec: SandboxSpec): Promise<SandboxProcess> {
+    const forked = spec.language === 'python' ? await zygotes?.fork(spec.memoryMb) : undefined
+    if (forked) return forked
+    const [p, options] = await Promise.all([proxy, spawnOptions(spec, nodePath, isolation, compiledRunner)])
+    return spawnSandbox({ ...options, proxySocket: p?.socketPath }, launcher)
+  }
+
   function spawnTracked(spec: SandboxSpec): Promise<SandboxProcess> {
-    const pending = Promise.all([proxy, spawnOptions(spec, nodePath, isolation, compiledRunner)])
-      .then(([p, options]) => spawnSandbox({ ...options, proxySocket: p?.socketPath }, launcher))
-      .then((proc) => {
-        live.add(proc)
-        proc.exited.then(() => live.delete(proc))
-        // stop() may have run while the temp dir was being made.
-        if (stopped) proc.kill()
-        return proc
-      })
+    const pending = spawnProcess(spec).then((proc) => {
+      live.add(proc)
+      proc.exited.then(() => live.delete(proc))
+      // stop() may have run while the temp dir was being made.
+      if (stopped) proc.kill()
+      return proc
+    })
     spawning.add(pending)
     const forget = () => spawning.delete(pending)
     pending.then(forget, forget)
@@ -162,6 +191,7 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
       for (const proc of live) proc.kill()
       await Promise.allSettled([...spawning, swept])
       await Promise.all([...live].map((proc) => proc.exited))
+      await zygotes?.stop()
       await launcher.stop()
       const runner = await pythonRunner
       if (runner?.dir) await removeSandboxDir(runner.dir)
@@ -223,6 +253,11 @@ function spawnOptions(
     isolation,
     readOnly: [installDirOf(python.executable), ...python.prefixes, ...runner.readOnly],
   }))
+}
+
+/** The zygote beside the runner it forks, as bytecode or source like the runner. */
+function zygoteEntry(runnerEntry: string): string {
+  return join(dirname(runnerEntry), `zygote${extname(runnerEntry)}`)
 }
 
 /** The egress proxy on a socket in a dir of its own (swept like sandbox dirs if the server dies). */

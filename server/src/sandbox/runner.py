@@ -79,7 +79,7 @@ _PR_SET_CHILD_SUBREAPER = 36
 # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT (CPython's compile.h since 3.8): importing ast builds all its node classes.
 _PYCF_ALLOW_TOP_LEVEL_AWAIT = 0x2000
 
-_channel = os.fdopen(3, "w", encoding="utf-8", buffering=1)
+_channel = None  # fd 3, opened by main(): the zygote imports this module long before a job has one
 _lock = _thread.allocate_lock()
 _finished = False
 
@@ -283,15 +283,19 @@ def _run(job):
         asyncio.run(result)
 
 
-def _prepare(memory_mb):
-    """Does all that does not depend on the job; returns None, or why no job may run here."""
+def _prepare(memory_mb, site_ready=False):
+    """Does all that does not depend on the job; returns None, or why no job may run here.
+
+    `site_ready`: the zygote put site-packages on sys.path before it forked this process.
+    """
     # Orphans of the script are re-parented to this process rather than to init, so the
     # parent's walk of the tree still finds them (a pid namespace, where there is one, does more).
     libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     memory = (memory_mb + ADDRESS_SPACE_MARGIN_MB) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    _use_site_packages()
+    if not site_ready:
+        _use_site_packages()
     problem = landlock.confine(os.getcwd(), no_network=os.environ.get("SWITCHYARD_NO_NETWORK") == "1")
     if problem:
         return problem
@@ -302,9 +306,10 @@ def _prepare(memory_mb):
     return None
 
 
-def main():
-    memory_mb = int(sys.argv[1])
-    problem = _prepare(memory_mb)
+def main(memory_mb, site_ready=False):
+    global _channel
+    _channel = os.fdopen(3, "w", encoding="utf-8", buffering=1)
+    problem = _prepare(memory_mb, site_ready)
     if problem is None:
         _send({"type": "ready"})
     jobs = sys.stdin.buffer
@@ -334,4 +339,5 @@ def main():
     _finish({"type": "done", "outputs": _outputs})
 
 
-main()
+if __name__ == "__main__":
+    main(int(sys.argv[1]))

@@ -8,6 +8,12 @@
  *   on its stdin until it gets its one job, so the job does not pay for the runtime's start.
  *   Kept per spec (language and memory cap, see warm.ts).
  * - **Runner**: the small file a sandbox process executes (`runner.mjs`, `runner.py`).
+ * - **Zygote**: a long-lived Python process per memory cap, sandboxed like the others, that
+ *   forks every Python sandbox process (one per job, each in namespaces of its own) instead
+ *   of the pool starting bwrap and an interpreter per job (zygote.ts, zygote.py). It never
+ *   runs user code; where namespaces cannot nest, Python gets a process per job as before.
+ * - **Job socket**: the unix socket a forked job's stdio and channel connect to, each
+ *   connection naming the job's random token (job-socket.ts).
  * - **Launcher**: a small process of the pool's that forks the sandbox processes and relays
  *   their stdio, because fork() from the (large) server costs more the bigger it is (launcher.mjs).
  * - **Isolation**: how sandbox processes are contained: own network and pid namespaces
