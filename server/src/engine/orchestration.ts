@@ -369,6 +369,18 @@ export async function childrenFinished(
   return changed
 }
 
+/** A parent's orchestrator and planned config, when the node knows its kind and has planned its version. */
+function knownParent(
+  deps: OrchestrationDeps,
+  parentId: string,
+  seen: ReadonlyMap<string, ParentFacts>,
+): { orchestrator: Orchestrator; planned: PlannedConfig } | undefined {
+  const facts = seen.get(parentId)
+  const planned = facts && deps.plans.get(facts.versionId)
+  const orchestrator = facts && (deps.kinds(facts.kind)?.orchestrator as Orchestrator | undefined)
+  return planned && orchestrator ? { orchestrator, planned } : undefined
+}
+
 /**
  * Sends the reads of the children that the ended runs' parents will likely start next
  * (Orchestrator.nextAutomations), without waiting: a completion batch calls it right after
@@ -386,13 +398,12 @@ export function foreseeChildren(
   const byParent = new Map<string, LaunchMemo>()
   for (const { claim, state } of ended) {
     const { parent_run_id: parentId, org_id: orgId, run_as: runAsUserId, step } = claim.run
-    const facts = parentId ? seen.get(parentId) : undefined
-    const planned = facts && deps.plans.get(facts.versionId)
-    const orchestrator = facts && (deps.kinds(facts.kind)?.orchestrator as Orchestrator | undefined)
-    if (!parentId || !planned || !orchestrator?.nextAutomations) continue
+    const known = parentId ? knownParent(deps, parentId, seen) : undefined
+    if (!parentId || !known?.orchestrator.nextAutomations) continue
+    const { orchestrator, planned } = known
     const memo = byParent.get(parentId) ?? new Map()
     byParent.set(parentId, memo)
-    for (const automationId of orchestrator.nextAutomations(planned.config, planned.plan, { step, state })) {
+    for (const automationId of orchestrator.nextAutomations!(planned.config, planned.plan, { step, state })) {
       // A child inherits its parent's organization and run-as user.
       resolveInto(deps, tx, memo, { orgId, runAsUserId, automationId })
     }
@@ -411,12 +422,11 @@ export function readsChildrenFor(
   ended: readonly Ended[],
   seen: ReadonlyMap<string, ParentFacts>,
 ): boolean {
-  const facts = seen.get(parentId)
-  const planned = facts && deps.plans.get(facts.versionId)
-  const orchestrator = facts && (deps.kinds(facts.kind)?.orchestrator as Orchestrator | undefined)
-  if (!planned || !orchestrator?.movesOnAlone) return true
+  const known = knownParent(deps, parentId, seen)
+  if (!known?.orchestrator.movesOnAlone) return true
+  const { orchestrator, planned } = known
   const mine = ended
     .filter((o) => o.claim.run.parent_run_id === parentId)
     .map(({ claim, state }) => ({ step: claim.run.step, item: claim.run.step_item, state }))
-  return !orchestrator.movesOnAlone(planned.config, planned.plan, mine)
+  return !orchestrator.movesOnAlone!(planned.config, planned.plan, mine)
 }
