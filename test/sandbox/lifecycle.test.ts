@@ -8,9 +8,32 @@ import { eventually, job, launcherChildren, pidsIn, sandboxChildren } from './he
 
 // Its own file, so no other pool's processes are children of this worker while we count them.
 describe('pool lifecycle', () => {
+  it('holds no process while idle: none before its first job, and its launcher goes once they drained', async () => {
+    const local = createSandboxPool({ warm: 2, warmIdleMs: 1000 })
+    try {
+      // Nothing is started ahead of a first job: an idle worker holds no sandbox and no launcher.
+      await new Promise((r) => setTimeout(r, 500))
+      expect(local.stats.warm).toBe(0)
+      expect(launcherChildren()).toEqual([])
+      expect((await local.run(job('javascript', 'return { ok: true }'))).outputs).toEqual({ ok: true })
+      // Its launcher stays for the warm processes the job set booting...
+      expect(launcherChildren()).toHaveLength(1)
+      await eventually(() => sandboxChildren().length > 0, 'a warm process after the first job')
+      // ...and goes once they drained.
+      await eventually(() => local.stats.warm === 0, 'the unused processes to drain')
+      await eventually(() => launcherChildren().length === 0, 'the idle launcher to stop', 10_000)
+      // The next job starts a launcher again.
+      expect((await local.run(job('javascript', 'return { again: true }'))).outputs).toEqual({ again: true })
+    } finally {
+      await local.stop()
+    }
+    expect(launcherChildren()).toEqual([])
+  })
+
   it('keeps warm processes ready and replenishes them while a job runs', async () => {
     const local = createSandboxPool({ warm: 2 })
     try {
+      await local.run(job('javascript', 'return {}'))
       await eventually(() => local.stats.warm === 2, 'two warm processes')
       // Long enough that the replacement is up before it ends.
       const running = local.run(
@@ -27,6 +50,7 @@ describe('pool lifecycle', () => {
 
   it('stop() kills idle and running processes and leaves none behind', async () => {
     const local = createSandboxPool({ warm: 2 })
+    await local.run(job('javascript', 'return {}'))
     await eventually(() => local.stats.warm === 2, 'two warm processes')
     // Caught now: they reject during stop(), before the expectations below look at them.
     const running = local
@@ -46,6 +70,7 @@ describe('pool lifecycle', () => {
   it('a launcher that dies takes its sandboxes along: their runs are CRASHED, the next run gets a new launcher', async () => {
     const local = createSandboxPool({ warm: 1 })
     try {
+      await local.run(job('javascript', 'return {}'))
       await eventually(() => local.stats.warm === 1, 'a warm process')
       const running = local
         .run(job('javascript', 'await new Promise((r) => setTimeout(r, 30000))'))

@@ -12,8 +12,10 @@ const modes: [string, SandboxIsolation][] = [
   ['without namespaces', { mode: 'none', network: 'off', reason: 'the test asks for none' }],
 ]
 
-// Python is warmed from its first job on; waits until a Python process is idle beside the JavaScript ones.
+// Each language is warmed from its first job on: runs one of each, then waits until the
+// Python processes are idle beside the JavaScript ones.
 async function warmPython(pool: ReturnType<typeof createSandboxPool>, javascript: number, python: number) {
+  if (javascript > 0) await pool.run(job('javascript', 'return {}'))
   await pool.run(job('python', 'pass'))
   await eventually(() => pool.stats.warm === javascript + python, 'the Python processes to be warm')
 }
@@ -67,7 +69,9 @@ describe('warm processes', () => {
   it('are refilled as each job takes one, per language, and drained when a language goes unused', async () => {
     const pool = createSandboxPool({ warm: 2, warmIdleMs: 1000 })
     try {
-      // JavaScript is warm from the start, Python from its first job.
+      // Each language is warm from its first job on.
+      expect(pool.stats.warm).toBe(0)
+      await pool.run(job('javascript', 'return {}'))
       await eventually(() => pool.stats.warm === 2, 'the JavaScript processes to be warm')
       await pool.run(job('python', 'set_output("ok", True)'))
       await eventually(() => pool.stats.warm === 4, 'two Python processes beside them')

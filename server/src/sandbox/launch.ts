@@ -65,11 +65,36 @@ interface Entry {
 /**
  * Starts the launcher (`command` and `prefix`: how, e.g. under setpriv's pdeathsig) on first
  * use. Should it die, the processes it had are reported killed (they die with it) and the
- * next launch starts a new one.
+ * next launch starts a new one. Left without a process for `idleMs`, it is stopped, so an
+ * idle worker holds no launcher (its ~40 MB) either; the next launch starts it again.
  */
-export function createLauncher(options: { node: string; prefix: readonly string[] }): Launcher {
+export function createLauncher(options: {
+  node: string
+  prefix: readonly string[]
+  idleMs?: number
+}): Launcher {
   let current: { child: ChildProcess; entries: Map<number, Entry>; gone: Promise<void> } | undefined
   let nextId = 1
+  let idleTimer: NodeJS.Timeout | undefined
+
+  /** Disconnecting tells the launcher to kill what is left and exit. */
+  function shutdown(): Promise<void> | undefined {
+    clearTimeout(idleTimer)
+    const running = current
+    if (!running) return undefined
+    current = undefined
+    if (running.child.connected) running.child.disconnect()
+    return running.gone
+  }
+
+  function idleCheck(entries: Map<number, Entry>) {
+    if (options.idleMs === undefined || entries.size > 0) return
+    clearTimeout(idleTimer)
+    // unref: an idle clock must not keep a server (or a test) alive.
+    idleTimer = setTimeout(() => {
+      if (current?.entries === entries && entries.size === 0) shutdown()
+    }, options.idleMs).unref()
+  }
 
   function launcher() {
     if (current) return current
@@ -106,6 +131,7 @@ export function createLauncher(options: { node: string; prefix: readonly string[
       const entry = entries.get(id)
       if (!entry) return
       entries.delete(id)
+      idleCheck(entries)
       for (const stream of Object.values(entry.streams)) stream.emit('end')
       entry.exited()
       entry.closed(exit)
@@ -120,6 +146,7 @@ export function createLauncher(options: { node: string; prefix: readonly string[
 
   return {
     launch(launch) {
+      clearTimeout(idleTimer)
       const { child, entries } = launcher()
       const id = nextId++
       let exited!: () => void
@@ -159,12 +186,7 @@ export function createLauncher(options: { node: string; prefix: readonly string[
     },
 
     async stop() {
-      const running = current
-      if (!running) return
-      current = undefined
-      // Disconnecting tells it to kill what is left and exit.
-      if (running.child.connected) running.child.disconnect()
-      await running.gone
+      await shutdown()
     },
   }
 }

@@ -57,8 +57,7 @@ const MAX_WARM_SPECS = 4
  * Creates the pool that runs SCRIPT jobs. Every job gets a fresh process that is killed
  * when it ends. To spare a job the start of its runtime, up to `warm` processes per spec
  * (language and memory cap) are started ahead of need and wait, confined, for one job each
- * (warm.ts): a spec is kept warm from its first job on (JavaScript at the default cap from
- * the start) and drained after `warmIdleMs` without one. `stop()` kills everything, running
+ * (warm.ts): a spec is kept warm from its first job on and drained after `warmIdleMs` without one. `stop()` kills everything, running
  * jobs included. Processes are contained as `isolation` says (see isolation.ts); namespaced
  * ones reach the network only through an egress proxy the pool runs for them, and only when
  * `egress` is given. Namespaced Python processes are forks of a zygote per memory cap
@@ -76,7 +75,11 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
   const live = new Set<SandboxProcess>()
   const spawning = new Set<Promise<SandboxProcess>>()
   // Forks every sandbox process, so the server's own fork() (slow in a big process) is not paid per job.
-  const launcher = createLauncher({ node: process.execPath, prefix: launcherPrefix() })
+  const launcher = createLauncher({
+    node: process.execPath,
+    prefix: launcherPrefix(),
+    idleMs: opts.warmIdleMs ?? DEFAULT_WARM_IDLE_MS,
+  })
   let busy = 0
   let stopped = false
   const stopping = new AbortController()
@@ -150,9 +153,9 @@ export function createSandboxPool(opts: SandboxPoolOptions = {}): SandboxPool {
     }
   }
 
+  // Nothing is started before the first job: an idle worker holds no sandbox, and no
+  // launcher, at all (a JavaScript process is about 40 MB, the launcher as much again).
   const swept = sweepOrphanedDirs()
-  // JavaScript is the default language: its warm processes are worth having before the first job.
-  warm.refill({ language: 'node', memoryMb: DEFAULT_MEMORY_MB })
 
   return {
     async run(job) {
