@@ -11,13 +11,8 @@ import { type ScheduledRun, enqueueMany } from './enqueue-many'
 import { finishRuns } from './finish'
 import { cancelRequests, heartbeat } from './heartbeat'
 import { movedUp, releaseMutex } from './mutex-handoff'
-import {
-  childrenFinished,
-  foreseeChildren,
-  readsChildrenFor,
-  rerunOrchestration,
-  startOrchestration,
-} from './orchestration'
+import { childrenFinished, rerunOrchestration, startOrchestration } from './orchestration'
+import { foreseeChildren, readsChildrenFor } from './planned-parents'
 import { notifyRunChanges } from '../events/notify'
 import { expireDeadlines, recoverExpiredLeases } from './recover'
 import type { RunRow } from './run-row'

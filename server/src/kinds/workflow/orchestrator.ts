@@ -7,7 +7,7 @@ import type { WorkflowConfig, WorkflowStep } from './config'
 import { type Incoming, type StepOutcome, decide } from './rules'
 import { type StepScope, evaluateCondition, resolveTemplate } from './scope'
 import { type IncomingEdges, type WorkflowPlan, planWorkflow } from './plan'
-import { type StepView, outcomeOf, resolveItems, viewSteps } from './view'
+import { type StepView, outcomeOf, pendingView, resolveItems, viewSteps } from './view'
 
 type Ctx = OrchestrationContext<WorkflowConfig, WorkflowPlan>
 const ACTIVE = ['QUEUED', 'WAITING', 'RUNNING']
@@ -78,6 +78,11 @@ async function advance(o: Ctx): Promise<RunRow[]> {
   ]
 }
 
+/** A step's outcome as the steps after it see it: an ignored failure counts as success. */
+function seenDownstream<O extends StepOutcome | null>(step: WorkflowStep, outcome: O): O | 'SUCCEEDED' {
+  return outcome === 'FAILED' && step.ignoreFailure ? 'SUCCEEDED' : outcome
+}
+
 /**
  * The steps that one step's end starts, when they can be decided from its outcome alone
  * (WorkflowPlan.quick) and all of them run; undefined otherwise (a skip, a join, a
@@ -92,8 +97,7 @@ function quickNext(
   const next = plan.successors[step] ?? []
   if (next.length === 0 || !next.every((t) => plan.quick[t])) return undefined
   const ended = config.steps[step]!
-  // An ignored failure counts as success downstream.
-  const seen = outcome === 'FAILED' && ended.ignoreFailure ? 'SUCCEEDED' : outcome
+  const seen = seenDownstream(ended, outcome)
   const runs = next.every((t) => {
     const s = config.steps[t]!
     const [only] = plan.incoming.get(s.name)!
@@ -128,11 +132,6 @@ async function nextOfOne(o: Ctx, ended: readonly RunRow[]): Promise<RunRow[] | u
   return rows
 }
 
-function pendingView(config: WorkflowConfig, index: number): StepView {
-  const step = config.steps[index]!
-  return { index, step, rows: [], status: 'PENDING', outcome: null, outputs: null, items: null }
-}
-
 function place(o: Ctx, v: StepView) {
   return {
     automationId: v.step.automationId ?? null,
@@ -154,8 +153,7 @@ function decideStep(
   | { state: 'SKIPPED' | 'FAILED'; error: string; skipCause: string | null } {
   const incoming: Incoming[] = (edges.get(v.step.name) ?? []).map(({ from, edge }) => {
     const parent = steps[from]!
-    // An ignored failure counts as success downstream.
-    const outcome = parent.outcome === 'FAILED' && parent.step.ignoreFailure ? 'SUCCEEDED' : parent.outcome
+    const outcome = seenDownstream(parent.step, parent.outcome)
     return { parent: edge.from, condition: edge.condition, outcome }
   })
   const d = decide(v.step.rule, incoming)

@@ -27,6 +27,23 @@ export function outcomeOf(row: ChildRow): StepOutcome | null {
   return null
 }
 
+/** A step as seen before its rows are read: PENDING, with the rows given (none yet, or its runs). */
+export function pendingView<R extends ChildRow>(
+  config: WorkflowConfig,
+  index: number,
+  rows: R[] = [],
+): StepView<R> {
+  return {
+    index,
+    step: config.steps[index]!,
+    rows,
+    status: 'PENDING',
+    outcome: null,
+    outputs: null,
+    items: null,
+  }
+}
+
 /** Steps in an order where every parent comes before its children (the graph was checked acyclic at save). */
 export function topologicalOrder(config: WorkflowConfig): number[] {
   const index = new Map(config.steps.map((s, i) => [s.name, i]))
@@ -67,15 +84,13 @@ export function viewSteps<R extends ChildRow>(
     variables: Object.fromEntries(config.variables.map((v) => [v.name, v.default])),
     steps: {},
   }
-  const steps: StepView<R>[] = config.steps.map((step, index) => ({
-    index,
-    step,
-    rows: (byStep.get(index) ?? []).sort((a, b) => (a.step_item ?? -1) - (b.step_item ?? -1)),
-    status: 'PENDING',
-    outcome: null,
-    outputs: null,
-    items: null,
-  }))
+  const steps: StepView<R>[] = config.steps.map((_, index) =>
+    pendingView(
+      config,
+      index,
+      (byStep.get(index) ?? []).sort((a, b) => (a.step_item ?? -1) - (b.step_item ?? -1)),
+    ),
+  )
   const saved: { at: number; name: string; value: unknown }[] = []
   for (const i of order) {
     const v = steps[i]!
