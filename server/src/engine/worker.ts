@@ -175,7 +175,10 @@ export function startWorker(opts: WorkerOptions): Worker {
       // else this loop would spin without ever yielding to the event loop.
       if (woken && free > 0) continue
       let waitMs = opts.pollMs
-      if (free > 0 && claimed === 0) {
+      // Whatever this claim got, a run due later (a scheduled tick queued ahead by the
+      // scheduler's lookahead, a retry's backoff) starts when it is due, not at the next
+      // wake-up of other work: under load that is up to the load's insert interval late.
+      if (free > 0) {
         const due = await opts.engine.nextDueInMs().catch((err) => {
           log.warn({ err: coerceError(err) }, 'reading the next due time failed')
           return null
