@@ -1,16 +1,19 @@
 import type { Database, Queryable } from '../db/database'
-import { notifyRunChanges } from '../events/notify'
+import { HeldNotifications, announcedBy, notifyRunChanges } from '../events/notify'
 import { type RunRow, runColumnsOf } from './run-row'
 import type { Claim } from './types'
 
 /** Called in the claim transaction with the runs it moved to RUNNING (reporters queue START messages). */
 export type StartedHook = (tx: Queryable, runs: readonly RunRow[]) => Promise<void>
 
-/** Claims in a transaction of its own (see claimIn). */
+/**
+ * Claims on its own (see claimIn). A claim lost in a database crash only puts the run back
+ * in the queue (its lease never existed), so it need not wait for its WAL flush: the claim
+ * statement turns that off for its own transaction. With no started hook to call, the claim
+ * is one statement that announces its runs itself, sent without BEGIN and COMMIT.
+ */
 export async function claimRuns(db: Database, next: ClaimRequest, onStarted?: StartedHook): Promise<Claim[]> {
-  // A claim lost in a database crash only puts the run back in the queue (its lease
-  // never existed), so the claim need not wait for its WAL flush: the claim statement
-  // itself turns that off for its transaction (one round trip less than a SET).
+  if (!onStarted) return claimIn(db, next, undefined, { asyncCommit: true, announce: true })
   return db.transaction((tx) => claimIn(tx, next, onStarted, { asyncCommit: true }))
 }
 
@@ -26,32 +29,42 @@ export interface ClaimRequest {
  * skipping rows other workers are claiming right now, each under a lease the
  * heartbeat extends and with a fresh fencing token (claim_token). Runs in the
  * caller's transaction: a completion batch claims the worker's next runs with it.
+ *
+ * The claim announces its runs itself, in its own statement, unless a started hook must
+ * see them first. In a completion batch it also carries the batch's held announcements
+ * (see HeldNotifications), sent before its own, and the batch's wake-up, sent only if a
+ * run the batch queued is left unclaimed: the batch's last statement, not two.
  */
 export async function claimIn(
   tx: Queryable,
   next: ClaimRequest,
   onStarted?: StartedHook,
-  opts: { asyncCommit?: boolean } = {},
+  opts: { asyncCommit?: boolean; announce?: boolean } = {},
 ): Promise<Claim[]> {
   if (next.limit <= 0) return []
+  const held = tx instanceof HeldNotifications && !onStarted ? tx.take() : undefined
+  const announce = opts.announce === true || held !== undefined
   // Evaluated once with the claimed rows; with none claimed there is nothing to commit.
   const asyncCommit = opts.asyncCommit ? ", (select set_config('synchronous_commit', 'off', true)) s" : ''
+  const announced = announcedBy('claimed', held ? { payloads: '$4', queued: '$5' } : undefined)
   const rows = await tx.query<RunRow>(
     `with c as (
          select id from runs where state = 'QUEUED' and run_at <= now()
          order by priority, run_at, id limit $2 for update skip locked
        )
        -- started_at is the moment of the claim (clock_timestamp), not of BEGIN
-       update runs r set state = 'RUNNING', started_at = clock_timestamp(), lease_owner = $1,
+       ${announce ? ', claimed as (' : ''}update runs r set state = 'RUNNING', started_at = clock_timestamp(), lease_owner = $1,
          lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
          claim_token = nextval('run_claim_tokens'),
          deadline_at = case when r.timeout_ms is null then null else now() + make_interval(secs => r.timeout_ms::float8 / 1000) end
        from c${asyncCommit} where r.id = c.id
-       returning ${runColumnsOf('r')}`,
-    [next.workerId, next.limit, next.leaseMs],
+       returning ${runColumnsOf('r')}${announce ? `), ${announced.cte} select * from claimed where ${announced.run}` : ''}`,
+    held
+      ? [next.workerId, next.limit, next.leaseMs, held.payloads, held.queued]
+      : [next.workerId, next.limit, next.leaseMs],
   )
   rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
-  await notifyRunChanges(tx, rows)
+  if (!announce) await notifyRunChanges(tx, rows)
   if (onStarted && rows.length > 0) await onStarted(tx, rows)
   return rows.map((run) => ({ run, token: run.claim_token! }))
 }

@@ -70,8 +70,12 @@ export interface Engine {
   rerun(runId: string, fromStep: string | null): Promise<RunRow>
   /** Registers a hook called in the transaction that makes a run final; returns its removal. */
   onRunFinished(hook: FinishedHook): () => void
-  /** Registers a hook called in the claim transaction that moves runs to RUNNING; returns its removal. */
-  onRunStarted(hook: StartedHook): () => void
+  /**
+   * Registers a hook called in the claim transaction that moves runs to RUNNING; returns its
+   * removal. `active` is false while the hook would do nothing for any run: a worker's claim
+   * then needs no transaction of its own.
+   */
+  onRunStarted(hook: StartedHook, active?: () => boolean): () => void
   /** Outcomes refused because their claim was no longer current, since start. */
   readonly stats: { readonly rejectedCompletions: number }
 }
@@ -92,9 +96,14 @@ export interface EngineOptions {
 export function createEngine(opts: EngineOptions): Engine {
   const { db, log } = opts
   const hooks = new Set<FinishedHook>()
-  const startedHooks = new Set<StartedHook>()
+  // Each started hook with what tells whether it would act on any run now.
+  const startedHooks = new Map<StartedHook, () => boolean>()
   const runStarted: StartedHook = async (tx, runs) => {
-    for (const hook of startedHooks) await hook(tx, runs)
+    for (const hook of startedHooks.keys()) await hook(tx, runs)
+  }
+  const startedWanted = (): StartedHook | undefined => {
+    for (const active of startedHooks.values()) if (active()) return runStarted
+    return undefined
   }
   const definitions: DefinitionCache = createDefinitionCache()
   const childReading: ChildReading = { kinds: opts.childReaderKinds ?? [], seen: new Map() }
@@ -127,19 +136,20 @@ export function createEngine(opts: EngineOptions): Engine {
   const deps = { ops, kinds: opts.kinds, resolveChild: opts.resolveChild, plans: new Map() }
 
   return {
-    enqueue: (run) => db.transaction((tx) => ops.enqueue(tx, run)),
+    // Without a mutex, queueing is one statement that announces itself: no transaction needed.
+    enqueue: (run) => (run.definition.mutex ? db.transaction((tx) => ops.enqueue(tx, run)) : ops.enqueue(db, run)),
     enqueueIn: (tx, run) => ops.enqueue(tx, run),
     enqueueManyIn: (tx, runs) => ops.enqueueMany(tx, runs),
     finishIn: (tx, ids, state, error) => ops.finish(tx, ids, state, error),
     cancel: (runId, reason) => db.transaction((tx) => ops.cancel(tx, runId, reason)),
-    claim: (next) => claimRuns(db, next, runStarted),
+    claim: (next) => claimRuns(db, next, startedWanted()),
     nextDueInMs: () => nextDueInMs(db),
     heartbeat: (claims, leaseMs) => heartbeat(db, claims, leaseMs),
     cancelRequests: (claims) => cancelRequests(db, claims),
     async complete(outcomes, next) {
       const result = await completeRuns(ops, db, outcomes, {
         orchestrate: (tx, run) => startOrchestration(deps, tx, run),
-        claimNext: next ? (tx) => claimIn(tx, next, runStarted) : undefined,
+        claimNext: next ? (tx) => claimIn(tx, next, startedWanted()) : undefined,
         reading: childReading,
         foresee: (tx, ended) => foreseeChildren(deps, tx, ended, childReading.seen),
         readsChildren: (parentId, ended) => readsChildrenFor(deps, parentId, ended, childReading.seen),
@@ -166,8 +176,8 @@ export function createEngine(opts: EngineOptions): Engine {
       hooks.add(hook)
       return () => hooks.delete(hook)
     },
-    onRunStarted(hook) {
-      startedHooks.add(hook)
+    onRunStarted(hook, active = () => true) {
+      startedHooks.set(hook, active)
       return () => startedHooks.delete(hook)
     },
     get stats() {

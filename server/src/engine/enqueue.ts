@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database'
-import { notifyRunChanges } from '../events/notify'
+import { announcedBy, announcesInStatement, notifyRunChanges } from '../events/notify'
 import { promoteNext } from './mutex-handoff'
 import { lockMutex } from './mutex-lock'
 import { RUN_COLUMNS, type RunRow } from './run-row'
@@ -15,6 +15,9 @@ export type { Enqueued, NewRun } from './types'
 export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise<Enqueued> {
   const mutex = r.definition.mutex
   if (!mutex) {
+    // Announced by the INSERT itself: with no mutex, queueing is one statement, which
+    // needs no transaction of its own (engine.enqueue sends it alone).
+    if (announcesInStatement(tx)) return { run: await insertRun(tx, r, 'QUEUED', null, true), skipped: false }
     const run = await insertRun(tx, r, 'QUEUED', null)
     await notifyRunChanges(tx, [run])
     return { run, skipped: false }
@@ -59,15 +62,22 @@ export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise
   return { run, skipped: false }
 }
 
-async function insertRun(tx: Queryable, r: NewRun, state: string, error: string | null): Promise<RunRow> {
+async function insertRun(
+  tx: Queryable,
+  r: NewRun,
+  state: string,
+  error: string | null,
+  announce = false,
+): Promise<RunRow> {
   const final = state === 'SKIPPED'
+  const announced = announcedBy('inserted')
   const [run] = await tx.query<RunRow>(
-    `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
+    `${announce ? 'with inserted as (' : ''}insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
        embed_token_id, parent_run_id, step, max_attempts, parameters, mutex_name, timeout_ms, error, finished_at, priority, run_at,
        step_item, parent_attempt)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17,
        case when $18::boolean then clock_timestamp() end, $19, coalesce($20::timestamptz, now()), $21, $22)
-     returning ${RUN_COLUMNS}`,
+     returning ${RUN_COLUMNS}${announce ? `), ${announced.cte} select * from inserted where ${announced.run}` : ''}`,
     [
       r.orgId,
       r.automationId,

@@ -57,6 +57,17 @@ export class HeldNotifications implements Queryable {
     }
   }
 
+  /**
+   * Hands what was held to the statement that will send it (a claim that announces itself):
+   * the run payloads, in order, and the runs queued and not claimed so far.
+   */
+  take(): { payloads: string[]; queued: string[] } {
+    const taken = { payloads: packPayloads(this.#changes.map(eventTuple)), queued: [...this.#unclaimed] }
+    this.#changes.length = 0
+    this.#unclaimed.clear()
+    return taken
+  }
+
   /** Sends what was held; call it last in the transaction. */
   async send(): Promise<void> {
     const messages: [string, string][] = packPayloads(this.#changes.map(eventTuple)).map((p) => [
@@ -82,6 +93,52 @@ function eventTuple(c: RunChange): RunEventTuple {
     millis(c.finished_at),
     c.error === null ? null : c.error.slice(0, EVENT_ERROR_MAX),
   ]
+}
+
+/** False inside a completion batch, whose announcements are held and sent at its end. */
+export const announcesInStatement = (tx: Queryable): boolean => !(tx instanceof HeldNotifications)
+
+/**
+ * notifyRunChanges as part of the statement that makes the changes, for a change that is a
+ * statement of its own (no BEGIN, no COMMIT, no NOTIFY round trip): `cte` is a CTE to add
+ * after the one named `rel`, which returns changed rows, and `run` a condition for the
+ * outer SELECT over `rel` that makes PostgreSQL evaluate it (an unreferenced CTE is not; a
+ * condition on no row is a one-time filter, evaluated even when `rel` is empty).
+ * Each row becomes the tuple eventTuple() makes, packed in payloads of at most ~4,000 bytes
+ * plus one tuple (an error escaped to its longest stays under 3,100), so none passes 8,000.
+ * `carried` names the parameters of a transaction's held announcements (HeldNotifications
+ * .take()): its payloads go first, and its wake-up if one of its queued runs is not in `rel`.
+ */
+export function announcedBy(
+  rel: string,
+  carried?: { payloads: string; queued: string },
+): { cte: string; run: string } {
+  const tuple = `json_build_array(x.id::text, x.org_id::text, x.automation_id::text, x.state,
+      x.parent_run_id::text, x.attempt, floor(extract(epoch from x.started_at) * 1000)::int8,
+      floor(extract(epoch from x.finished_at) * 1000)::int8, left(x.error, ${EVENT_ERROR_MAX}))::text`
+  const before = carried
+    ? `select 0 as part, h.i as chunk, '${Channel.RUN}' as channel, h.p as payload
+       from unnest(${carried.payloads}::text[]) with ordinality h(p, i)
+       union all`
+    : ''
+  const unclaimed = carried
+    ? ` or exists (select 1 from unnest(${carried.queued}::int8[]) u(id) where u.id not in (select q.id from ${rel} q))`
+    : ''
+  return {
+    cte: `announced as (
+      select pg_notify(m.channel, m.payload) from (
+        ${before}
+        select 1 as part, p.chunk, '${Channel.RUN}' as channel, '[' || string_agg(p.t, ',' order by p.id) || ']' as payload
+        from (select e.id, e.t, (sum(octet_length(e.t) + 1) over (order by e.id)) / 4000 as chunk
+              from (select x.id, ${tuple} as t from ${rel} x) e) p
+        group by p.chunk
+        union all
+        select 2, 0, '${Channel.WAKE}', ''
+        where exists (select 1 from ${rel} q where q.state = 'QUEUED')${unclaimed}
+      ) m order by m.part, m.chunk
+    )`,
+    run: '(select count(*) from announced) >= 0',
+  }
 }
 
 /** Sends several notifications in one round trip, in order. */

@@ -46,13 +46,15 @@ export async function installReporterHooks(
   const safeReload = () =>
     void reload().catch((err) => log.warn({ err: coerceError(err) }, 'reloading reporters failed'))
   await reload()
-  engine.onRunStarted((tx, runs) =>
-    queueDeliveries(
-      tx,
-      'START',
-      runs.filter((r) => watched.has(r.automation_id)),
-      opts.maxAttempts,
-    ),
+  engine.onRunStarted(
+    (tx, runs) =>
+      queueDeliveries(
+        tx,
+        'START',
+        runs.filter((r) => watched.has(r.automation_id)),
+        opts.maxAttempts,
+      ),
+    () => watched.size > 0,
   )
   engine.onRunFinished(async (tx, run) => {
     // A SKIPPED run never ran (mutex policy SKIP): there is nothing to report.

@@ -39,20 +39,18 @@ export async function runAutomation(ctx: Context, id: string, parameters: unknow
     triggeredBy = viewer.userId
     source = viewer.via === 'api-token' ? 'API' : 'MANUAL'
   }
-  const { run, skipped } = await db.transaction((tx) =>
-    ctx.services.engine.enqueueIn(tx, {
-      orgId: a.org_id,
-      automationId: a.id,
-      versionId: a.current_version_id!,
-      version: a.version,
-      definition: def,
-      triggerSource: source,
-      triggeredBy,
-      runAs,
-      embedTokenId: viewer.type === 'embed' ? viewer.tokenId : null,
-      parameters: params,
-    }),
-  )
+  const { run, skipped } = await ctx.services.engine.enqueue({
+    orgId: a.org_id,
+    automationId: a.id,
+    versionId: a.current_version_id!,
+    version: a.version,
+    definition: def,
+    triggerSource: source,
+    triggeredBy,
+    runAs,
+    embedTokenId: viewer.type === 'embed' ? viewer.tokenId : null,
+    parameters: params,
+  })
   if (skipped) throw new MutexBusyError(def.mutex!.name, run.id)
   return run
 }
