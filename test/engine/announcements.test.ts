@@ -78,9 +78,10 @@ describe('run announcements sent by the statement that changes the runs', () => 
         attempt: number
         started_at: Date | null
         finished_at: Date | null
-      }>('select id, org_id, automation_id, attempt, started_at, finished_at from runs where id = any($1::int8[])', [
-        queued,
-      ])
+      }>(
+        'select id, org_id, automation_id, attempt, started_at, finished_at from runs where id = any($1::int8[])',
+        [queued],
+      )
       const byId = new Map(rows.map((r) => [r.id, r]))
       const queuedEvents = events().filter((t) => t[3] === 'QUEUED')
       expect(queuedEvents.map((t) => t[0]).sort()).toEqual([...queued].sort())
@@ -93,7 +94,17 @@ describe('run announcements sent by the statement that changes the runs', () => 
       expect(running.map((t) => t[0])).toEqual(claims.map((c) => c.run.id))
       for (const t of running) {
         const r = byId.get(t[0])!
-        expect(t).toEqual([r.id, org.id, id, 'RUNNING', null, r.attempt, epochMs(r.started_at), null, error.slice(0, 500)])
+        expect(t).toEqual([
+          r.id,
+          org.id,
+          id,
+          'RUNNING',
+          null,
+          r.attempt,
+          epochMs(r.started_at),
+          null,
+          error.slice(0, 500),
+        ])
       }
     } finally {
       await offRun()

@@ -137,7 +137,8 @@ export function createEngine(opts: EngineOptions): Engine {
 
   return {
     // Without a mutex, queueing is one statement that announces itself: no transaction needed.
-    enqueue: (run) => (run.definition.mutex ? db.transaction((tx) => ops.enqueue(tx, run)) : ops.enqueue(db, run)),
+    enqueue: (run) =>
+      run.definition.mutex ? db.transaction((tx) => ops.enqueue(tx, run)) : ops.enqueue(db, run),
     enqueueIn: (tx, run) => ops.enqueue(tx, run),
     enqueueManyIn: (tx, runs) => ops.enqueueMany(tx, runs),
     finishIn: (tx, ids, state, error) => ops.finish(tx, ids, state, error),
