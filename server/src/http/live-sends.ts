@@ -1,0 +1,132 @@
+import type { Socket } from 'node:net'
+import type { ExecutionResult } from 'graphql'
+import type { WebSocket } from 'ws'
+
+/**
+ * WebSocket writes of live deliveries, gathered per connection. A write to a socket is one
+ * system call whatever it carries (about 20 µs on loopback here, more than everything else a
+ * delivery costs), so a connection's messages are held (its socket corked) from the first one
+ * until the next turn of the event loop and then written together. Connections are flushed
+ * `perTurn` at a time with a turn of the event loop between, so notifications and database
+ * replies keep arriving during a large fan-out, and whatever they add for a connection not yet
+ * flushed goes out in the same write: the busier the server, the more each write carries.
+ * Messages keep their order: every message of a connection, ours or graphql-ws's own, goes
+ * through the one corked socket.
+ */
+export interface LiveSends {
+  /**
+   * Queues `data` on the connection. False when the connection holds `highWater` bytes or
+   * more not yet written: the caller waits for `drained` before sending more, so a slow client
+   * lags in its subscription's queue (where changes coalesce), not in unbounded buffers.
+   */
+  send(ws: WebSocket, raw: Socket, data: string): boolean
+  /** Resolves once the connection holds less than `highWater` unwritten bytes, or has closed. */
+  drained(ws: WebSocket, raw: Socket): Promise<void>
+  /** Writes whatever is held now. */
+  stop(): void
+}
+
+export function createLiveSends({ perTurn = 64, highWater = 256 * 1024 } = {}): LiveSends {
+  // Connections whose socket is corked, in the order their first held message came.
+  const held = new Map<WebSocket, { raw: Socket; flushed: (() => void)[] }>()
+  let turn: NodeJS.Immediate | undefined
+  const flush = (limit: number) => {
+    turn = undefined
+    let n = 0
+    for (const [ws, h] of held) {
+      if (n++ === limit) break
+      held.delete(ws)
+      h.raw.uncork()
+      for (const f of h.flushed) f()
+    }
+    if (held.size > 0) turn = setImmediate(flush, perTurn)
+  }
+  const open = (ws: WebSocket, raw: Socket) => ws.readyState === ws.OPEN && !raw.destroyed
+  return {
+    send(ws, raw, data) {
+      // As graphql-ws's adapter does: a socket already closing takes nothing more.
+      if (!open(ws, raw)) return true
+      if (!held.has(ws)) {
+        raw.cork()
+        held.set(ws, { raw, flushed: [] })
+        turn ??= setImmediate(flush, perTurn)
+      }
+      ws.send(data)
+      return raw.writableLength < highWater
+    },
+    async drained(ws, raw) {
+      while (open(ws, raw) && raw.writableLength >= highWater) {
+        const h = held.get(ws)
+        await new Promise<void>((resolve) => {
+          if (h) return h.flushed.push(resolve)
+          // Written to the kernel as far as it takes: wait for the client to read.
+          const done = () => {
+            raw.off('drain', done)
+            raw.off('close', done)
+            resolve()
+          }
+          raw.on('drain', done)
+          raw.on('close', done)
+        })
+      }
+    },
+    stop() {
+      if (turn) clearImmediate(turn)
+      flush(Number.POSITIVE_INFINITY)
+    },
+  }
+}
+
+/**
+ * Passes on the results graphql-ws must serialize itself and sends the pre-serialized ones
+ * through `sends`, framed with this subscription's id, in order. Not a generator: graphql-ws's
+ * return() (client completed or left) must reach the source at once, even while next() waits
+ * for an event.
+ */
+export function sendingShared({
+  stream,
+  id,
+  socket,
+  raw,
+  serialized,
+  sends,
+}: {
+  stream: AsyncIterable<ExecutionResult>
+  id: string
+  socket: WebSocket
+  /** The connection's TCP socket (the upgrade request's), which `sends` corks. */
+  raw: Socket
+  serialized: (r: unknown) => string | undefined
+  sends: LiveSends
+}): AsyncIterableIterator<ExecutionResult> {
+  const results = stream[Symbol.asyncIterator]()
+  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`
+  let closed = false
+  const close = () => {
+    closed = true
+    Promise.resolve(results.return?.()).catch(() => {})
+  }
+  return {
+    async next() {
+      while (!closed) {
+        const r = await results.next()
+        if (r.done || closed) break
+        const json = serialized(r.value)
+        if (json === undefined) return r
+        if (!sends.send(socket, raw, `${prefix}${json}}`)) await sends.drained(socket, raw)
+      }
+      return { done: true, value: undefined }
+    },
+    return: async () => {
+      close()
+      return { done: true, value: undefined }
+    },
+    throw: async (err) => {
+      close()
+      throw err
+    },
+    [Symbol.asyncIterator]() {
+      return this
+    },
+  }
+}
