@@ -34,11 +34,26 @@ export interface SharedExecutionStats {
  * the same event object. Nothing is kept by time: a shared result lives as long as the
  * event it was executed for is referenced by some subscriber's queue.
  */
+/**
+ * Where a subscription's pre-serialized results go, bypassing the per-subscriber result stream
+ * (envelop's wrapper, graphql-ws's loop): the WebSocket layer frames them with the operation's id.
+ */
+export interface LiveSink {
+  /** Sends one result's JSON; false when the caller must wait for `drained` before the next. */
+  deliver(json: string): boolean
+  drained(): Promise<void>
+}
+
 export interface SharedExecution {
   /** The envelop plugin that routes shareable subscriptions through the shared executor. */
   readonly plugin: Plugin
-  /** The JSON of a result the fan-out produced (serialized once), to send as is; else undefined. */
-  serialized(result: unknown): string | undefined
+  /**
+   * Gives the operation executed with `contextValue` a sink: its clean shared results are
+   * delivered there as the bytes serialized once, and only the others (errors, results of
+   * unshared executions) travel its result stream. Without one (subscriptions over HTTP) every
+   * result travels the stream.
+   */
+  attach(contextValue: object, sink: LiveSink): void
   readonly stats: SharedExecutionStats
 }
 
@@ -47,6 +62,9 @@ export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
   // event payload (one object per event, see RunReads) → share key → its execution
   const executions = new WeakMap<object, Map<string, Promise<ExecutionResult>>>()
   const json = new WeakMap<object, string>()
+  // A settled execution, so a delivery of it costs no await.
+  const settled = new WeakMap<Promise<ExecutionResult>, ExecutionResult>()
+  const sinks = new WeakMap<object, LiveSink>()
 
   const executeShared = (args: ExecutionArgs, key: string, payload: unknown): Promise<ExecutionResult> => {
     // Payloads that are not objects cannot be told apart per event: execute them alone.
@@ -67,6 +85,7 @@ export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
     const result = Promise.resolve(execute({ ...args, rootValue: payload })).then((r) => {
       // A result with errors is masked per subscriber (a new object), so only clean ones are sent as is.
       if (!r.errors) json.set(r, JSON.stringify(r))
+      settled.set(result, r)
       return r
     })
     byKey.set(key, result)
@@ -87,11 +106,22 @@ export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
         // Not awaited: a source generator waiting for its next event finishes only then.
         Promise.resolve(events.return?.()).catch(() => {})
       }
+      const sink = sinks.get(args.contextValue as object)
       const results: AsyncIterableIterator<ExecutionResult> = {
         async next() {
-          const r = closed ? undefined : await events.next()
-          if (!r || r.done || closed) return { done: true, value: undefined }
-          return { done: false, value: await executeShared(args, key, r.value) }
+          // Shared results go to the sink in this loop, in order: the stream is handed only
+          // what the sink cannot take, and the loop waits until it is consumed.
+          for (;;) {
+            const r = closed ? undefined : await events.next()
+            if (!r || r.done || closed) return { done: true, value: undefined }
+            const execution = executeShared(args, key, r.value)
+            const result = settled.get(execution) ?? (await execution)
+            if (closed) return { done: true, value: undefined }
+            const bytes = sink && json.get(result)
+            if (bytes === undefined) return { done: false, value: result }
+            stats.sentSerialized++
+            if (!sink!.deliver(bytes)) await sink!.drained()
+          }
         },
         async return() {
           close()
@@ -117,10 +147,8 @@ export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
   }
   return {
     plugin: plugin as Plugin,
-    serialized(result) {
-      const bytes = typeof result === 'object' && result !== null ? json.get(result) : undefined
-      if (bytes !== undefined) stats.sentSerialized++
-      return bytes
+    attach(contextValue, sink) {
+      sinks.set(contextValue, sink)
     },
     stats,
   }

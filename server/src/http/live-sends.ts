@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net'
-import type { ExecutionResult } from 'graphql'
 import type { WebSocket } from 'ws'
 
 /**
@@ -73,60 +72,6 @@ export function createLiveSends({ perTurn = 64, highWater = 256 * 1024 } = {}): 
     stop() {
       if (turn) clearImmediate(turn)
       flush(Number.POSITIVE_INFINITY)
-    },
-  }
-}
-
-/**
- * Passes on the results graphql-ws must serialize itself and sends the pre-serialized ones
- * through `sends`, framed with this subscription's id, in order. Not a generator: graphql-ws's
- * return() (client completed or left) must reach the source at once, even while next() waits
- * for an event.
- */
-export function sendingShared({
-  stream,
-  id,
-  socket,
-  raw,
-  serialized,
-  sends,
-}: {
-  stream: AsyncIterable<ExecutionResult>
-  id: string
-  socket: WebSocket
-  /** The connection's TCP socket (the upgrade request's), which `sends` corks. */
-  raw: Socket
-  serialized: (r: unknown) => string | undefined
-  sends: LiveSends
-}): AsyncIterableIterator<ExecutionResult> {
-  const results = stream[Symbol.asyncIterator]()
-  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`
-  let closed = false
-  const close = () => {
-    closed = true
-    Promise.resolve(results.return?.()).catch(() => {})
-  }
-  return {
-    async next() {
-      while (!closed) {
-        const r = await results.next()
-        if (r.done || closed) break
-        const json = serialized(r.value)
-        if (json === undefined) return r
-        if (!sends.send(socket, raw, `${prefix}${json}}`)) await sends.drained(socket, raw)
-      }
-      return { done: true, value: undefined }
-    },
-    return: async () => {
-      close()
-      return { done: true, value: undefined }
-    },
-    throw: async (err) => {
-      close()
-      throw err
-    },
-    [Symbol.asyncIterator]() {
-      return this
     },
   }
 }

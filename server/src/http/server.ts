@@ -8,7 +8,7 @@ import { WebSocketServer } from 'ws'
 import { coerceError } from '../errors'
 import { BodyTooLarge, readBody } from '../triggers/body'
 import { cookieOnly, crossSiteRefusal, webSocketOriginAllowed } from './cross-site'
-import { createLiveSends, sendingShared } from './live-sends'
+import { createLiveSends } from './live-sends'
 import { buildContext, headersOf } from '../graphql/context-factory'
 import type { GraphQLServer } from '../graphql/yoga'
 import type { Services } from '../services'
@@ -103,21 +103,7 @@ export async function startHttpServer(
           return false
         }
       },
-      // A result the shared fan-out serialized is sent as those bytes, framed with this
-      // subscription's id, instead of being serialized again for every subscriber, and a
-      // connection's messages are written together (live-sends.ts).
-      onOperation: (ctx, id, _params, _args, result) =>
-        Symbol.asyncIterator in result
-          ? sendingShared({
-              stream: result,
-              id,
-              socket: ctx.extra.socket,
-              raw: ctx.extra.request.socket,
-              serialized: services.sharedExecution.serialized,
-              sends,
-            })
-          : undefined,
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const enveloped = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -125,12 +111,23 @@ export async function startHttpServer(
           params,
           connectionParams: ctx.connectionParams,
         })
+        const contextValue = await enveloped.contextFactory()
+        // A result the shared fan-out serialized is sent as those bytes, framed with this
+        // subscription's id, instead of being serialized again for every subscriber, and a
+        // connection's messages are written together (live-sends.ts).
+        const socket = ctx.extra.socket
+        const raw = ctx.extra.request.socket
+        const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`
+        services.sharedExecution.attach(contextValue, {
+          deliver: (json) => sends.send(socket, raw, `${prefix}${json}}`),
+          drained: () => sends.drained(socket, raw),
+        })
         const args = {
           schema: enveloped.schema,
           operationName: params.operationName,
           document: enveloped.parse(params.query),
           variableValues: params.variables,
-          contextValue: await enveloped.contextFactory(),
+          contextValue,
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         }
         const errors = enveloped.validate(args.schema, args.document)

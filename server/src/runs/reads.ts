@@ -14,9 +14,11 @@ import type { RunEvent } from '../events/channels'
 export interface RunReads {
   /**
    * The run as of the event, or undefined if it is gone. One event gives every subscriber
-   * the same row object: the shared fan-out executes a selection once per row.
+   * the same row object: the shared fan-out executes a selection once per row. Once read,
+   * it is returned as is, not as a promise: a thousand subscribers of one event then
+   * cost no await each.
    */
-  asOf(e: RunEvent): Promise<RunRow | undefined>
+  asOf(e: RunEvent): RunRow | undefined | Promise<RunRow | undefined>
 }
 
 const KEEP_MS = 30_000
@@ -56,17 +58,21 @@ export function createRunReads(db: Database): RunReads {
     }
   }
   // The bus hands one event object to every listener; the row lives as long as the event.
-  const byEvent = new WeakMap<RunEvent, Promise<RunRow | undefined>>()
+  const byEvent = new WeakMap<RunEvent, { row: Promise<RunRow | undefined>; read?: RunRow | undefined }>()
   return {
     asOf(e) {
-      let row = byEvent.get(e)
-      if (!row) {
-        row = rowOf(e)
-        byEvent.set(e, row)
+      const hit = byEvent.get(e)
+      if (hit) return 'read' in hit ? hit.read : hit.row
+      const entry: { row: Promise<RunRow | undefined>; read?: RunRow | undefined } = { row: rowOf(e) }
+      byEvent.set(e, entry)
+      entry.row.then(
+        (row) => {
+          entry.read = row
+        },
         // A failed read is not kept: the next subscriber tries again.
-        row.catch(() => byEvent.delete(e))
-      }
-      return row
+        () => byEvent.delete(e),
+      )
+      return entry.row
     },
   }
 }
