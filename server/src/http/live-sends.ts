@@ -41,6 +41,26 @@ export function createLiveSends({ perTurn = 64, highWater = 256 * 1024 } = {}): 
     if (held.size > 0) turn = setImmediate(flush, perTurn)
   }
   const open = (ws: WebSocket, raw: Socket) => ws.readyState === ws.OPEN && !raw.destroyed
+  // Written to the kernel as far as it takes: one wait per socket for the client to read,
+  // however many of its subscriptions wait (a listener each would pile up on the socket).
+  const reading = new WeakMap<Socket, Promise<void>>()
+  const readBy = (raw: Socket) => {
+    let p = reading.get(raw)
+    if (!p) {
+      p = new Promise<void>((resolve) => {
+        const done = () => {
+          raw.off('drain', done)
+          raw.off('close', done)
+          reading.delete(raw)
+          resolve()
+        }
+        raw.on('drain', done)
+        raw.on('close', done)
+      })
+      reading.set(raw, p)
+    }
+    return p
+  }
   return {
     send(ws, raw, data) {
       // As graphql-ws's adapter does: a socket already closing takes nothing more.
@@ -56,17 +76,8 @@ export function createLiveSends({ perTurn = 64, highWater = 256 * 1024 } = {}): 
     async drained(ws, raw) {
       while (open(ws, raw) && raw.writableLength >= highWater) {
         const h = held.get(ws)
-        await new Promise<void>((resolve) => {
-          if (h) return h.flushed.push(resolve)
-          // Written to the kernel as far as it takes: wait for the client to read.
-          const done = () => {
-            raw.off('drain', done)
-            raw.off('close', done)
-            resolve()
-          }
-          raw.on('drain', done)
-          raw.on('close', done)
-        })
+        if (h) await new Promise<void>((resolve) => h.flushed.push(resolve))
+        else await readBy(raw)
       }
     },
     stop() {
