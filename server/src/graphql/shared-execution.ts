@@ -27,14 +27,6 @@ export interface SharedExecutionStats {
 }
 
 /**
- * Live subscriptions executed once per event for all their subscribers: each subscriber
- * keeps its own source stream (its subscribe resolver, its visibility check against
- * current grants, its coalescing when it lags), but the GraphQL execution of an event and
- * its serialization are shared by every subscriber with the same share key that was handed
- * the same event object. Nothing is kept by time: a shared result lives as long as the
- * event it was executed for is referenced by some subscriber's queue.
- */
-/**
  * Where a subscription's pre-serialized results go, bypassing the per-subscriber result stream
  * (envelop's wrapper, graphql-ws's loop): the WebSocket layer frames them with the operation's id.
  */
@@ -44,6 +36,14 @@ export interface LiveSink {
   drained(): Promise<void>
 }
 
+/**
+ * Live subscriptions executed once per event for all their subscribers: each subscriber
+ * keeps its own source stream (its subscribe resolver, its visibility check against
+ * current grants, its coalescing when it lags), but the GraphQL execution of an event and
+ * its serialization are shared by every subscriber with the same share key that was handed
+ * the same event object. Nothing is kept by time: a shared result lives as long as the
+ * event it was executed for is referenced by some subscriber's queue.
+ */
 export interface SharedExecution {
   /** The envelop plugin that routes shareable subscriptions through the shared executor. */
   readonly plugin: Plugin
@@ -51,7 +51,8 @@ export interface SharedExecution {
    * Gives the operation executed with `contextValue` a sink: its clean shared results are
    * delivered there as the bytes serialized once, and only the others (errors, results of
    * unshared executions) travel its result stream. Without one (subscriptions over HTTP) every
-   * result travels the stream.
+   * result travels the stream. So plugins' per-result hooks (onSubscribeResult) see only what
+   * travels the stream: error masking still sees every result with errors.
    */
   attach(contextValue: object, sink: LiveSink): void
   readonly stats: SharedExecutionStats
@@ -117,10 +118,10 @@ export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
             const execution = executeShared(args, key, r.value)
             const result = settled.get(execution) ?? (await execution)
             if (closed) return { done: true, value: undefined }
-            const bytes = sink && json.get(result)
-            if (bytes === undefined) return { done: false, value: result }
+            const bytes = sink ? json.get(result) : undefined
+            if (!sink || bytes === undefined) return { done: false, value: result }
             stats.sentSerialized++
-            if (!sink!.deliver(bytes)) await sink!.drained()
+            if (!sink.deliver(bytes)) await sink.drained()
           }
         },
         async return() {
