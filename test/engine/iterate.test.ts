@@ -112,7 +112,11 @@ describe('renderEach (a subscription rendering its events)', () => {
     const src = source()
     let ended = 0
     const events = iterateLatest<E>(src.subscribe, (e) => e.run)
-    const it = renderEach(events, (e) => e.state, () => ended++)
+    const it = renderEach(
+      events,
+      (e) => e.state,
+      () => ended++,
+    )
     src.push({ run: '1', state: 'QUEUED' })
     events.fail(new Error('access changed'))
     await expect(it.next()).rejects.toThrow(/access changed/)
