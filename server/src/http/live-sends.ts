@@ -32,13 +32,17 @@ export function createLiveSends({ perTurn = 64, highWater = 256 * 1024 } = {}): 
   const flush = (limit: number) => {
     turn = undefined
     let n = 0
-    for (const [ws, h] of held) {
-      if (n++ === limit) break
-      held.delete(ws)
-      h.raw.uncork()
-      for (const f of h.flushed) f()
+    try {
+      for (const [ws, h] of held) {
+        if (n++ === limit) break
+        held.delete(ws)
+        h.raw.uncork()
+        for (const f of h.flushed) f()
+      }
+    } finally {
+      // Whatever one socket did, the others are not left corked.
+      if (held.size > 0) turn ??= setImmediate(flush, perTurn)
     }
-    if (held.size > 0) turn = setImmediate(flush, perTurn)
   }
   const open = (ws: WebSocket, raw: Socket) => ws.readyState === ws.OPEN && !raw.destroyed
   // Written to the kernel as far as it takes: one wait per socket for the client to read,
