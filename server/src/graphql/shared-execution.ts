@@ -18,6 +18,9 @@ const { createSourceEventStream, execute, getOperationAST } = createRequire(impo
  */
 export type ShareKeyOf = (args: ExecutionArgs) => string | undefined
 
+/** A result, or its promise while the execution waits for a resolver. */
+type Known = ExecutionResult | Promise<ExecutionResult>
+
 /** How many executions the fan-out ran and how many deliveries reused one (tests, metrics). */
 export interface SharedExecutionStats {
   executions: number
@@ -60,14 +63,20 @@ export interface SharedExecution {
 
 export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
   const stats: SharedExecutionStats = { executions: 0, reused: 0, sentSerialized: 0 }
-  // event payload (one object per event, see RunReads) → share key → its execution
-  const executions = new WeakMap<object, Map<string, Promise<ExecutionResult>>>()
+  // event payload (one object per event, see RunReads) → share key → its execution, replaced
+  // by the result itself once known: the subscribers of one event all resume in the same
+  // wave of microtasks, so a result known at once (every resolver synchronous, as for a row)
+  // must be handed out as such, not as a promise each of them awaits.
+  const executions = new WeakMap<object, Map<string, { result: Known }>>()
   const json = new WeakMap<object, string>()
-  // A settled execution, so a delivery of it costs no await.
-  const settled = new WeakMap<Promise<ExecutionResult>, ExecutionResult>()
   const sinks = new WeakMap<object, LiveSink>()
 
-  const executeShared = (args: ExecutionArgs, key: string, payload: unknown): Promise<ExecutionResult> => {
+  // A result with errors is masked per subscriber (a new object), so only clean ones are sent as is.
+  const serialize = (r: ExecutionResult) => {
+    if (!r.errors) json.set(r, JSON.stringify(r))
+    return r
+  }
+  const executeShared = (args: ExecutionArgs, key: string, payload: unknown): Known => {
     // Payloads that are not objects cannot be told apart per event: execute them alone.
     if (typeof payload !== 'object' || payload === null)
       return Promise.resolve(execute({ ...args, rootValue: payload }))
@@ -79,18 +88,24 @@ export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
     const hit = byKey.get(key)
     if (hit) {
       stats.reused++
-      return hit
+      return hit.result
     }
     stats.executions++
     // What graphql-js's subscribe does per event, once: execute with the event as the root value.
-    const result = Promise.resolve(execute({ ...args, rootValue: payload })).then((r) => {
-      // A result with errors is masked per subscriber (a new object), so only clean ones are sent as is.
-      if (!r.errors) json.set(r, JSON.stringify(r))
-      settled.set(result, r)
-      return r
-    })
-    byKey.set(key, result)
-    return result
+    const r = execute({ ...args, rootValue: payload })
+    if (typeof (r as Partial<PromiseLike<unknown>>).then !== 'function') {
+      byKey.set(key, { result: serialize(r as ExecutionResult) })
+      return r as ExecutionResult
+    }
+    const entry: { result: Known } = { result: Promise.resolve(r).then(serialize) }
+    ;(entry.result as Promise<ExecutionResult>).then(
+      (done) => {
+        entry.result = done
+      },
+      () => {},
+    )
+    byKey.set(key, entry)
+    return entry.result
   }
 
   const subscribeShared =
@@ -115,8 +130,8 @@ export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
           for (;;) {
             const r = closed ? undefined : await events.next()
             if (!r || r.done || closed) return { done: true, value: undefined }
-            const execution = executeShared(args, key, r.value)
-            const result = settled.get(execution) ?? (await execution)
+            const known = executeShared(args, key, r.value)
+            const result = known instanceof Promise ? await known : known
             if (closed) return { done: true, value: undefined }
             const bytes = sink ? json.get(result) : undefined
             if (!sink || bytes === undefined) return { done: false, value: result }
