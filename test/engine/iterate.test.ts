@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { iterateLatest } from '../../server/src/events/iterate'
+import { iterateLatest, renderEach } from '../../server/src/events/iterate'
 
 type E = { run: string; state: string }
 
@@ -68,5 +68,72 @@ describe('iterateLatest (subscriber queues)', () => {
         }
       })(),
     ).rejects.toThrow(/too slow/)
+  })
+})
+
+describe('renderEach (a subscription rendering its events)', () => {
+  it('renders in order whether an event is answered at once or after a wait, skipping what is not for it', async () => {
+    const src = source()
+    const events = iterateLatest<E>(src.subscribe, (e) => e.run)
+    let ended = 0
+    const it = renderEach(
+      events,
+      (e) =>
+        e.state === 'HIDDEN'
+          ? undefined
+          : e.state === 'RUNNING'
+            ? new Promise<string>((r) => setTimeout(() => r(`${e.run}:${e.state}`), 10))
+            : `${e.run}:${e.state}`,
+      () => ended++,
+    )
+    for (const state of ['QUEUED', 'HIDDEN', 'RUNNING', 'SUCCEEDED']) src.push({ run: '1', state })
+    const got = [await it.next(), await it.next(), await it.next()].map((r) => r.value)
+    expect(got).toEqual(['1:QUEUED', '1:RUNNING', '1:SUCCEEDED'])
+    expect(ended).toBe(0)
+  })
+
+  it('return() while waiting for an event ends it at once, unsubscribes and calls onEnd once', async () => {
+    const src = source()
+    let ended = 0
+    const it = renderEach(
+      iterateLatest<E>(src.subscribe, (e) => e.run),
+      (e) => e.state,
+      () => ended++,
+    )
+    const pending = it.next()
+    await it.return!()
+    expect(await pending).toEqual({ done: true, value: undefined })
+    await it.return!()
+    expect(ended).toBe(1)
+    expect(src.unsubscribed()).toBe(true)
+  })
+
+  it('a failed source (access lost) rejects the reader and calls onEnd; nothing queued is rendered after', async () => {
+    const src = source()
+    let ended = 0
+    const events = iterateLatest<E>(src.subscribe, (e) => e.run)
+    const it = renderEach(
+      events,
+      (e) => e.state,
+      () => ended++,
+    )
+    src.push({ run: '1', state: 'QUEUED' })
+    events.fail(new Error('access changed'))
+    await expect(it.next()).rejects.toThrow(/access changed/)
+    expect(ended).toBe(1)
+  })
+
+  it('a render that fails (a read failed) rejects the reader and ends the stream', async () => {
+    const src = source()
+    let ended = 0
+    const it = renderEach(
+      iterateLatest<E>(src.subscribe, (e) => e.run),
+      () => Promise.reject(new Error('database away')),
+      () => ended++,
+    )
+    src.push({ run: '1', state: 'QUEUED' })
+    await expect(it.next()).rejects.toThrow(/database away/)
+    expect(ended).toBe(1)
+    expect(src.unsubscribed()).toBe(true)
   })
 })

@@ -181,3 +181,51 @@ export function endingWith<T>(
     },
   }
 }
+
+/**
+ * A subscription's stream that renders each event of `source` with `render` (undefined: the
+ * event is not for this subscriber) and calls `onEnd` once when it ends, however it ends. What
+ * `render` can decide at once it decides without an await: a fan-out's cost is its hops per
+ * subscriber. return() (the client completed or left) ends the source at once, so a pending
+ * next() finishes now rather than at the next event, which for a quiet run may never come.
+ */
+export function renderEach<T, R>(
+  source: AsyncIterator<T>,
+  render: (value: T) => R | undefined | Promise<R | undefined>,
+  onEnd: () => void,
+): AsyncIterableIterator<R> {
+  let ended = false
+  const end = async (): Promise<IteratorResult<R>> => {
+    if (!ended) {
+      ended = true
+      onEnd()
+      await source.return?.()
+    }
+    return { done: true, value: undefined }
+  }
+  const next = async (): Promise<IteratorResult<R>> => {
+    for (;;) {
+      const r = await source.next()
+      if (r.done || ended) return end()
+      const out = render(r.value)
+      const value = out instanceof Promise ? await out : out
+      if (ended) return end()
+      if (value !== undefined) return { done: false, value }
+    }
+  }
+  return {
+    next: () =>
+      next().catch(async (err) => {
+        await end()
+        throw err
+      }),
+    return: end,
+    async throw(err: unknown) {
+      await end()
+      throw err
+    },
+    [Symbol.asyncIterator]() {
+      return this
+    },
+  }
+}

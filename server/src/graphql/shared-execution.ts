@@ -18,12 +18,25 @@ const { createSourceEventStream, execute, getOperationAST } = createRequire(impo
  */
 export type ShareKeyOf = (args: ExecutionArgs) => string | undefined
 
+/** A result, or its promise while the execution waits for a resolver. */
+type Known = ExecutionResult | Promise<ExecutionResult>
+
 /** How many executions the fan-out ran and how many deliveries reused one (tests, metrics). */
 export interface SharedExecutionStats {
   executions: number
   reused: number
   /** Deliveries sent as the bytes serialized once for their execution. */
   sentSerialized: number
+}
+
+/**
+ * Where a subscription's pre-serialized results go, bypassing the per-subscriber result stream
+ * (envelop's wrapper, graphql-ws's loop): the WebSocket layer frames them with the operation's id.
+ */
+export interface LiveSink {
+  /** Sends one result's JSON; false when the caller must wait for `drained` before the next. */
+  deliver(json: string): boolean
+  drained(): Promise<void>
 }
 
 /**
@@ -37,18 +50,33 @@ export interface SharedExecutionStats {
 export interface SharedExecution {
   /** The envelop plugin that routes shareable subscriptions through the shared executor. */
   readonly plugin: Plugin
-  /** The JSON of a result the fan-out produced (serialized once), to send as is; else undefined. */
-  serialized(result: unknown): string | undefined
+  /**
+   * Gives the operation executed with `contextValue` a sink: its clean shared results are
+   * delivered there as the bytes serialized once, and only the others (errors, results of
+   * unshared executions) travel its result stream. Without one (subscriptions over HTTP) every
+   * result travels the stream. So plugins' per-result hooks (onSubscribeResult) see only what
+   * travels the stream: error masking still sees every result with errors.
+   */
+  attach(contextValue: object, sink: LiveSink): void
   readonly stats: SharedExecutionStats
 }
 
 export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
   const stats: SharedExecutionStats = { executions: 0, reused: 0, sentSerialized: 0 }
-  // event payload (one object per event, see RunReads) → share key → its execution
-  const executions = new WeakMap<object, Map<string, Promise<ExecutionResult>>>()
+  // event payload (one object per event, see RunReads) → share key → its execution, replaced
+  // by the result itself once known: the subscribers of one event all resume in the same
+  // wave of microtasks, so a result known at once (every resolver synchronous, as for a row)
+  // must be handed out as such, not as a promise each of them awaits.
+  const executions = new WeakMap<object, Map<string, { result: Known }>>()
   const json = new WeakMap<object, string>()
+  const sinks = new WeakMap<object, LiveSink>()
 
-  const executeShared = (args: ExecutionArgs, key: string, payload: unknown): Promise<ExecutionResult> => {
+  // A result with errors is masked per subscriber (a new object), so only clean ones are sent as is.
+  const serialize = (r: ExecutionResult) => {
+    if (!r.errors) json.set(r, JSON.stringify(r))
+    return r
+  }
+  const executeShared = (args: ExecutionArgs, key: string, payload: unknown): Known => {
     // Payloads that are not objects cannot be told apart per event: execute them alone.
     if (typeof payload !== 'object' || payload === null)
       return Promise.resolve(execute({ ...args, rootValue: payload }))
@@ -60,17 +88,24 @@ export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
     const hit = byKey.get(key)
     if (hit) {
       stats.reused++
-      return hit
+      return hit.result
     }
     stats.executions++
     // What graphql-js's subscribe does per event, once: execute with the event as the root value.
-    const result = Promise.resolve(execute({ ...args, rootValue: payload })).then((r) => {
-      // A result with errors is masked per subscriber (a new object), so only clean ones are sent as is.
-      if (!r.errors) json.set(r, JSON.stringify(r))
-      return r
-    })
-    byKey.set(key, result)
-    return result
+    const r = execute({ ...args, rootValue: payload })
+    if (typeof (r as Partial<PromiseLike<unknown>>).then !== 'function') {
+      byKey.set(key, { result: serialize(r as ExecutionResult) })
+      return r as ExecutionResult
+    }
+    const entry: { result: Known } = { result: Promise.resolve(r).then(serialize) }
+    ;(entry.result as Promise<ExecutionResult>).then(
+      (done) => {
+        entry.result = done
+      },
+      () => {},
+    )
+    byKey.set(key, entry)
+    return entry.result
   }
 
   const subscribeShared =
@@ -87,11 +122,22 @@ export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
         // Not awaited: a source generator waiting for its next event finishes only then.
         Promise.resolve(events.return?.()).catch(() => {})
       }
+      const sink = sinks.get(args.contextValue as object)
       const results: AsyncIterableIterator<ExecutionResult> = {
         async next() {
-          const r = closed ? undefined : await events.next()
-          if (!r || r.done || closed) return { done: true, value: undefined }
-          return { done: false, value: await executeShared(args, key, r.value) }
+          // Shared results go to the sink in this loop, in order: the stream is handed only
+          // what the sink cannot take, and the loop waits until it is consumed.
+          for (;;) {
+            const r = closed ? undefined : await events.next()
+            if (!r || r.done || closed) return { done: true, value: undefined }
+            const known = executeShared(args, key, r.value)
+            const result = known instanceof Promise ? await known : known
+            if (closed) return { done: true, value: undefined }
+            const bytes = sink ? json.get(result) : undefined
+            if (!sink || bytes === undefined) return { done: false, value: result }
+            stats.sentSerialized++
+            if (!sink.deliver(bytes)) await sink.drained()
+          }
         },
         async return() {
           close()
@@ -117,10 +163,8 @@ export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
   }
   return {
     plugin: plugin as Plugin,
-    serialized(result) {
-      const bytes = typeof result === 'object' && result !== null ? json.get(result) : undefined
-      if (bytes !== undefined) stats.sentSerialized++
-      return bytes
+    attach(contextValue, sink) {
+      sinks.set(contextValue, sink)
     },
     stats,
   }

@@ -2,12 +2,13 @@ import { createReadStream, existsSync } from 'node:fs'
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import type { ExecutionResult, execute, subscribe } from 'graphql'
+import type { execute, subscribe } from 'graphql'
 import { useServer } from 'graphql-ws/use/ws'
-import { type WebSocket, WebSocketServer } from 'ws'
+import { WebSocketServer } from 'ws'
 import { coerceError } from '../errors'
 import { BodyTooLarge, readBody } from '../triggers/body'
 import { cookieOnly, crossSiteRefusal, webSocketOriginAllowed } from './cross-site'
+import { createLiveSends } from './live-sends'
 import { buildContext, headersOf } from '../graphql/context-factory'
 import type { GraphQLServer } from '../graphql/yoga'
 import type { Services } from '../services'
@@ -75,6 +76,7 @@ export async function startHttpServer(
       else res.end()
     }
   })
+  const sends = createLiveSends()
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: MAX_BODY_BYTES })
   const wsServer = useServer(
     {
@@ -101,13 +103,7 @@ export async function startHttpServer(
           return false
         }
       },
-      // A result the shared fan-out serialized is sent as those bytes, framed with this
-      // subscription's id, instead of being serialized again for every subscriber.
-      onOperation: (ctx, id, _params, _args, result) =>
-        Symbol.asyncIterator in result
-          ? sendingShared(result, id, ctx.extra.socket, services.sharedExecution.serialized)
-          : undefined,
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const enveloped = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -115,12 +111,23 @@ export async function startHttpServer(
           params,
           connectionParams: ctx.connectionParams,
         })
+        const contextValue = await enveloped.contextFactory()
+        // A result the shared fan-out serialized is sent as those bytes, framed with this
+        // subscription's id, instead of being serialized again for every subscriber, and a
+        // connection's messages are written together (live-sends.ts).
+        const socket = ctx.extra.socket
+        const raw = ctx.extra.request.socket
+        const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`
+        services.sharedExecution.attach(contextValue, {
+          deliver: (json) => sends.send(socket, raw, `${prefix}${json}}`),
+          drained: () => sends.drained(socket, raw),
+        })
         const args = {
           schema: enveloped.schema,
           operationName: params.operationName,
           document: enveloped.parse(params.query),
           variableValues: params.variables,
-          contextValue: await enveloped.contextFactory(),
+          contextValue,
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         }
         const errors = enveloped.validate(args.schema, args.document)
@@ -138,60 +145,12 @@ export async function startHttpServer(
   return {
     port,
     async stop() {
+      sends.stop()
       await wsServer.dispose()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeIdleConnections()
       })
-    },
-  }
-}
-
-/**
- * Passes on the results graphql-ws must serialize itself and sends the pre-serialized ones
- * directly, in order. Not a generator: graphql-ws's return() (client completed or left) must
- * reach the source at once, even while next() waits for an event.
- */
-function sendingShared(
-  stream: AsyncIterable<ExecutionResult>,
-  id: string,
-  socket: WebSocket,
-  serialized: (r: unknown) => string | undefined,
-): AsyncIterableIterator<ExecutionResult> {
-  const results = stream[Symbol.asyncIterator]()
-  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`
-  const send = (json: string) =>
-    new Promise<void>((resolve, reject) => {
-      // As graphql-ws's adapter does: a socket already closing takes nothing more.
-      if (socket.readyState !== socket.OPEN) return resolve()
-      socket.send(`${prefix}${json}}`, (err) => (err ? reject(err) : resolve()))
-    })
-  let closed = false
-  const close = () => {
-    closed = true
-    Promise.resolve(results.return?.()).catch(() => {})
-  }
-  return {
-    async next() {
-      while (!closed) {
-        const r = await results.next()
-        if (r.done || closed) break
-        const json = serialized(r.value)
-        if (json === undefined) return r
-        await send(json)
-      }
-      return { done: true, value: undefined }
-    },
-    return: async () => {
-      close()
-      return { done: true, value: undefined }
-    },
-    throw: async (err) => {
-      close()
-      throw err
-    },
-    [Symbol.asyncIterator]() {
-      return this
     },
   }
 }

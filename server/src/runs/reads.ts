@@ -14,59 +14,83 @@ import type { RunEvent } from '../events/channels'
 export interface RunReads {
   /**
    * The run as of the event, or undefined if it is gone. One event gives every subscriber
-   * the same row object: the shared fan-out executes a selection once per row.
+   * the same row object: the shared fan-out executes a selection once per row. Once read,
+   * it is returned as is, not as a promise: a thousand subscribers of one event then
+   * cost no await each.
    */
-  asOf(e: RunEvent): Promise<RunRow | undefined>
+  asOf(e: RunEvent): RunRow | undefined | Promise<RunRow | undefined>
 }
 
 const KEEP_MS = 30_000
 const MAX_ENTRIES = 20_000
 
+/**
+ * A row, or its promise while it is read. Replaced by the row once read: the subscribers of
+ * one event all ask in the same wave of microtasks, so a row already known must be handed out
+ * as such, not as a promise each of them awaits.
+ */
+type Known = RunRow | undefined | Promise<RunRow | undefined>
+
+/** Keeps `entry.row` a promise only while it is pending; `failed` runs if it rejects. */
+function settle(entry: { row: Known }, failed: () => void): void {
+  if (entry.row instanceof Promise)
+    entry.row.then((row) => {
+      entry.row = row
+    }, failed)
+}
+
 /** One per app: ids are per database, so two apps in one process never share it. */
 export function createRunReads(db: Database): RunReads {
-  const cache = new Map<string, { row: Promise<RunRow | undefined>; at: number }>()
-  const read = (key: string, runId: string): Promise<RunRow | undefined> => {
+  const cache = new Map<string, { row: Known; at: number }>()
+  const read = (key: string, runId: string): Known => {
     const now = Date.now()
     const hit = cache.get(key)
     if (hit && now - hit.at < KEEP_MS) return hit.row
-    const row = db.query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1`, [runId]).then((r) => r[0])
+    const entry = {
+      row: db
+        .query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1`, [runId])
+        .then((r) => r[0]) as Known,
+      at: now,
+    }
     // A failed read is not kept: the next subscriber tries again.
-    row.catch(() => cache.delete(key))
+    settle(entry, () => {
+      if (cache.get(key) === entry) cache.delete(key)
+    })
     cache.delete(key)
-    cache.set(key, { row, at: now })
+    cache.set(key, entry)
     // Insertion order is age order: drop the oldest past the cap or the age limit.
     for (const [k, v] of cache) {
       if (cache.size <= MAX_ENTRIES && now - v.at < KEEP_MS) break
       cache.delete(k)
     }
-    return row
+    return entry.row
   }
-  const rowOf = async (e: RunEvent): Promise<RunRow | undefined> => {
+  const rowOf = (e: RunEvent): Known => {
     if (isFinal(e.state as RunRow['state'])) return read(`${e.runId}:${e.state}:${e.attempt}`, e.runId)
-    const base = await read(`${e.runId}:static`, e.runId)
-    if (!base) return undefined
-    return {
-      ...base,
-      state: e.state as RunRow['state'],
-      attempt: e.attempt,
-      started_at: e.startedAt,
-      finished_at: e.finishedAt,
-      error: e.error,
-      outputs: null,
-    }
+    const asOfEvent = (base: RunRow | undefined): RunRow | undefined =>
+      base && {
+        ...base,
+        state: e.state as RunRow['state'],
+        attempt: e.attempt,
+        started_at: e.startedAt,
+        finished_at: e.finishedAt,
+        error: e.error,
+        outputs: null,
+      }
+    const base = read(`${e.runId}:static`, e.runId)
+    return base instanceof Promise ? base.then(asOfEvent) : asOfEvent(base)
   }
   // The bus hands one event object to every listener; the row lives as long as the event.
-  const byEvent = new WeakMap<RunEvent, Promise<RunRow | undefined>>()
+  const byEvent = new WeakMap<RunEvent, { row: Known }>()
   return {
     asOf(e) {
-      let row = byEvent.get(e)
-      if (!row) {
-        row = rowOf(e)
-        byEvent.set(e, row)
-        // A failed read is not kept: the next subscriber tries again.
-        row.catch(() => byEvent.delete(e))
-      }
-      return row
+      const hit = byEvent.get(e)
+      if (hit) return hit.row
+      const entry = { row: rowOf(e) }
+      byEvent.set(e, entry)
+      // A failed read is not kept: the next subscriber tries again.
+      settle(entry, () => byEvent.delete(e))
+      return entry.row
     },
   }
 }

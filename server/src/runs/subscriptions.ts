@@ -2,7 +2,8 @@ import { getVisibleAutomation } from '../automations/service'
 import { GraphQLError } from 'graphql'
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors'
 import type { LogEvent, RunEvent } from '../events/channels'
-import { endingWith, iterateLatest } from '../events/iterate'
+import { endingWith, iterateLatest, renderEach } from '../events/iterate'
+import type { RunRow } from '../engine/run-row'
 import { builder } from '../graphql/builder'
 import { type LogLine, LogLineType, RunType } from './graphql'
 import { watchViewerAccess } from './live-access'
@@ -83,22 +84,20 @@ builder.subscriptionField('runUpdated', (t) =>
           events = listen(key)
         }
         const unwatch = watchViewerAccess(ctx, (err) => events.fail(err))
-        const source = events
-        return endingWith(
-          source,
-          (async function* () {
-            try {
-              for await (const e of source) {
-                const row = await runReads.asOf(e)
-                // Visibility against current grants (the memo is dropped when they change).
-                if (!row || !(await canViewRun(ctx, row))) continue
-                yield row
-              }
-            } finally {
-              unwatch()
-              await source.return?.()
-            }
-          })(),
+        // Each delivery is checked against current grants (the memo is dropped when they
+        // change); the row and the check are answered without an await when already known.
+        const visible = (row: RunRow | undefined) => {
+          if (!row) return undefined
+          const can = canViewRun(ctx, row)
+          return typeof can === 'boolean' ? (can ? row : undefined) : can.then((ok) => (ok ? row : undefined))
+        }
+        return renderEach(
+          events,
+          (e) => {
+            const row = runReads.asOf(e)
+            return row instanceof Promise ? row.then(visible) : visible(row)
+          },
+          unwatch,
         )
       }),
     resolve: (row) => row,

@@ -5,16 +5,22 @@ import type { RunRow } from '../engine/run-row'
 /**
  * A user sees a run when it is theirs or when they may see its automation
  * (folder grants); an embed token sees only the runs it started (and their steps).
+ * Answered at once (a boolean) when no grant needs reading: a live fan-out checks
+ * every subscriber for every change.
  */
-export async function canViewRun(
+export function canViewRun(
   ctx: Context,
   run: Pick<RunRow, 'org_id' | 'automation_id' | 'triggered_by' | 'embed_token_id'>,
-): Promise<boolean> {
+): boolean | Promise<boolean> {
   const v = ctx.viewer
   if (!v || v.orgId !== run.org_id) return false
   if (v.type === 'embed') return run.embed_token_id === v.tokenId
   if (v.role === 'ADMIN' || run.triggered_by === v.userId) return true
-  const folder = await automationFolder(ctx, run.automation_id)
+  return byFolder(ctx, run.automation_id)
+}
+
+async function byFolder(ctx: Context, automationId: string): Promise<boolean> {
+  const folder = await automationFolder(ctx, automationId)
   if (folder === undefined) return false
   return (await folderAccess(ctx)).permissionFor(folder.folder_id) !== null || folder.allow_all_users_to_run
 }

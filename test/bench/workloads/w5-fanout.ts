@@ -39,6 +39,16 @@ interface Phase {
   start: number
   /** Time of the phase's last delivery. */
   last: number
+  /** CPU time (µs) the server process and this process (the clients, the enqueues) spent in the phase. */
+  serverCpu: number
+  benchCpu: number
+}
+
+/** CPU time (user + system, µs) a process has used so far, from /proc (clock ticks of 10 ms). */
+function cpuOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
 }
 
 /** When the row reached the state it shows, per the runs table (transaction start time). */
@@ -142,7 +152,11 @@ export async function w5(): Promise<WorkloadResult> {
           latencies: [],
           start: now(),
           last: now(),
+          serverCpu: 0,
+          benchCpu: 0,
         }
+        const serverCpu0 = cpuOf(node!.pid)
+        const benchCpu0 = cpuOf(process.pid)
         current = phase
         let enqueued = 0
         const pending: Promise<unknown>[] = []
@@ -174,6 +188,8 @@ export async function w5(): Promise<WorkloadResult> {
           }
         }
         current = undefined
+        phase.serverCpu = cpuOf(node!.pid) - serverCpu0
+        phase.benchCpu = cpuOf(process.pid) - benchCpu0
         return phase
       }
       const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
@@ -197,7 +213,7 @@ export async function w5(): Promise<WorkloadResult> {
       )
       const perSubscriber = (rssSubscribed - rssBefore) / SUBSCRIBERS
       const describe = (ph: Phase) =>
-        `${ph.rate} runs/s: ${ph.deliveries.toLocaleString('en')} of ${expectedOf(ph).toLocaleString('en')} deliveries (${[...ph.byState].map(([k, v]) => `${k} ${v}`).join(', ')}), ${(rateOf(ph) / 1000).toFixed(1)}k/s, p50 ${percentile(ph.latencies, 50).toFixed(1)} ms, p99 ${percentile(ph.latencies, 99).toFixed(1)} ms`
+        `${ph.rate} runs/s: ${ph.deliveries.toLocaleString('en')} of ${expectedOf(ph).toLocaleString('en')} deliveries (${[...ph.byState].map(([k, v]) => `${k} ${v}`).join(', ')}), ${(rateOf(ph) / 1000).toFixed(1)}k/s, p50 ${percentile(ph.latencies, 50).toFixed(1)} ms, p99 ${percentile(ph.latencies, 99).toFixed(1)} ms, CPU per delivery: server ${(ph.serverCpu / ph.deliveries).toFixed(1)} µs, bench ${(ph.benchCpu / ph.deliveries).toFixed(1)} µs`
       return {
         id: 'W5',
         title: `live status fan-out: ${SUBSCRIBERS} graphql-ws subscribers of one automation, (a) ${RUNS_PER_SECOND} runs/s for ${DRIVE_MS / 1000} s, (b) ramp ${RAMP.join(', ')} runs/s`,
