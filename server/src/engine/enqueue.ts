@@ -26,9 +26,8 @@ export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise
   const busy = state.holderRunId !== null || state.waiting > 0
   const changed: RunRow[] = []
   if (busy && mutex.policy === 'SKIP') {
-    const announce = announcesInStatement(tx)
-    const run = await insertRun(tx, r, 'SKIPPED', `mutex "${mutex.name}" was busy (policy SKIP)`, announce)
-    if (!announce) await notifyRunChanges(tx, [run])
+    const run = await insertRun(tx, r, 'SKIPPED', `mutex "${mutex.name}" was busy (policy SKIP)`)
+    await notifyRunChanges(tx, [run])
     return { run, skipped: true }
   }
   if (busy && mutex.policy === 'REPLACE_QUEUED') {
@@ -40,13 +39,11 @@ export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise
       )),
     )
   }
-  const cancelling = state.holderRunId !== null && mutex.policy === 'CANCEL_RUNNING'
-  if (cancelling) {
+  if (state.holderRunId !== null && mutex.policy === 'CANCEL_RUNNING') {
     // A holder that had not started yet ends at once and may hand the mutex on, so look again below.
-    await ops.cancel(tx, state.holderRunId!, 'cancelled by a newer run (mutex policy CANCEL_RUNNING)')
+    await ops.cancel(tx, state.holderRunId, 'cancelled by a newer run (mutex policy CANCEL_RUNNING)')
   }
-  // Read again only if a policy changed the mutex (the row stays locked by this transaction).
-  let fresh = changed.length > 0 || cancelling ? await lockMutex(tx, r.orgId, mutex.name) : state
+  let fresh = await lockMutex(tx, r.orgId, mutex.name)
   if (fresh.holderRunId === null && fresh.waiting > 0) {
     // Never leave waiters behind a free mutex: serve them first, then queue behind them.
     const promoted = await promoteNext(tx, r.orgId, mutex.name)
@@ -54,18 +51,14 @@ export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise
     fresh = await lockMutex(tx, r.orgId, mutex.name)
   }
   const free = fresh.holderRunId === null
-  // The mutex row stays locked until commit: every round trip saved here shortens the
-  // wait of the hand-off or the next enqueue behind it, so the run announces itself.
-  const announce = announcesInStatement(tx)
-  if (announce && changed.length > 0) await notifyRunChanges(tx, changed)
-  const run = await insertRun(tx, r, free ? 'QUEUED' : 'WAITING', null, announce)
+  const run = await insertRun(tx, r, free ? 'QUEUED' : 'WAITING', null)
   if (free) {
     await tx.query(
       'update mutexes set holder_run_id = $3, acquired_at = now() where org_id = $1 and name = $2',
       [r.orgId, mutex.name, run.id],
     )
   }
-  if (!announce) await notifyRunChanges(tx, [...changed, run])
+  await notifyRunChanges(tx, [...changed, run])
   return { run, skipped: false }
 }
 

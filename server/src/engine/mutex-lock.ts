@@ -11,18 +11,12 @@ export interface MutexState {
  * through here first, which serialises them across nodes.
  */
 export async function lockMutex(tx: Queryable, orgId: string, name: string): Promise<MutexState> {
-  const read = () =>
-    tx.query<{ holder_run_id: string | null; waiting: number }>(
-      `select m.holder_run_id,
-         (select count(*)::int from runs w where w.org_id = m.org_id and w.mutex_name = m.name and w.state = 'WAITING') as waiting
-       from mutexes m where m.org_id = $1 and m.name = $2 for update`,
-      [orgId, name],
-    )
-  // The row exists after a mutex's first use: one statement then, the insert only before.
-  let [row] = await read()
-  if (!row) {
-    await tx.query('insert into mutexes (org_id, name) values ($1, $2) on conflict do nothing', [orgId, name])
-    ;[row] = await read()
-  }
+  await tx.query('insert into mutexes (org_id, name) values ($1, $2) on conflict do nothing', [orgId, name])
+  const [row] = await tx.query<{ holder_run_id: string | null; waiting: number }>(
+    `select m.holder_run_id,
+       (select count(*)::int from runs w where w.org_id = m.org_id and w.mutex_name = m.name and w.state = 'WAITING') as waiting
+     from mutexes m where m.org_id = $1 and m.name = $2 for update`,
+    [orgId, name],
+  )
   return { holderRunId: row!.holder_run_id, waiting: row!.waiting }
 }
