@@ -46,19 +46,21 @@ export async function claimIn(
   const announce = opts.announce === true || held !== undefined
   // Evaluated once with the claimed rows; with none claimed there is nothing to commit.
   const asyncCommit = opts.asyncCommit ? ", (select set_config('synchronous_commit', 'off', true)) s" : ''
-  const announced = announcedBy('claimed', held ? { payloads: '$4', queued: '$5' } : undefined)
+  const announced = announce
+    ? announcedBy('claimed', held ? { payloads: '$4', queued: '$5' } : undefined)
+    : undefined
   const rows = await tx.query<RunRow>(
     `with c as (
          select id from runs where state = 'QUEUED' and run_at <= now()
          order by priority, run_at, id limit $2 for update skip locked
        )
        -- started_at is the moment of the claim (clock_timestamp), not of BEGIN
-       ${announce ? ', claimed as (' : ''}update runs r set state = 'RUNNING', started_at = clock_timestamp(), lease_owner = $1,
+       ${announced ? ', claimed as (' : ''}update runs r set state = 'RUNNING', started_at = clock_timestamp(), lease_owner = $1,
          lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
          claim_token = nextval('run_claim_tokens'),
          deadline_at = case when r.timeout_ms is null then null else now() + make_interval(secs => r.timeout_ms::float8 / 1000) end
        from c${asyncCommit} where r.id = c.id
-       returning ${runColumnsOf('r')}${announce ? `), ${announced.cte} select * from claimed where ${announced.run}` : ''}`,
+       returning ${runColumnsOf('r')}${announced ? `), ${announced.cte} select * from claimed where ${announced.run}` : ''}`,
     held
       ? [next.workerId, next.limit, next.leaseMs, held.payloads, held.queued]
       : [next.workerId, next.limit, next.leaseMs],

@@ -70,14 +70,14 @@ async function insertRun(
   announce = false,
 ): Promise<RunRow> {
   const final = state === 'SKIPPED'
-  const announced = announcedBy('inserted')
+  const announced = announce ? announcedBy('inserted') : undefined
   const [run] = await tx.query<RunRow>(
-    `${announce ? 'with inserted as (' : ''}insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
+    `${announced ? 'with inserted as (' : ''}insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
        embed_token_id, parent_run_id, step, max_attempts, parameters, mutex_name, timeout_ms, error, finished_at, priority, run_at,
        step_item, parent_attempt)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17,
        case when $18::boolean then clock_timestamp() end, $19, coalesce($20::timestamptz, now()), $21, $22)
-     returning ${RUN_COLUMNS}${announce ? `), ${announced.cte} select * from inserted where ${announced.run}` : ''}`,
+     returning ${RUN_COLUMNS}${announced ? `), ${announced.cte} select * from inserted where ${announced.run}` : ''}`,
     [
       r.orgId,
       r.automationId,

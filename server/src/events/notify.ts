@@ -70,13 +70,9 @@ export class HeldNotifications implements Queryable {
 
   /** Sends what was held; call it last in the transaction. */
   async send(): Promise<void> {
-    const messages: [string, string][] = packPayloads(this.#changes.map(eventTuple)).map((p) => [
-      Channel.RUN,
-      p,
-    ])
-    if (this.#unclaimed.size > 0) messages.push([Channel.WAKE, ''])
-    this.#changes.length = 0
-    this.#unclaimed.clear()
+    const { payloads, queued } = this.take()
+    const messages: [string, string][] = payloads.map((p) => [Channel.RUN, p])
+    if (queued.length > 0) messages.push([Channel.WAKE, ''])
     await notifyMany(this.tx, messages)
   }
 }

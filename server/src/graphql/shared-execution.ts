@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import type { ExecutionArgs, ExecutionResult } from 'graphql'
 import type { Plugin } from 'graphql-yoga'
+import { type MaybePromise, settle } from '../maybe-promise'
 import type { Context } from './context'
 
 // The executor of the graphql build the schema was made with. graphql ships a CommonJS and an
@@ -18,8 +19,8 @@ const { createSourceEventStream, execute, getOperationAST } = createRequire(impo
  */
 export type ShareKeyOf = (args: ExecutionArgs) => string | undefined
 
-/** A result, or its promise while the execution waits for a resolver. */
-type Known = ExecutionResult | Promise<ExecutionResult>
+/** A result, or its promise while the execution waits for a resolver (see MaybePromise). */
+type Known = MaybePromise<ExecutionResult>
 
 /** How many executions the fan-out ran and how many deliveries reused one (tests, metrics). */
 export interface SharedExecutionStats {
@@ -67,7 +68,7 @@ export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
   // by the result itself once known: the subscribers of one event all resume in the same
   // wave of microtasks, so a result known at once (every resolver synchronous, as for a row)
   // must be handed out as such, not as a promise each of them awaits.
-  const executions = new WeakMap<object, Map<string, { result: Known }>>()
+  const executions = new WeakMap<object, Map<string, { value: Known }>>()
   const json = new WeakMap<object, string>()
   const sinks = new WeakMap<object, LiveSink>()
 
@@ -88,24 +89,19 @@ export function createSharedExecution(shareKeyOf: ShareKeyOf): SharedExecution {
     const hit = byKey.get(key)
     if (hit) {
       stats.reused++
-      return hit.result
+      return hit.value
     }
     stats.executions++
     // What graphql-js's subscribe does per event, once: execute with the event as the root value.
     const r = execute({ ...args, rootValue: payload })
     if (typeof (r as Partial<PromiseLike<unknown>>).then !== 'function') {
-      byKey.set(key, { result: serialize(r as ExecutionResult) })
+      byKey.set(key, { value: serialize(r as ExecutionResult) })
       return r as ExecutionResult
     }
-    const entry: { result: Known } = { result: Promise.resolve(r).then(serialize) }
-    ;(entry.result as Promise<ExecutionResult>).then(
-      (done) => {
-        entry.result = done
-      },
-      () => {},
-    )
+    const entry: { value: Known } = { value: Promise.resolve(r).then(serialize) }
+    settle(entry, () => {})
     byKey.set(key, entry)
-    return entry.result
+    return entry.value
   }
 
   const subscribeShared =

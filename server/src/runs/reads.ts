@@ -1,4 +1,5 @@
 import type { Database } from '../db/database'
+import { type MaybePromise, mapMaybe, settle } from '../maybe-promise'
 import { isFinal } from '../domain'
 import { RUN_COLUMNS, type RunRow } from '../engine/run-row'
 import type { RunEvent } from '../events/channels'
@@ -24,30 +25,18 @@ export interface RunReads {
 const KEEP_MS = 30_000
 const MAX_ENTRIES = 20_000
 
-/**
- * A row, or its promise while it is read. Replaced by the row once read: the subscribers of
- * one event all ask in the same wave of microtasks, so a row already known must be handed out
- * as such, not as a promise each of them awaits.
- */
-type Known = RunRow | undefined | Promise<RunRow | undefined>
-
-/** Keeps `entry.row` a promise only while it is pending; `failed` runs if it rejects. */
-function settle(entry: { row: Known }, failed: () => void): void {
-  if (entry.row instanceof Promise)
-    entry.row.then((row) => {
-      entry.row = row
-    }, failed)
-}
+/** A row, or its promise while it is read (see MaybePromise). */
+type Known = MaybePromise<RunRow | undefined>
 
 /** One per app: ids are per database, so two apps in one process never share it. */
 export function createRunReads(db: Database): RunReads {
-  const cache = new Map<string, { row: Known; at: number }>()
+  const cache = new Map<string, { value: Known; at: number }>()
   const read = (key: string, runId: string): Known => {
     const now = Date.now()
     const hit = cache.get(key)
-    if (hit && now - hit.at < KEEP_MS) return hit.row
+    if (hit && now - hit.at < KEEP_MS) return hit.value
     const entry = {
-      row: db
+      value: db
         .query<RunRow>(`select ${RUN_COLUMNS} from runs where id = $1`, [runId])
         .then((r) => r[0]) as Known,
       at: now,
@@ -63,7 +52,7 @@ export function createRunReads(db: Database): RunReads {
       if (cache.size <= MAX_ENTRIES && now - v.at < KEEP_MS) break
       cache.delete(k)
     }
-    return entry.row
+    return entry.value
   }
   const rowOf = (e: RunEvent): Known => {
     if (isFinal(e.state as RunRow['state'])) return read(`${e.runId}:${e.state}:${e.attempt}`, e.runId)
@@ -78,19 +67,19 @@ export function createRunReads(db: Database): RunReads {
         outputs: null,
       }
     const base = read(`${e.runId}:static`, e.runId)
-    return base instanceof Promise ? base.then(asOfEvent) : asOfEvent(base)
+    return mapMaybe(base, asOfEvent)
   }
   // The bus hands one event object to every listener; the row lives as long as the event.
-  const byEvent = new WeakMap<RunEvent, { row: Known }>()
+  const byEvent = new WeakMap<RunEvent, { value: Known }>()
   return {
     asOf(e) {
       const hit = byEvent.get(e)
-      if (hit) return hit.row
-      const entry = { row: rowOf(e) }
+      if (hit) return hit.value
+      const entry = { value: rowOf(e) }
       byEvent.set(e, entry)
       // A failed read is not kept: the next subscriber tries again.
       settle(entry, () => byEvent.delete(e))
-      return entry.row
+      return entry.value
     },
   }
 }

@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql'
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors'
 import type { LogEvent, RunEvent } from '../events/channels'
 import { endingWith, iterateLatest, renderEach } from '../events/iterate'
+import { mapMaybe } from '../maybe-promise'
 import type { RunRow } from '../engine/run-row'
 import { builder } from '../graphql/builder'
 import { type LogLine, LogLineType, RunType } from './graphql'
@@ -88,14 +89,13 @@ builder.subscriptionField('runUpdated', (t) =>
         // change); the row and the check are answered without an await when already known.
         const visible = (row: RunRow | undefined) => {
           if (!row) return undefined
-          const can = canViewRun(ctx, row)
-          return typeof can === 'boolean' ? (can ? row : undefined) : can.then((ok) => (ok ? row : undefined))
+          return mapMaybe(canViewRun(ctx, row), (ok) => (ok ? row : undefined))
         }
         return renderEach(
           events,
           (e) => {
             const row = runReads.asOf(e)
-            return row instanceof Promise ? row.then(visible) : visible(row)
+            return mapMaybe(row, visible)
           },
           unwatch,
         )
