@@ -225,7 +225,8 @@ export async function w1(): Promise<WorkloadResult> {
         value: sy.step,
         unit: 'ms',
         better: 'lower',
-        target: { text: '≤ 2.5 ms', limit: 2.5 },
+        // BENCHMARKS.md: per step at least graphile-worker's in the same run.
+        target: { text: '≤ gw', limit: gw.step },
         graphile: { value: gw.step },
         pgboss: { value: pb.step },
       },
@@ -235,7 +236,6 @@ export async function w1(): Promise<WorkloadResult> {
         value: sy.total,
         unit: 'ms',
         better: 'lower',
-        target: { text: '≤ 100 ms', limit: 100 },
         graphile: { value: gw.total },
         pgboss: { value: pb.total },
       },

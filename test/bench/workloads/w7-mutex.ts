@@ -220,7 +220,7 @@ export async function w7(): Promise<WorkloadResult> {
         value: sy.handoffP50,
         unit: 'ms',
         better: 'lower',
-        target: { text: '≤ 3 ms', limit: 3 },
+        target: { text: '≤ 1.5 ms', limit: 1.5 },
         graphile: { value: gw.handoffP50, note: 'queueName' },
         pgboss: { value: pb.handoffP50, note: 'singleton' },
       },
