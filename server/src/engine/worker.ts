@@ -92,13 +92,9 @@ export function startWorker(opts: WorkerOptions): Worker {
     if (flushing) return flushing
     flushing = (async () => {
       while (pending.length > 0) {
-        // Cut at the end of this turn of the event loop, so that the runs finishing in it (a
-        // claim of quick runs finishes together) are one batch and their slots are free.
-        await new Promise(setImmediate)
         const batch = pending.slice(0, batchSize)
-        // The batch claims this worker's next runs with it, one claim for every slot its runs
-        // freed: a chain's next step, queued by this very batch, starts without waiting for a
-        // wake-up, and a burst of finished runs costs one claim, not one per wave.
+        // The batch claims this worker's next runs with it: a chain's next step, queued by
+        // this very batch, starts without waiting for a wake-up and a claim of its own.
         const limit = stopping ? 0 : Math.max(0, Math.min(freeSlots(), batchSize))
         reserved += limit
         try {
@@ -147,10 +143,8 @@ export function startWorker(opts: WorkerOptions): Worker {
       })
       .finally(() => {
         active.delete(run.id)
-        // A run with an outcome leaves its slot to the claim of the batch that records it
-        // (see flush); the loop would claim the same runs in a statement of its own. A run
-        // without one (its lease was lost) frees its slot for the loop, after any flush.
-        if (starved && pending.length === 0 && !flushing) poke()
+        // A freed slot lets the loop claim the next batch while this one's outcomes commit.
+        if (starved) poke()
         void flush()
       })
     active.set(run.id, { claim, controller, done })
