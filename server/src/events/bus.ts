@@ -35,18 +35,18 @@ export interface EventBus {
 
 class Registry<T> {
   private readonly map = new Map<string, Set<Listener<T>>>()
+  private count = 0
   get size(): number {
-    let n = 0
-    for (const set of this.map.values()) n += set.size
-    return n
+    return this.count
   }
   add(key: string, l: Listener<T>): () => void {
     const set = this.map.get(key) ?? new Set<Listener<T>>()
     this.map.set(key, set)
+    if (!set.has(l)) this.count++
     set.add(l)
     return () => {
-      set.delete(l)
-      if (set.size === 0) this.map.delete(key)
+      if (set.delete(l)) this.count--
+      if (set.size === 0 && this.map.get(key) === set) this.map.delete(key)
     }
   }
   emit(key: string, event: T, log: Logger): void {
@@ -71,6 +71,9 @@ export async function startEventBus(db: Database, log: Logger): Promise<EventBus
   const access = new Registry<AccessEvent>()
 
   const onRunPayload = (payload: string) => {
+    // A node nobody watches runs on (a worker) gets every run event of the database: it
+    // need not decode them.
+    if (runs.size === 0) return
     for (const t of JSON.parse(payload) as RunEventTuple[]) {
       const [runId, orgId, automationId, state, parentRunId, attempt, startedAt, finishedAt, error] = t
       const e: RunEvent = {
@@ -91,6 +94,7 @@ export async function startEventBus(db: Database, log: Logger): Promise<EventBus
     }
   }
   const onLogPayload = (payload: string) => {
+    if (logs.size === 0) return
     for (const [runId, orgId, lastId] of JSON.parse(payload) as LogEventTuple[]) {
       logs.emit(runId, { runId, orgId, lastId }, log)
     }
