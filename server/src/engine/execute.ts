@@ -17,7 +17,8 @@ export interface StopReason {
 
 interface ExecuteArgs {
   claim: Claim
-  signal: AbortSignal
+  /** The worker's for this run: it aborts it with LOST or CANCELLED, the run's timeout with TIMED_OUT. */
+  controller: AbortController
   services: KindServices
   logs: LogWriter
   db: Database
@@ -32,7 +33,7 @@ interface ExecuteArgs {
  */
 export async function executeRun({
   claim,
-  signal,
+  controller,
   services,
   logs,
   db,
@@ -45,11 +46,9 @@ export async function executeRun({
   // Log lines carry the claim's fencing token: lines of a superseded attempt are refused.
   const write = (level: Parameters<LogWriter['write']>[1], message: string) =>
     logs.write(claim, level, redact(message))
-  const controller = new AbortController()
   const stop = (reason: StopReason) => {
     if (!controller.signal.aborted) controller.abort(reason)
   }
-  signal.addEventListener('abort', () => stop(signal.reason as StopReason), { once: true })
   let timer: NodeJS.Timeout | undefined
   if (run.deadline_at) {
     const ms = new Date(run.deadline_at).getTime() - Date.now()

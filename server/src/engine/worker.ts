@@ -128,7 +128,7 @@ export function startWorker(opts: WorkerOptions): Worker {
     const controller = new AbortController()
     const done = executeRun({
       claim,
-      signal: controller.signal,
+      controller,
       services: opts.services,
       logs,
       db: opts.db,
