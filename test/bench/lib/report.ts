@@ -24,7 +24,7 @@ export interface Figure {
   unit: Unit
   /** Lower is better for times and bytes, higher for rates. */
   better: 'lower' | 'higher'
-  /** Target from BENCHMARKS.md, e.g. ≤ 2.5 ms; `limit` decides whether it is met. */
+  /** Target as BENCHMARKS.md states it (≤ gw: graphile-worker in the same run); `limit` decides whether it is met. */
   target?: { text: string; limit: number }
   graphile?: Other
   pgboss?: Other
