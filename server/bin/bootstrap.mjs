@@ -12,6 +12,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { SERVER_NODE_FLAGS } from './node-flags.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
@@ -174,7 +175,7 @@ switch (command) {
     buildIfNeeded({ web: rolesOf(rest).includes('api') })
     buildServerIfNeeded()
     // The server runs from server/, but its data stays at the top: ./.switchyard
-    serve([serverMain, ...rest], {
+    serve([...SERVER_NODE_FLAGS, serverMain, ...rest], {
       cwd: join(root, 'server'),
       env: { SWITCHYARD_DATA_DIR: process.env.SWITCHYARD_DATA_DIR ?? join(root, '.switchyard') },
     })

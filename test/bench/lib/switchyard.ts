@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { SERVER_NODE_FLAGS } from '../../../server/bin/node-flags.mjs'
 import { type App, startApp } from '../../../server/src/app'
 import type { Definition } from '../../../server/src/automations/definition'
 import { loadConfig } from '../../../server/src/config'
@@ -214,7 +215,7 @@ export async function spawnNode(
   const entry = opts.built ? ['dist/main.js'] : ['--import', 'tsx', 'src/main.ts']
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(opts.nodeArgs ?? []), ...entry, '--role', opts.roles],
+    [...SERVER_NODE_FLAGS, ...(opts.nodeArgs ?? []), ...entry, '--role', opts.roles],
     {
       cwd: SERVER_DIR,
       env,

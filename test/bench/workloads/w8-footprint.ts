@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { withDatabase } from '../lib/database'
 import type { Figure, WorkloadResult } from '../lib/report'
+import { SERVER_NODE_FLAGS } from '../../../server/bin/node-flags.mjs'
 import { type Prepared, SERVER_DIR, prepare, rssOf, spawnNode } from '../lib/switchyard'
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
@@ -118,7 +119,7 @@ export async function w8(): Promise<WorkloadResult> {
       fig('run-button file (gzip)', buttonBytes, 8 * 1024, '≤ 8 KB'),
     ],
     against: [
-      `RSS of \`dist/main.js\` (the build npm start runs; roles api,worker,scheduler) ${IDLE_MS / 1000} s after SWITCHYARD_READY, from /proc, with every process below it: on PostgreSQL ${mib(pg.rss)} (the server ${mib(pg.own)}, ${pg.children} processes below it ${mib(pg.sandboxes)}), the same from src/ through tsx ${mib(tsx.rss)}. Sandboxes and their launcher start with a worker's first script run, not before.`,
+      `RSS of \`dist/main.js\` (the build npm start runs, with its node flags ${SERVER_NODE_FLAGS.join(' ')}; roles api,worker,scheduler) ${IDLE_MS / 1000} s after SWITCHYARD_READY, from /proc, with every process below it: on PostgreSQL ${mib(pg.rss)} (the server ${mib(pg.own)}, ${pg.children} processes below it ${mib(pg.sandboxes)}), the same from src/ through tsx ${mib(tsx.rss)}. Sandboxes and their launcher start with a worker's first script run, not before.`,
       `Embedded (no DATABASE_URL, PGlite under the data directory), likewise: ${mib(again.rss)} when it opens an existing database (the figure), ${mib(first.rss)} on the first start (initdb in a process that ends, migrations, seed); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
       page
         ? `runs page: ${page.files.length} JS files (client entry + root layout + /runs page imports from web/build's server manifest), gzip -9 each, summed.`
