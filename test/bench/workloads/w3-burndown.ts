@@ -174,15 +174,18 @@ async function pgboss(): Promise<Burn> {
 
 export async function w3(): Promise<WorkloadResult> {
   const sy = await switchyard()
-  if (process.env.BENCH_ONLY_SWITCHYARD) console.log(sy)
+  // For A/B runs of two checkouts: the competitors take most of W3's time and do not change.
+  const only = Boolean(process.env.BENCH_ONLY_SWITCHYARD)
+  if (only) console.log(sy)
+  const skipped: Burn = { rate: Number.NaN, done: Number.NaN }
   const batchedOpts: GraphileOptions = {
     concurrency: 16,
     batched: { localQueueSize: 500, completeJobBatchDelay: 0 },
   }
   const unbatchedOpts: GraphileOptions = { concurrency: 16 }
-  const gwBatched = await graphile(batchedOpts, RUNS)
-  const gwPlain = await graphile(unbatchedOpts, UNBATCHED_RUNS)
-  const pb = await pgboss()
+  const gwBatched = only ? skipped : await graphile(batchedOpts, RUNS)
+  const gwPlain = only ? skipped : await graphile(unbatchedOpts, UNBATCHED_RUNS)
+  const pb = only ? skipped : await pgboss()
   const how =
     PROCS === 0
       ? `one worker inside the bench process (startApp roles=worker), concurrency ${CONCURRENCY} (claim and completion batches up to 100)`
