@@ -8,39 +8,6 @@ export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>
 export interface Queryable {
   /** Runs one statement with $1..$n parameters and returns its rows. */
   query<T = Row>(text: string, params?: readonly unknown[]): Promise<T[]>
-  /**
-   * A transaction's last statement, sent with its COMMIT in one round trip instead of two
-   * (postgres.js transactions; see queryLast). Resolves with the statement's rows once the
-   * transaction has committed; nothing may be queried in the transaction after it.
-   */
-  queryLast?<T = Row>(text: string, params?: readonly unknown[]): Promise<T[]>
-}
-
-/**
- * The first error among a transaction's statements, whether the caller awaited them or not:
- * PostgreSQL answers a COMMIT after a failed statement by rolling back without an error, so
- * each driver checks this around its COMMIT and throws the statement's error instead.
- */
-export class StatementFailures {
-  #first: { error: unknown } | undefined
-  keep<R>(statement: Promise<R>): Promise<R> {
-    statement.catch((error: unknown) => {
-      this.#first ??= { error }
-    })
-    return statement
-  }
-  get first(): { error: unknown } | undefined {
-    return this.#first
-  }
-  /** Throws the first failure, if a statement failed. */
-  check(): void {
-    if (this.#first) throw this.#first.error
-  }
-}
-
-/** Runs a transaction's last statement with its COMMIT where `q` can, else as any statement. */
-export function queryLast<T = Row>(q: Queryable, text: string, params?: readonly unknown[]): Promise<T[]> {
-  return q.queryLast ? q.queryLast<T>(text, params) : q.query<T>(text, params)
 }
 
 /**

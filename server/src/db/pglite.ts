@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { PGlite, types } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
-import { type Database, type Queryable, type Row, StatementFailures, toWire } from './database'
+import { type Database, type Queryable, type Row, toWire } from './database'
 import * as schema from './schema'
 
 /**
@@ -48,17 +48,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
     dataDir,
     db: drizzle(pg, { schema }),
     query: root.query,
-    transaction: (fn) =>
-      pg.transaction(async (tx) => {
-        const statements = inOrder(asQueryable(tx))
-        const failures = new StatementFailures()
-        const result = await fn({ query: (text, params) => failures.keep(statements.query(text, params)) })
-        // Statements the callback did not await end before the COMMIT; a failed one, awaited
-        // or not, rolls the transaction back with its error instead of a silent ROLLBACK.
-        await statements.settled()
-        failures.check()
-        return result
-      }),
+    transaction: (fn) => pg.transaction((tx) => fn(inOrder(asQueryable(tx)))),
     async listen(channel, onPayload) {
       const unsub = await pg.listen(channel, onPayload)
       return () => unsub()
@@ -72,10 +62,9 @@ export async function openPglite(dataDir: string): Promise<Database> {
  * sends the next before the last has answered (as postgres.js pipelines them): PGlite's
  * transaction object does not queue statements itself.
  */
-function inOrder(q: Queryable): Queryable & { settled(): Promise<unknown> } {
+function inOrder(q: Queryable): Queryable {
   let last: Promise<unknown> = Promise.resolve()
   return {
-    settled: () => last,
     query<T = Row>(text: string, params?: readonly unknown[]) {
       const next = last.then(
         () => q.query<T>(text, params),

@@ -1,4 +1,4 @@
-import { type Database, type Queryable, queryLast } from '../db/database'
+import type { Database, Queryable } from '../db/database'
 import { HeldNotifications, announcedBy, notifyRunChanges } from '../events/notify'
 import { type RunRow, runColumnsOf } from './run-row'
 import type { Claim } from './types'
@@ -39,20 +39,18 @@ export async function claimIn(
   tx: Queryable,
   next: ClaimRequest,
   onStarted?: StartedHook,
-  opts: { asyncCommit?: boolean; announce?: boolean; last?: boolean } = {},
+  opts: { asyncCommit?: boolean; announce?: boolean } = {},
 ): Promise<Claim[]> {
   if (next.limit <= 0) return []
   const held = tx instanceof HeldNotifications && !onStarted ? tx.take() : undefined
-  // Carrying the batch's announcements, the claim leaves the batch nothing to send after it:
-  // it goes out with the COMMIT, one round trip for both.
-  const last = opts.last === true && held !== undefined
   const announce = opts.announce === true || held !== undefined
   // Evaluated once with the claimed rows; with none claimed there is nothing to commit.
   const asyncCommit = opts.asyncCommit ? ", (select set_config('synchronous_commit', 'off', true)) s" : ''
   const announced = announce
     ? announcedBy('claimed', held ? { payloads: '$4', queued: '$5' } : undefined)
     : undefined
-  const text = `with c as (
+  const rows = await tx.query<RunRow>(
+    `with c as (
          select id from runs where state = 'QUEUED' and run_at <= now()
          order by priority, run_at, id limit $2 for update skip locked
        )
@@ -62,11 +60,11 @@ export async function claimIn(
          claim_token = nextval('run_claim_tokens'),
          deadline_at = case when r.timeout_ms is null then null else now() + make_interval(secs => r.timeout_ms::float8 / 1000) end
        from c${asyncCommit} where r.id = c.id
-       returning ${runColumnsOf('r')}${announced ? `), ${announced.cte} select * from claimed where ${announced.run}` : ''}`
-  const params = held
-    ? [next.workerId, next.limit, next.leaseMs, held.payloads, held.queued]
-    : [next.workerId, next.limit, next.leaseMs]
-  const rows = await (last ? queryLast<RunRow>(tx, text, params) : tx.query<RunRow>(text, params))
+       returning ${runColumnsOf('r')}${announced ? `), ${announced.cte} select * from claimed where ${announced.run}` : ''}`,
+    held
+      ? [next.workerId, next.limit, next.leaseMs, held.payloads, held.queued]
+      : [next.workerId, next.limit, next.leaseMs],
+  )
   rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
   if (!announce) await notifyRunChanges(tx, rows)
   if (onStarted && rows.length > 0) await onStarted(tx, rows)

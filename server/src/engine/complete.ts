@@ -19,7 +19,7 @@ export interface Completion {
 export interface CompletionHooks {
   /** Lets an orchestrating kind start a run that gave up its lease. */
   orchestrate(tx: Queryable, run: RunRow): Promise<RunRow[]>
-  /** Claims the worker's next runs at the end of the batch: its last statement, if it can be. */
+  /** Claims the worker's next runs at the end of the batch. */
   claimNext?(tx: Queryable): Promise<Claim[]>
   reading?: ChildReading
   /**

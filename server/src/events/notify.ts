@@ -1,4 +1,4 @@
-import { type Queryable, queryLast } from '../db/database'
+import type { Queryable } from '../db/database'
 import { Channel, EVENT_ERROR_MAX, type LogEventTuple, type RunEventTuple, packPayloads } from './channels'
 
 /** A run row as far as events need it. */
@@ -47,10 +47,6 @@ export class HeldNotifications implements Queryable {
 
   query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]> {
     return this.tx.query<T>(text, params)
-  }
-
-  queryLast<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]> {
-    return queryLast<T>(this.tx, text, params)
   }
 
   hold(changes: readonly RunChange[]): void {

@@ -30,15 +30,6 @@ export function countingDatabase(inner: Database): { db: Database; counts: Count
       note(text)
       return q.query(text, params)
     },
-    // Kept, so the counted path pipelines its last statement with the COMMIT as the real one does.
-    ...(q.queryLast
-      ? {
-          queryLast: <T>(text: string, params?: readonly unknown[]) => {
-            note(text)
-            return q.queryLast!<T>(text, params)
-          },
-        }
-      : {}),
   })
   const db: Database = {
     driver: inner.driver,
