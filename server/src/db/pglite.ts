@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { PGlite, types } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
-import { type Database, type Queryable, type Row, toWire } from './database'
+import { type Database, type Queryable, type Row, settledTransaction, toWire } from './database'
 import * as schema from './schema'
 
 /**
@@ -48,7 +48,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
     dataDir,
     db: drizzle(pg, { schema }),
     query: root.query,
-    transaction: (fn) => pg.transaction((tx) => fn(inOrder(asQueryable(tx)))),
+    transaction: (fn) => pg.transaction((tx) => settledTransaction(inOrder(asQueryable(tx)), fn)),
     async listen(channel, onPayload) {
       const unsub = await pg.listen(channel, onPayload)
       return () => unsub()

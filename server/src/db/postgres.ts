@@ -1,6 +1,6 @@
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
-import { type Database, type Drizzle, type Queryable, type Row, toWire } from './database'
+import { type Database, type Drizzle, type Queryable, type Row, settledTransaction, toWire } from './database'
 import * as schema from './schema'
 
 export function openPostgres(url: string, max: number): Database {
@@ -43,7 +43,7 @@ export function openPostgres(url: string, max: number): Database {
     },
     query: root.query,
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
-      sql.begin((tx) => fn(asQueryable(tx))) as Promise<T>,
+      sql.begin((tx) => settledTransaction(asQueryable(tx), fn)) as Promise<T>,
     async listen(channel, onPayload, onListen) {
       const sub = await sql.listen(channel, onPayload, onListen)
       return () => sub.unlisten()
