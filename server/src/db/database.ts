@@ -35,38 +35,27 @@ export interface Database extends Queryable {
 }
 
 /**
- * A transaction's statements, kept until they answer: `settle()`, called when the callback
- * returns, waits for those it did not await and throws the first failure, so the driver
- * rolls back with that error. Without it a COMMIT sent after a failed statement is answered
- * by PostgreSQL with a silent ROLLBACK, and the transaction reported success.
+ * Runs fn on a driver's transaction handle and, once it returns, waits for the statements it
+ * did not await and throws the first failure, so the driver rolls back with that error.
+ * Without it a COMMIT sent after a failed statement is answered by PostgreSQL with a silent
+ * ROLLBACK, and the transaction reported success.
  */
-export function settledStatements(q: Queryable): { tx: Queryable; settle(): Promise<void> } {
+export async function settledTransaction<T>(q: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   const issued: Promise<unknown>[] = []
   let failed: { error: unknown } | undefined
-  return {
-    tx: {
-      query<T = Row>(text: string, params?: readonly unknown[]) {
-        const rows = q.query<T>(text, params)
-        issued.push(
-          rows.catch((error: unknown) => {
-            failed ??= { error }
-          }),
-        )
-        return rows
-      },
+  const result = await fn({
+    query<R = Row>(text: string, params?: readonly unknown[]) {
+      const rows = q.query<R>(text, params)
+      issued.push(
+        rows.catch((error: unknown) => {
+          failed ??= { error }
+        }),
+      )
+      return rows
     },
-    async settle() {
-      await Promise.all(issued)
-      if (failed) throw failed.error
-    },
-  }
-}
-
-/** Runs fn with settledStatements around a driver's transaction handle. */
-export async function settledTransaction<T>(q: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
-  const statements = settledStatements(q)
-  const result = await fn(statements.tx)
-  await statements.settle()
+  })
+  await Promise.all(issued)
+  if (failed) throw failed.error
   return result
 }
 
