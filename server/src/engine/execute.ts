@@ -1,30 +1,27 @@
-import type { Definition } from '../automations/definition'
 import type { Database } from '../db/database'
 import { coerceError } from '../errors'
-import { type KindModule, type KindServices, RunFailure } from '../kinds/kind'
-import { redactDeep, redactor, secretReferences, withSecrets } from '../secrets/references'
+import { type KindServices, RunFailure } from '../kinds/kind'
+import { redactDeep, redactor, withSecrets } from '../secrets/references'
 import { openSecretsForRun } from '../secrets/store'
-import { parseInput } from '../validation'
-import type { Engine } from './engine'
+import { type Executables, UnknownKind } from './executables'
 import type { LogWriter } from './log-writer'
+import type { RunStop } from './run-stop'
 import type { Claim, Outcome } from './types'
 
-/** Why a run's signal was aborted. LOST: our lease is gone, someone else owns the run now. */
-export interface StopReason {
-  kind: 'CANCELLED' | 'TIMED_OUT' | 'LOST'
-  message: string
-}
+export type { StopReason } from './run-stop'
 
 interface ExecuteArgs {
   claim: Claim
-  /** The worker's for this run: it aborts it with LOST or CANCELLED, the run's timeout with TIMED_OUT. */
-  controller: AbortController
+  /** The worker's for this run: it stops it with LOST or CANCELLED, the run's timeout with TIMED_OUT. */
+  stop: RunStop
   services: KindServices
   logs: LogWriter
   db: Database
-  engine: Engine
-  kinds: (name: string) => KindModule | undefined
+  executables: Executables
 }
+
+const NO_SECRETS: ReadonlyMap<string, string> = new Map()
+const unredacted = (text: string) => text
 
 /**
  * Executes one claimed run with its kind and turns what happened into an
@@ -33,58 +30,44 @@ interface ExecuteArgs {
  */
 export async function executeRun({
   claim,
-  controller,
+  stop,
   services,
   logs,
   db,
-  engine,
-  kinds,
+  executables,
 }: ExecuteArgs): Promise<Outcome | undefined> {
   const { run } = claim
   // Secrets the config names are opened for this run only; whatever it logs or fails with shows *** instead.
-  let redact = (text: string) => text
+  let redact = unredacted
   // Log lines carry the claim's fencing token: lines of a superseded attempt are refused.
   const write = (level: Parameters<LogWriter['write']>[1], message: string) =>
     logs.write(claim, level, redact(message))
-  const stop = (reason: StopReason) => {
-    if (!controller.signal.aborted) controller.abort(reason)
-  }
   let timer: NodeJS.Timeout | undefined
   if (run.deadline_at) {
     const ms = new Date(run.deadline_at).getTime() - Date.now()
     timer = setTimeout(
-      () => stop({ kind: 'TIMED_OUT', message: `timed out after ${run.timeout_ms} ms` }),
+      () => stop.stop({ kind: 'TIMED_OUT', message: `timed out after ${run.timeout_ms} ms` }),
       Math.max(0, ms),
     )
   }
-  const aborted = new Promise<never>((_, reject) =>
-    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true }),
-  )
-  aborted.catch(() => {})
   try {
-    const def = await definitionOfRun(engine, db, claim.run, kinds)
-    const kind = kinds(def.kind)
-    if (!kind) return { claim, state: 'FAILED', error: `unknown kind ${def.kind}` }
-    // Saved configs were validated; a failure here means the kind's schema changed since,
-    // and the run fails with each bad field named (the catch below records it).
-    const config = parseInput(kind.configSchema, def.config, 'config')
+    const { kind, config, secretNames } = await executables.of(db, run)
     const ids = { orgId: run.org_id, automationId: run.automation_id, runId: run.id }
-    const secrets = await openSecretsForRun(
-      db,
-      services.data.secretsKey,
-      ids,
-      secretReferences(def.kind, def.config),
-    )
-    redact = redactor(secrets)
+    const secrets =
+      secretNames.length > 0
+        ? await openSecretsForRun(db, services.data.secretsKey, ids, secretNames)
+        : NO_SECRETS
+    if (secrets.size > 0) redact = redactor(secrets)
     // Secrets opened later (a datasource's connection string) join the config's, redaction included.
-    const opened = new Map(secrets)
+    let opened: Map<string, string> | undefined
     const openSecrets = async (names: readonly string[]) => {
       const more = await openSecretsForRun(db, services.data.secretsKey, ids, names)
+      opened ??= new Map(secrets)
       for (const [k, v] of more) opened.set(k, v)
       redact = redactor(opened)
       return more
     }
-    const result = await Promise.race([
+    const result = await stop.race(
       kind.execute({
         run: {
           id: run.id,
@@ -97,22 +80,30 @@ export async function executeRun({
         },
         config,
         parameters: withSecrets(run.parameters, secrets),
-        signal: controller.signal,
+        // Made only for a kind that listens (see RunStop).
+        get signal() {
+          return stop.signal
+        },
         log: write,
         openSecrets,
         services,
       }),
-      aborted,
-    ])
+    )
     if ('orchestrate' in result) return { claim, orchestrate: true }
-    return { claim, state: 'SUCCEEDED', outputs: redactDeep(result.outputs ?? {}, redact) }
+    const outputs = result.outputs ?? {}
+    return {
+      claim,
+      state: 'SUCCEEDED',
+      outputs: redact === unredacted ? outputs : redactDeep(outputs, redact),
+    }
   } catch (err) {
-    if (controller.signal.aborted) {
-      const reason = controller.signal.reason as StopReason
+    const reason = stop.reason
+    if (reason) {
       if (reason.kind === 'LOST') return undefined
       write('WARN', reason.message)
       return { claim, state: reason.kind, error: reason.message }
     }
+    if (err instanceof UnknownKind) return { claim, state: 'FAILED', error: err.message }
     const message = redact(runErrorOf(err, run.kind, services.log))
     write('ERROR', message)
     const outputs = err instanceof RunFailure && err.outputs ? redactDeep(err.outputs, redact) : undefined
@@ -120,28 +111,6 @@ export async function executeRun({
   } finally {
     if (timer) clearTimeout(timer)
   }
-}
-
-/**
- * What a run executes: its version's definition, or, for a step defined inside its
- * parent's version (a workflow's inline SQL step: the run's kind differs from its
- * version's), the definition the parent's kind gives for that step.
- */
-async function definitionOfRun(
-  engine: Engine,
-  db: Database,
-  run: Claim['run'],
-  kinds: ExecuteArgs['kinds'],
-): Promise<Definition> {
-  const def = await engine.definition(db, run.version_id)
-  if (def.kind === run.kind) return def
-  const owner = kinds(def.kind)
-  const inline =
-    owner?.orchestrator?.inlineStep && run.step !== null
-      ? owner.orchestrator.inlineStep(owner.configSchema.parse(def.config), def, run.step)
-      : undefined
-  if (!inline) throw new Error(`run ${run.id} is a ${run.kind} step that ${def.kind} does not define`)
-  return inline
 }
 
 /**

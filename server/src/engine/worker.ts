@@ -6,8 +6,10 @@ import type { EventBus } from '../events/bus'
 import type { KindModule, KindServices } from '../kinds/kind'
 import type { Logger } from '../log'
 import type { Engine } from './engine'
-import { type StopReason, executeRun } from './execute'
+import { executeRun } from './execute'
+import { createExecutables } from './executables'
 import { createLogWriter } from './log-writer'
+import { RunStop, type StopReason } from './run-stop'
 import type { Claim, Outcome } from './types'
 
 export interface WorkerOptions {
@@ -32,7 +34,7 @@ export interface Worker {
 
 interface Active {
   claim: Claim
-  controller: AbortController
+  stop: RunStop
   done: Promise<void>
 }
 
@@ -48,6 +50,7 @@ export function startWorker(opts: WorkerOptions): Worker {
   const log = opts.log.child({ worker: id })
   const batchSize = opts.batchSize ?? 100
   const logs = createLogWriter(opts.db, log)
+  const executables = createExecutables(opts.engine, opts.kinds)
   const active = new Map<string, Active>()
   // Executed, outcome not committed yet: still ours, still heartbeated.
   const committing = new Map<string, Claim>()
@@ -85,7 +88,7 @@ export function startWorker(opts: WorkerOptions): Worker {
 
   function stopRun(runId: string, reason: StopReason) {
     const a = active.get(runId)
-    if (a && !a.controller.signal.aborted) a.controller.abort(reason)
+    a?.stop.stop(reason)
   }
 
   const flush = (): Promise<void> => {
@@ -125,16 +128,8 @@ export function startWorker(opts: WorkerOptions): Worker {
 
   const start = (claim: Claim) => {
     const { run } = claim
-    const controller = new AbortController()
-    const done = executeRun({
-      claim,
-      controller,
-      services: opts.services,
-      logs,
-      db: opts.db,
-      engine: opts.engine,
-      kinds: opts.kinds,
-    })
+    const stop = new RunStop()
+    const done = executeRun({ claim, stop, services: opts.services, logs, db: opts.db, executables })
       .then((outcome) => {
         if (!outcome) return
         // Heartbeated on until committed (see flush).
@@ -147,7 +142,7 @@ export function startWorker(opts: WorkerOptions): Worker {
         if (starved) poke()
         void flush()
       })
-    active.set(run.id, { claim, controller, done })
+    active.set(run.id, { claim, stop, done })
   }
 
   const loop = (async () => {
@@ -233,8 +228,7 @@ export function startWorker(opts: WorkerOptions): Worker {
       if (flushing) await Promise.race([flushing, sleep(graceMs)])
       const all = [...active.values()]
       const timer = setTimeout(() => {
-        for (const a of all)
-          a.controller.abort({ kind: 'LOST', message: 'worker shutting down' } satisfies StopReason)
+        for (const a of all) a.stop.stop({ kind: 'LOST', message: 'worker shutting down' })
       }, graceMs)
       await Promise.all(all.map((a) => a.done))
       clearTimeout(timer)

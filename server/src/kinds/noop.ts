@@ -10,10 +10,13 @@ export const noop = defineKind({
     fail: z.string().max(1000).optional(),
     log: z.string().max(1000).optional(),
   }),
-  async execute({ config, signal, log }) {
+  async execute(ctx) {
+    // The signal is read only when there is something to abort (reading it makes it).
+    const { config, log } = ctx
     // The pid tells which process executed the run (fault tests count executions per process).
     if (config.log) log('INFO', `${config.log} (pid ${process.pid})`)
     if (config.sleepMs > 0) {
+      const signal = ctx.signal
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(resolve, config.sleepMs)
         signal.addEventListener('abort', () => {
