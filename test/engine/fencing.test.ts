@@ -1,3 +1,5 @@
+import { syncingQueue } from '../../server/src/engine/run-queue'
+import { RUN_COLUMNS } from '../../server/src/engine/run-row'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Engine } from '../../server/src/engine/engine'
 import { Channel } from '../../server/src/events/channels'
@@ -27,7 +29,11 @@ afterAll(() => tdb?.drop())
 
 /** Expires every lease now, as if the worker holding it had stopped heartbeating long ago. */
 const expireLeases = () =>
-  tdb.db.query("update runs set lease_expires_at = now() - interval '1 second' where state = 'RUNNING'")
+  tdb.db.query(
+    syncingQueue(
+      `update runs set lease_expires_at = now() - interval '1 second' where state = 'RUNNING' returning ${RUN_COLUMNS}`,
+    ),
+  )
 
 const attemptsOf = (runId: string) =>
   tdb.db.query<{ attempt: number; state: string; error: string | null; outputs: unknown }>(

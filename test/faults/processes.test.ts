@@ -1,4 +1,5 @@
 import postgres from 'postgres'
+import { queueSyncOf } from '../../server/src/engine/run-queue'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createAutomation, runAutomation, runWatched, waitForRun } from '../helpers/automations'
 import { type TestDatabase, testDatabase } from '../helpers/db'
@@ -89,8 +90,11 @@ describe('three worker processes', () => {
     )
     await s.db.transaction(async (tx) => {
       await tx.query(
-        `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as)
-         select $1, $2, $3, 1, 'NOOP', 'QUEUED', 'API', $4, $4 from generate_series(1, 2000)`,
+        `with inserted as (
+           insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as)
+           select $1, $2, $3, 1, 'NOOP', 'QUEUED', 'API', $4, $4 from generate_series(1, 2000)
+           returning id, org_id, state, priority, run_at, mutex_name, lease_owner, lease_expires_at, deadline_at
+         ), ${queueSyncOf('inserted')} select count(*) from inserted`,
         [org.id, id, a!.current_version_id, org.users.editor!.id],
       )
       await tx.query("select pg_notify('sy_wake', '')")

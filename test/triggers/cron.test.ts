@@ -1,3 +1,5 @@
+import { syncingQueue } from '../../server/src/engine/run-queue'
+import { RUN_COLUMNS } from '../../server/src/engine/run-row'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Context } from '../../server/src/graphql/context'
 import { openDatabase } from '../../server/src/db/database'
@@ -198,7 +200,12 @@ describe('overlap policy', () => {
     await step(20_000)
     const [first] = await runsOf(tdb.db, a)
     // The run ends without its finish hook (as when the hook could not lock the trigger).
-    await tdb.db.query(`update runs set state = 'SUCCEEDED', finished_at = now() where id = $1`, [first!.id])
+    await tdb.db.query(
+      syncingQueue(
+        `update runs set state = 'SUCCEEDED', finished_at = now() where id = $1 returning ${RUN_COLUMNS}`,
+      ),
+      [first!.id],
+    )
     await step(30_000)
     const tick = (s: number) => new Date(T0 + s * 1000).toISOString()
     // The waiting tick of :20 fires now; :30 waits behind it.

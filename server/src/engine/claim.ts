@@ -50,17 +50,30 @@ export async function claimIn(
     ? announcedBy('claimed', held ? { payloads: '$4', queued: '$5' } : undefined)
     : undefined
   const rows = await tx.query<RunRow>(
-    `with c as (
-         select id from runs where state = 'QUEUED' and run_at <= now()
-         order by priority, run_at, id limit $2 for update skip locked
-       )
-       -- started_at is the moment of the claim (clock_timestamp), not of BEGIN
-       ${announced ? ', claimed as (' : ''}update runs r set state = 'RUNNING', started_at = clock_timestamp(), lease_owner = $1,
-         lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
-         claim_token = nextval('run_claim_tokens'),
-         deadline_at = case when r.timeout_ms is null then null else now() + make_interval(secs => r.timeout_ms::float8 / 1000) end
-       from c${asyncCommit} where r.id = c.id
-       returning ${runColumnsOf('r')}${announced ? `), ${announced.cte} select * from claimed where ${announced.run}` : ''}`,
+    // Due runs are found in run_queue. Both rows are locked, skipping any that another
+    // claim (queue row) or a writer of the run (runs row, taken before its queue row) holds:
+    // the claim never waits. Ids go from one CTE to the next: a join of the two tables would
+    // be planned from their statistics, and the planner then probes both indexes for their
+    // actual bounds, past every dead entry a burn-down leaves at their low end.
+    `with due as (
+         select run_id from run_queue where state = 'QUEUED' and run_at <= now()
+         order by priority, run_at, run_id limit $2 for update skip locked
+       ), c as (
+         select id from runs where id = any(array(select run_id from due)) and state = 'QUEUED'
+         for update skip locked
+       ), claimed as (
+         -- started_at is the moment of the claim (clock_timestamp), not of BEGIN
+         update runs r set state = 'RUNNING', started_at = clock_timestamp(), lease_owner = $1,
+           lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
+           claim_token = nextval('run_claim_tokens'),
+           deadline_at = case when r.timeout_ms is null then null else now() + make_interval(secs => r.timeout_ms::float8 / 1000) end
+         from c${asyncCommit} where r.id = c.id
+         returning ${runColumnsOf('r')}
+       ), queue_claimed as (
+         update run_queue q set state = 'RUNNING', lease_owner = x.lease_owner,
+           lease_expires_at = x.lease_expires_at, deadline_at = x.deadline_at
+         from claimed x where q.run_id = x.id
+       )${announced ? `, ${announced.cte} select * from claimed where ${announced.run}` : ' select * from claimed'}`,
     held
       ? [next.workerId, next.limit, next.leaseMs, held.payloads, held.queued]
       : [next.workerId, next.limit, next.leaseMs],
@@ -74,7 +87,7 @@ export async function claimIn(
 /** Milliseconds until the next queued run is due (retries wait out a backoff), or null if none. */
 export async function nextDueInMs(db: Database): Promise<number | null> {
   const [row] = await db.query<{ ms: number | null }>(
-    `select extract(epoch from (min(run_at) - now())) * 1000 as ms from runs where state = 'QUEUED'`,
+    `select extract(epoch from (min(run_at) - now())) * 1000 as ms from run_queue where state = 'QUEUED'`,
   )
   return row?.ms == null ? null : Math.max(0, Number(row.ms))
 }

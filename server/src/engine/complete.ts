@@ -1,6 +1,7 @@
 import { backoffMs } from '../automations/definition'
 import type { Database, Queryable } from '../db/database'
 import { HeldNotifications, notifyRunChanges } from '../events/notify'
+import { queueSyncOf, syncingQueue } from './run-queue'
 import { type ChildRow, type RunRow, childColumnsOf, runColumnsOf } from './run-row'
 import type { ChildReading, Claim, Ended, LaunchMemo, LockedParents, Outcome, RunOps } from './types'
 import { setBounded } from '../bounded-map'
@@ -88,13 +89,19 @@ export async function completeRuns(
       final.length > 0
         ? tx.query<RunRow>(
             // A cancel reaches the worker as a bare NOTIFY; the reason (who or which policy) is in cancel_requested.
-            `update runs r set state = c.state, outputs = c.outputs::jsonb, finished_at = clock_timestamp(),
-               error = case when c.state = 'CANCELLED' then coalesce(r.cancel_requested, c.error) else c.error end,
-               lease_owner = null, lease_expires_at = null
-             from (select unnest($1::int8[]) as id, unnest($2::int8[]) as token, unnest($3::text[]) as state,
-                          unnest($4::text[]) as outputs, unnest($5::text[]) as error) c
-             where r.id = c.id and r.state = 'RUNNING' and r.claim_token = c.token
-             returning ${runColumnsOf('r')}`,
+            `with ended as (
+               update runs r set state = c.state, outputs = c.outputs::jsonb, finished_at = clock_timestamp(),
+                 error = case when c.state = 'CANCELLED' then coalesce(r.cancel_requested, c.error) else c.error end,
+                 lease_owner = null, lease_expires_at = null
+               from (select unnest($1::int8[]) as id, unnest($2::int8[]) as token, unnest($3::text[]) as state,
+                            unnest($4::text[]) as outputs, unnest($5::text[]) as error) c
+               where r.id = c.id and r.state = 'RUNNING' and r.claim_token = c.token
+               returning ${runColumnsOf('r')}
+             ), dequeued as (
+               -- Final: the run leaves the queue (its runs row was locked first, above).
+               delete from run_queue q using ended x where q.run_id = x.id
+             )
+             select * from ended`,
             [
               final.map((o) => o.claim.run.id),
               final.map((o) => o.claim.token),
@@ -181,12 +188,14 @@ async function requeue(ops: RunOps, tx: Queryable, retry: Ended[]): Promise<numb
        -- The failed attempt keeps its own outcome; the run row moves on to the next attempt.
        insert into run_attempts (run_id, attempt, org_id, state, worker, started_at, outputs, error)
        select id, attempt, org_id, state, lease_owner, started_at, outputs::jsonb, error from failed
-     )
-     update runs r set state = 'QUEUED', attempt = r.attempt + 1, error = f.error, outputs = null,
-       run_at = now() + make_interval(secs => f.delay::float8 / 1000), lease_owner = null,
-       lease_expires_at = null, claim_token = null, started_at = null
-     from failed f where r.id = f.id
-     returning ${runColumnsOf('r')}`,
+     ), changed as (
+       update runs r set state = 'QUEUED', attempt = r.attempt + 1, error = f.error, outputs = null,
+         run_at = now() + make_interval(secs => f.delay::float8 / 1000), lease_owner = null,
+         lease_expires_at = null, claim_token = null, started_at = null
+       from failed f where r.id = f.id
+       returning ${runColumnsOf('r')}
+     ), ${queueSyncOf('changed')}
+     select * from changed`,
     [
       retry.map((o) => o.claim.run.id),
       retry.map((o) => o.claim.token),
@@ -207,8 +216,8 @@ async function requeue(ops: RunOps, tx: Queryable, retry: Ended[]): Promise<numb
  */
 async function release(tx: Queryable, claim: Claim): Promise<RunRow | undefined> {
   const [row] = await tx.query<RunRow>(
-    `update runs r set lease_owner = null, lease_expires_at = null, claim_token = null
-     where r.id = $1 and r.state = 'RUNNING' and r.claim_token = $2 returning ${runColumnsOf('r')}`,
+    syncingQueue(`update runs r set lease_owner = null, lease_expires_at = null, claim_token = null
+     where r.id = $1 and r.state = 'RUNNING' and r.claim_token = $2 returning ${runColumnsOf('r')}`),
     [claim.run.id, claim.token],
   )
   return row

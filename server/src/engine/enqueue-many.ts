@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database'
 import { notifyRunChanges } from '../events/notify'
+import { queueSyncOf } from './run-queue'
 import { RUN_COLUMNS, type RunRow } from './run-row'
 import type { Enqueued, NewRun, RunOps } from './types'
 
@@ -31,7 +32,7 @@ export async function enqueueMany(ops: RunOps, tx: Queryable, runs: readonly New
       )
     ).map((r) => r.id)
     const rows = await tx.query<RunRow>(
-      `insert into runs (id, org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
+      `with inserted as (insert into runs (id, org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
          run_as, max_attempts, parameters, timeout_ms, run_at, priority, embed_token_id, parent_run_id, step,
          step_item, parent_attempt)
        select id, org_id, automation_id, version_id, version, kind, 'QUEUED', trigger_source, triggered_by, run_as,
@@ -43,7 +44,7 @@ export async function enqueueMany(ops: RunOps, tx: Queryable, runs: readonly New
          as u(id, org_id, automation_id, version_id, version, kind, trigger_source, triggered_by, run_as,
            max_attempts, parameters, timeout_ms, run_at, priority, embed_token_id, parent_run_id, step, step_item,
            parent_attempt)
-       returning ${RUN_COLUMNS}`,
+       returning ${RUN_COLUMNS}), ${queueSyncOf('inserted')} select * from inserted`,
       [
         free.map(([r]) => r.orgId),
         free.map(([r]) => r.automationId),

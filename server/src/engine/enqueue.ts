@@ -2,6 +2,7 @@ import type { Queryable } from '../db/database'
 import { announcedBy, announcesInStatement, notifyRunChanges } from '../events/notify'
 import { promoteNext } from './mutex-handoff'
 import { lockMutex } from './mutex-lock'
+import { queueSyncOf, syncingQueue } from './run-queue'
 import { RUN_COLUMNS, type RunRow } from './run-row'
 import type { Enqueued, NewRun, RunOps } from './types'
 
@@ -33,8 +34,9 @@ export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise
   if (busy && mutex.policy === 'REPLACE_QUEUED') {
     changed.push(
       ...(await tx.query<RunRow>(
-        `update runs set state = 'CANCELLED', finished_at = clock_timestamp(), error = 'replaced by a newer run (mutex policy REPLACE_QUEUED)'
-         where org_id = $1 and mutex_name = $2 and state = 'WAITING' returning ${RUN_COLUMNS}`,
+        syncingQueue(`update runs set state = 'CANCELLED', finished_at = clock_timestamp(), error = 'replaced by a newer run (mutex policy REPLACE_QUEUED)'
+         where id = any(array(select run_id from run_queue where org_id = $1 and mutex_name = $2 and state = 'WAITING'))
+           and state = 'WAITING' returning ${RUN_COLUMNS}`),
         [r.orgId, mutex.name],
       )),
     )
@@ -72,12 +74,12 @@ async function insertRun(
   const final = state === 'SKIPPED'
   const announced = announce ? announcedBy('inserted') : undefined
   const [run] = await tx.query<RunRow>(
-    `${announced ? 'with inserted as (' : ''}insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
+    `with inserted as (insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
        embed_token_id, parent_run_id, step, max_attempts, parameters, mutex_name, timeout_ms, error, finished_at, priority, run_at,
        step_item, parent_attempt)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17,
        case when $18::boolean then clock_timestamp() end, $19, coalesce($20::timestamptz, now()), $21, $22)
-     returning ${RUN_COLUMNS}${announced ? `), ${announced.cte} select * from inserted where ${announced.run}` : ''}`,
+     returning ${RUN_COLUMNS}), ${queueSyncOf('inserted')}${announced ? `, ${announced.cte} select * from inserted where ${announced.run}` : ' select * from inserted'}`,
     [
       r.orgId,
       r.automationId,

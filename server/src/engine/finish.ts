@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/database'
 import { FINAL_STATES, type RunState } from '../domain'
 import { notifyRunChanges } from '../events/notify'
+import { syncingQueue } from './run-queue'
 import { RUN_COLUMNS, type RunRow } from './run-row'
 import type { RunOps } from './types'
 
@@ -19,10 +20,10 @@ export async function finishRuns(
 ): Promise<RunRow[]> {
   if (ids.length === 0) return []
   const rows = await tx.query<RunRow>(
-    `update runs set state = $2, error = coalesce($3, error), outputs = coalesce($4::jsonb, outputs),
+    syncingQueue(`update runs set state = $2, error = coalesce($3, error), outputs = coalesce($4::jsonb, outputs),
        finished_at = clock_timestamp(), lease_owner = null, lease_expires_at = null, claim_token = null
      where id = any($1::int8[]) and state <> all($5::text[])
-     returning ${RUN_COLUMNS}`,
+     returning ${RUN_COLUMNS}`),
     [ids, state, error, outputs ? JSON.stringify(outputs) : null, FINAL_STATES],
   )
   const changed: RunRow[] = [...rows]

@@ -15,11 +15,16 @@ export async function heartbeat(
   const rows = await db.query<{ id: string; cancel_requested: string | null }>(
     // Rows are locked in id order, as completions lock them (complete.ts): two transactions
     // that take locks in one order cannot deadlock.
-    `with locked as (select id from runs where id = any($1::int8[]) order by id for update)
-     update runs r set lease_expires_at = now() + make_interval(secs => $3::float8 / 1000)
-     from (select unnest($1::int8[]) as id, unnest($2::int8[]) as token) c
-     where r.id = c.id and r.id in (select id from locked) and r.claim_token = c.token and r.state = 'RUNNING'
-     returning r.id, r.cancel_requested`,
+    `with locked as (select id from runs where id = any($1::int8[]) order by id for update),
+     beat as (
+       update runs r set lease_expires_at = now() + make_interval(secs => $3::float8 / 1000)
+       from (select unnest($1::int8[]) as id, unnest($2::int8[]) as token) c
+       where r.id = c.id and r.id in (select id from locked) and r.claim_token = c.token and r.state = 'RUNNING'
+       returning r.id, r.cancel_requested, r.lease_expires_at
+     ), queue_beat as (
+       update run_queue q set lease_expires_at = b.lease_expires_at from beat b where q.run_id = b.id
+     )
+     select id, cancel_requested from beat`,
     [claims.map((c) => c.run.id), claims.map((c) => c.token), leaseMs],
   )
   return new Map(rows.map((r) => [r.id, { cancelRequested: r.cancel_requested }]))

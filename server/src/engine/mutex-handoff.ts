@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database'
+import { syncingQueue } from './run-queue'
 import { RUN_COLUMNS, type RunRow } from './run-row'
 import { lockMutex } from './mutex-lock'
 
@@ -24,9 +25,9 @@ export async function releaseMutex(
  */
 export async function promoteNext(tx: Queryable, orgId: string, name: string): Promise<RunRow | null> {
   const [next] = await tx.query<RunRow>(
-    `update runs set state = 'QUEUED' where id = (
-       select id from runs where org_id = $1 and mutex_name = $2 and state = 'WAITING' order by id limit 1
-     ) returning ${RUN_COLUMNS}`,
+    syncingQueue(`update runs set state = 'QUEUED' where id = (
+       select run_id from run_queue where org_id = $1 and mutex_name = $2 and state = 'WAITING' order by run_id limit 1
+     ) returning ${RUN_COLUMNS}`),
     [orgId, name],
   )
   await tx.query(
@@ -45,7 +46,9 @@ const POSITION_UPDATES = 100
  */
 export async function movedUp(tx: Queryable, orgId: string, name: string): Promise<RunRow[]> {
   return tx.query<RunRow>(
-    `select ${RUN_COLUMNS} from runs where org_id = $1 and mutex_name = $2 and state = 'WAITING' order by id limit $3`,
+    `select ${RUN_COLUMNS} from runs where id = any(array(
+       select run_id from run_queue where org_id = $1 and mutex_name = $2 and state = 'WAITING' order by run_id limit $3
+     )) order by id`,
     [orgId, name, POSITION_UPDATES],
   )
 }

@@ -14,7 +14,7 @@ export async function lockMutex(tx: Queryable, orgId: string, name: string): Pro
   await tx.query('insert into mutexes (org_id, name) values ($1, $2) on conflict do nothing', [orgId, name])
   const [row] = await tx.query<{ holder_run_id: string | null; waiting: number }>(
     `select m.holder_run_id,
-       (select count(*)::int from runs w where w.org_id = m.org_id and w.mutex_name = m.name and w.state = 'WAITING') as waiting
+       (select count(*)::int from run_queue w where w.org_id = m.org_id and w.mutex_name = m.name and w.state = 'WAITING') as waiting
      from mutexes m where m.org_id = $1 and m.name = $2 for update`,
     [orgId, name],
   )

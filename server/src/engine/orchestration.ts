@@ -5,6 +5,7 @@ import { coerceError } from '../errors'
 import type { KindModule } from '../kinds/kind'
 import { enqueueChild, launchChildren } from './launch-child'
 import { lockMutex } from './mutex-lock'
+import { syncingQueue } from './run-queue'
 import { type ChildRow, RUN_COLUMNS, type RunRow, childColumnsOf } from './run-row'
 import { type PlannedConfig, plannedConfig } from './planned-parents'
 import type { ChildResolver, LaunchMemo, LockedParents, RunOps } from './types'
@@ -221,9 +222,9 @@ async function contextFor(
     },
     async end(state, error, outputs) {
       const [ended] = await tx.query<RunRow>(
-        `update runs set state = $2, error = $3, outputs = $4::jsonb, finished_at = clock_timestamp(),
+        syncingQueue(`update runs set state = $2, error = $3, outputs = $4::jsonb, finished_at = clock_timestamp(),
            lease_owner = null, lease_expires_at = null, claim_token = null
-         where id = $1 and state = 'RUNNING' returning ${RUN_COLUMNS}`,
+         where id = $1 and state = 'RUNNING' returning ${RUN_COLUMNS}`),
         [parent.id, state, error, outputs ? JSON.stringify(outputs) : null],
       )
       if (!ended) return []
@@ -301,10 +302,10 @@ export async function rerunOrchestration(
     ],
   )
   const [again] = await tx.query<RunRow>(
-    `update runs set state = 'RUNNING', attempt = attempt + 1, error = null, outputs = null, cancel_requested = null,
+    syncingQueue(`update runs set state = 'RUNNING', attempt = attempt + 1, error = null, outputs = null, cancel_requested = null,
        started_at = clock_timestamp(), finished_at = null, lease_owner = null, lease_expires_at = null, claim_token = null,
        deadline_at = case when timeout_ms is not null then now() + make_interval(secs => timeout_ms::float8 / 1000) end
-     where id = $1 returning ${RUN_COLUMNS}`,
+     where id = $1 returning ${RUN_COLUMNS}`),
     [run.id],
   )
   const next = await contextFor(deps, tx, again!)

@@ -1,6 +1,7 @@
 import { backoffMs } from '../automations/definition'
 import type { Database } from '../db/database'
 import { notifyRunChanges } from '../events/notify'
+import { syncingQueue } from './run-queue'
 import { RUN_COLUMNS, type RunRow } from './run-row'
 import { type RunOps, TIMEOUT_REASON } from './types'
 
@@ -14,8 +15,13 @@ import { type RunOps, TIMEOUT_REASON } from './types'
 export async function recoverExpiredLeases(ops: RunOps, db: Database, limit = 100): Promise<number> {
   return db.transaction(async (tx) => {
     const lost = await tx.query<RunRow>(
-      `select ${RUN_COLUMNS} from runs where state = 'RUNNING' and lease_owner is not null and lease_expires_at < now()
-       order by lease_expires_at limit $1 for update skip locked`,
+      // Found by run_queue's lease index; the runs rows are locked (runs first, as every
+      // writer does) and checked again, so a lease extended meanwhile is left alone.
+      `select ${RUN_COLUMNS} from runs where id = any(array(
+         select run_id from run_queue where state = 'RUNNING' and lease_owner is not null and lease_expires_at < now()
+         order by lease_expires_at limit $1
+       )) and state = 'RUNNING' and lease_owner is not null and lease_expires_at < now()
+       order by lease_expires_at for update skip locked`,
       [limit],
     )
     for (const run of lost) {
@@ -37,9 +43,9 @@ export async function recoverExpiredLeases(ops: RunOps, db: Database, limit = 10
           ],
         )
         const rows = await tx.query<RunRow>(
-          `update runs set state = 'QUEUED', attempt = attempt + 1, lease_owner = null, lease_expires_at = null,
+          syncingQueue(`update runs set state = 'QUEUED', attempt = attempt + 1, lease_owner = null, lease_expires_at = null,
              claim_token = null, started_at = null, error = $2, run_at = now() + make_interval(secs => $3::float8 / 1000)
-           where id = $1 returning ${RUN_COLUMNS}`,
+           where id = $1 returning ${RUN_COLUMNS}`),
           [
             run.id,
             `worker lost (${run.lease_owner}); retrying`,
@@ -59,9 +65,11 @@ export async function recoverExpiredLeases(ops: RunOps, db: Database, limit = 10
 export async function expireDeadlines(ops: RunOps, db: Database, limit = 100): Promise<number> {
   return db.transaction(async (tx) => {
     const due = await tx.query<{ id: string }>(
-      `select id from runs where state = 'RUNNING' and lease_owner is null and deadline_at < now()
-         and cancel_requested is null
-       limit $1 for update skip locked`,
+      `select id from runs where id = any(array(
+         select run_id from run_queue where state = 'RUNNING' and deadline_at < now() and lease_owner is null
+         order by deadline_at limit $1
+       )) and state = 'RUNNING' and lease_owner is null and deadline_at < now() and cancel_requested is null
+       for update skip locked`,
       [limit],
     )
     for (const r of due) await ops.cancel(tx, r.id, TIMEOUT_REASON)

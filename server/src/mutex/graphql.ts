@@ -54,7 +54,7 @@ builder.queryField('mutexes', (t) =>
           [viewer.orgId],
         ),
         db.query<RunRow>(
-          `select ${RUN_COLUMNS} from runs where org_id = $1 and state = 'WAITING' and mutex_name is not null order by id`,
+          `select ${RUN_COLUMNS} from runs where id = any(array(select run_id from run_queue where org_id = $1 and state = 'WAITING' and mutex_name is not null)) order by id`,
           [viewer.orgId],
         ),
       ])

@@ -137,7 +137,7 @@ RunType.implement({
       resolve: async (r, _a, ctx) => {
         if (r.state !== 'WAITING' || !r.mutex_name) return null
         const [row] = await ctx.services.db.query<{ n: number }>(
-          `select count(*)::int + 1 as n from runs where org_id = $1 and mutex_name = $2 and state = 'WAITING' and id < $3`,
+          `select count(*)::int + 1 as n from run_queue where org_id = $1 and mutex_name = $2 and state = 'WAITING' and run_id < $3`,
           [r.org_id, r.mutex_name, r.id],
         )
         return row!.n

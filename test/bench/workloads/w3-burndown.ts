@@ -1,4 +1,5 @@
 import postgres from 'postgres'
+import { queueSyncOf } from '../../../server/src/engine/run-queue'
 import {
   PGBOSS_VERSION,
   type GraphileOptions,
@@ -36,17 +37,21 @@ async function switchyard(): Promise<Burn & { evidence: string }> {
       const noop = await p.createAutomation({ name: 'noop', kind: 'NOOP', config: {} })
       // One statement, like a backlog left by an outage: 100,000 due runs of a no-op kind.
       await p.db.query(
-        `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
-           run_as, max_attempts, parameters)
-         select $1, $2, $3, 1, 'NOOP', 'QUEUED', 'API', $4, $4, 1, '{}'::jsonb from generate_series(1, $5::int)`,
+        `with inserted as (
+           insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
+             run_as, max_attempts, parameters)
+           select $1, $2, $3, 1, 'NOOP', 'QUEUED', 'API', $4, $4, 1, '{}'::jsonb from generate_series(1, $5::int)
+           returning id, org_id, state, priority, run_at, mutex_name, lease_owner, lease_expires_at, deadline_at
+         ), ${queueSyncOf('inserted')} select count(*) from inserted`,
         [p.orgId, noop.id, noop.versionId, p.adminId, RUNS],
       )
       await p.db.query('analyze runs')
-      // Both partial indexes (runs_claimable, runs_leased) answer this without a scan.
+      await p.db.query('analyze run_queue')
+      // Both partial indexes (run_queue_claimable, run_queue_leased) answer this without a scan.
       const busy = async () => {
         const [r] = await p.db.query<{ busy: boolean }>(
-          `select exists (select 1 from runs where state = 'QUEUED')
-             or exists (select 1 from runs where state = 'RUNNING' and lease_owner is not null) as busy`,
+          `select exists (select 1 from run_queue where state = 'QUEUED')
+             or exists (select 1 from run_queue where state = 'RUNNING' and lease_owner is not null) as busy`,
         )
         return r!.busy
       }

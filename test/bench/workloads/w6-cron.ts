@@ -1,4 +1,5 @@
 import { loadConfig } from '../../../server/src/config'
+import { queueSyncOf } from '../../../server/src/engine/run-queue'
 import type { Context } from '../../../server/src/graphql/context'
 import { createLogger } from '../../../server/src/log'
 import type { Services } from '../../../server/src/services'
@@ -61,9 +62,12 @@ function startLoad(p: Prepared, automation: { id: string; versionId: string }): 
     while (!stopped && perBatch > 0) {
       await p.db.transaction(async (tx) => {
         await tx.query(
-          `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
-             run_as, max_attempts, parameters)
-           select $1, $2, $3, 1, 'NOOP', 'QUEUED', 'API', $4, $4, 1, '{}'::jsonb from generate_series(1, $5::int)`,
+          `with inserted as (
+             insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
+               run_as, max_attempts, parameters)
+             select $1, $2, $3, 1, 'NOOP', 'QUEUED', 'API', $4, $4, 1, '{}'::jsonb from generate_series(1, $5::int)
+             returning id, org_id, state, priority, run_at, mutex_name, lease_owner, lease_expires_at, deadline_at
+           ), ${queueSyncOf('inserted')} select count(*) from inserted`,
           [p.orgId, automation.id, automation.versionId, p.adminId, perBatch],
         )
         await tx.query("select pg_notify('sy_wake', '')")
@@ -148,7 +152,7 @@ async function switchyard(): Promise<Measured> {
       while (Date.now() < end) {
         await new Promise((r) => setTimeout(r, 1000))
         const [d] = await p.db.query<{ n: number }>(
-          "select count(*)::int as n from runs where state = 'QUEUED' and run_at <= now()",
+          "select count(*)::int as n from run_queue where state = 'QUEUED' and run_at <= now()",
         )
         depth.push(Number(d!.n))
       }

@@ -83,9 +83,7 @@ async function switchyard(): Promise<{ table: Verdict; checked: Checked }> {
       waitUntil(
         'the mutex queue to drain',
         async () => {
-          const [r] = await p.db.query<{ n: number }>(
-            "select count(*)::int as n from runs where state in ('QUEUED', 'WAITING', 'RUNNING')",
-          )
+          const [r] = await p.db.query<{ n: number }>('select count(*)::int as n from run_queue')
           return Number(r!.n) === 0
         },
         120_000,

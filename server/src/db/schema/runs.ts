@@ -13,10 +13,11 @@ import {
 import { int8, int8serial, organizations, timestamptz } from './accounts'
 
 /**
- * The queue and the history at once. A run is claimable when
- * state = QUEUED and run_at <= now(); a RUNNING run executed by a worker
- * carries a lease (lease_owner, lease_expires_at). Orchestrating runs (CHAIN)
- * are RUNNING without a lease: their children move them forward.
+ * The record of every run, from its queueing to its end. A RUNNING run executed by a
+ * worker carries a lease (lease_owner, lease_expires_at). Orchestrating runs (CHAIN)
+ * are RUNNING without a lease: their children move them forward. Finding work (due,
+ * leased, past a deadline, waiting for a mutex) is run_queue's job: no index here
+ * names state, so a state change is a HOT update that touches no index.
  */
 export const runs = pgTable(
   'runs',
@@ -66,24 +67,51 @@ export const runs = pgTable(
     priority: integer('priority').notNull().default(0),
   },
   (t) => [
-    // The claim query scans only this small partial index.
-    index('runs_claimable').on(t.priority, t.runAt, t.id).where(sql`${t.state} = 'QUEUED'`),
-    index('runs_leased')
-      .on(t.leaseExpiresAt)
-      .where(sql`${t.state} = 'RUNNING' and ${t.leaseOwner} is not null`),
-    index('runs_deadline')
-      .on(t.deadlineAt)
-      .where(sql`${t.state} = 'RUNNING' and ${t.deadlineAt} is not null`),
-    index('runs_waiting').on(t.orgId, t.mutexName, t.id).where(sql`${t.state} = 'WAITING'`),
     index('runs_org_created').on(t.orgId, t.id),
     index('runs_automation').on(t.automationId, t.id),
-    index('runs_parent').on(t.parentRunId, t.step),
+    // Partial: most runs have no parent.
+    index('runs_parent').on(t.parentRunId, t.step).where(sql`${t.parentRunId} is not null`),
     // A workflow decides each step (and each forEach item) once per attempt: a second
     // decision, from another node or a replayed completion, fails on this index instead of
     // starting the step twice.
     uniqueIndex('runs_workflow_decision')
       .on(t.parentRunId, t.parentAttempt, t.step, sql`coalesce(${t.stepItem}, -1)`)
       .where(sql`${t.parentAttempt} is not null`),
+  ],
+)
+
+/**
+ * The hot queue: one narrow row per run that is not final yet (QUEUED, WAITING or
+ * RUNNING), mirroring the runs columns that find work, and deleted when the run ends.
+ * Its partial indexes stay as small as the live work, while runs keeps the history
+ * with indexes no state change touches. Every engine statement that changes a run's
+ * state changes its row here in the same statement (engine/run-queue.ts).
+ */
+export const runQueue = pgTable(
+  'run_queue',
+  {
+    runId: int8('run_id')
+      .primaryKey()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    orgId: uuid('org_id').notNull(),
+    state: text('state').notNull(),
+    priority: integer('priority').notNull(),
+    runAt: timestamptz('run_at').notNull(),
+    mutexName: text('mutex_name'),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: timestamptz('lease_expires_at'),
+    deadlineAt: timestamptz('deadline_at'),
+  },
+  (t) => [
+    // The claim scans only this partial index.
+    index('run_queue_claimable').on(t.priority, t.runAt, t.runId).where(sql`${t.state} = 'QUEUED'`),
+    index('run_queue_leased')
+      .on(t.leaseExpiresAt)
+      .where(sql`${t.state} = 'RUNNING' and ${t.leaseOwner} is not null`),
+    index('run_queue_deadline')
+      .on(t.deadlineAt)
+      .where(sql`${t.state} = 'RUNNING' and ${t.deadlineAt} is not null`),
+    index('run_queue_waiting').on(t.orgId, t.mutexName, t.runId).where(sql`${t.state} = 'WAITING'`),
   ],
 )
 
