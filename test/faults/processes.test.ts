@@ -2,7 +2,7 @@ import postgres from 'postgres'
 import { queueSyncOf } from '../../server/src/engine/run-queue'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createAutomation, runAutomation, runWatched, waitForRun } from '../helpers/automations'
-import { type TestDatabase, testDatabase } from '../helpers/db'
+import { type TestDatabase, queueMismatches, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import { type NodeProcess, killAllNodes, spawnNode, waitUntil } from '../helpers/processes'
 import { type TestServer, startTestServer } from '../helpers/server'
@@ -21,7 +21,10 @@ beforeAll(async () => {
   org = await createOrg(s.db)
   token = await s.login(org.users.editor!.email, org.users.editor!.password)
 })
-afterEach(() => killAllNodes())
+afterEach(async () => {
+  await killAllNodes()
+  expect(await queueMismatches(database.db)).toEqual([])
+})
 afterAll(async () => {
   await s?.stop()
   await database?.drop()

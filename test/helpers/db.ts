@@ -47,3 +47,20 @@ export async function testDatabase(): Promise<TestDatabase> {
 
 /** True when the suite runs against a real PostgreSQL server (several processes possible). */
 export const onPostgres = (): boolean => Boolean(process.env.DATABASE_URL)
+
+/**
+ * Runs whose run_queue row disagrees with them: a live run (QUEUED, WAITING, RUNNING) must
+ * have exactly one, with the same state, due time, lease and deadline, and a final run none.
+ * Every engine statement keeps both in one statement, so this holds at every commit, whatever
+ * was killed when. Empty when all is well.
+ */
+export async function queueMismatches(db: Database): Promise<unknown[]> {
+  return db.query(
+    `select r.id as run, r.state, q.run_id as queued, q.state as queue_state
+     from runs r full join run_queue q on q.run_id = r.id
+     where (r.state in ('QUEUED', 'WAITING', 'RUNNING')) is distinct from (q.run_id is not null and r.id is not null)
+        or (q.run_id is not null and (q.state, q.priority, q.run_at, q.mutex_name, q.lease_owner, q.lease_expires_at, q.deadline_at)
+            is distinct from (r.state, r.priority, r.run_at, r.mutex_name, r.lease_owner, r.lease_expires_at, r.deadline_at))
+     limit 20`,
+  )
+}

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { afterAll, afterEach, beforeAll } from 'vitest'
-import { type TestDatabase, testDatabase } from './db'
+import { afterAll, afterEach, beforeAll, expect } from 'vitest'
+import { type TestDatabase, queueMismatches, testDatabase } from './db'
 import { type TestOrg, createOrg } from './fixtures'
 import { type NodeProcess, killAllNodes, spawnNode } from './processes'
 import { type TestServer, startTestServer } from './server'
@@ -47,6 +47,8 @@ export function workerFaultSuite(): WorkerFaultSuite {
   afterEach(async () => {
     stopBurning()
     await killAllNodes()
+    // Workers killed at any moment leave the hot queue agreeing with the runs.
+    expect(await queueMismatches(ready(database).db)).toEqual([])
   })
   afterAll(async () => {
     await s?.stop()

@@ -7,7 +7,7 @@ import { type App, startApp } from '../../server/src/app'
 import { loadConfig } from '../../server/src/config'
 import type { Database } from '../../server/src/db/database'
 import { type Logger, createLogger } from '../../server/src/log'
-import { type TestDatabase, testDatabase } from './db'
+import { type TestDatabase, queueMismatches, testDatabase } from './db'
 
 export const TEST_SECRET_KEY = 'test-secret-key-test-secret-key-0123456789'
 export const ADMIN_EMAIL = 'admin@switchyard.test'
@@ -122,8 +122,12 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     async stop() {
       await Promise.all(clients.map((c) => c.dispose()))
       await app.stop(2000)
-      if (own) await database.drop()
       rmSync(dataDir, { recursive: true, force: true })
+      if (!own) return
+      // Whatever the file did to its runs, the hot queue still agrees with them.
+      const mismatches = await queueMismatches(database.db)
+      await database.drop()
+      if (mismatches.length > 0) throw new Error(`run_queue disagrees with runs: ${JSON.stringify(mismatches)}`)
     },
   }
 }
