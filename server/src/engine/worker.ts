@@ -7,6 +7,7 @@ import type { KindModule, KindServices } from '../kinds/kind'
 import type { Logger } from '../log'
 import type { Engine } from './engine'
 import { executeRun } from './execute'
+import { claimLimit } from './claim'
 import { createExecutables } from './executables'
 import { createLogWriter } from './log-writer'
 import { RunStop, type StopReason } from './run-stop'
@@ -165,7 +166,8 @@ export function startWorker(opts: WorkerOptions): Worker {
           continue
         }
       }
-      if (claimed > 0 && claimed === Math.min(free, batchSize)) continue
+      // A full claim (see claimLimit) may have left due runs behind: claim again at once.
+      if (claimed > 0 && claimed === claimLimit(Math.min(free, batchSize))) continue
       // Only with a free slot: a wake-up while every slot is busy waits for a slot (starved → poke),
       // else this loop would spin without ever yielding to the event loop.
       if (woken && free > 0) continue
