@@ -82,6 +82,10 @@ export async function completeRuns(
         retry.push(o)
       else final.push(o)
     }
+    // In id order, like every other writer of these rows (heartbeats lock in id order):
+    // updated in the order outcomes arrived, a batch and a heartbeat deadlocked.
+    final.sort(byRunId)
+    retry.sort(byRunId)
     let applied = 0
     // Sent with the lock, without waiting for its answer (one round trip for both): the
     // server still runs them in order, so the update finds its rows locked already.
@@ -221,6 +225,11 @@ async function release(tx: Queryable, claim: Claim): Promise<RunRow | undefined>
     [claim.run.id, claim.token],
   )
   return row
+}
+
+const byRunId = (a: Ended, b: Ended): number => {
+  const d = BigInt(a.claim.run.id) - BigInt(b.claim.run.id)
+  return d < 0n ? -1 : d > 0n ? 1 : 0
 }
 
 /** Parents whose kind a node remembers (ChildReading.seen). */
