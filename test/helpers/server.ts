@@ -127,7 +127,8 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
       // Whatever the file did to its runs, the hot queue still agrees with them.
       const mismatches = await queueMismatches(database.db)
       await database.drop()
-      if (mismatches.length > 0) throw new Error(`run_queue disagrees with runs: ${JSON.stringify(mismatches)}`)
+      if (mismatches.length > 0)
+        throw new Error(`run_queue disagrees with runs: ${JSON.stringify(mismatches)}`)
     },
   }
 }

@@ -111,6 +111,9 @@ export function startWorker(opts: WorkerOptions): Worker {
           for (const o of batch) committing.delete(o.claim.run.id)
           reserved -= limit
           for (const claim of done.claims) start(claim)
+          // A full claim (rounded down, see claimLimit) may have left due runs behind: the
+          // loop claims the rest now, not at the next wake-up.
+          if (limit > 0 && done.claims.length === claimLimit(limit) && freeSlots() > 0) poke()
         } catch (err) {
           reserved -= limit
           // Keep the outcomes and try again: if the database stays away our leases

@@ -7,10 +7,11 @@ import { SERVER_NODE_FLAGS } from '../../../server/bin/node-flags.mjs'
 import { type App, startApp } from '../../../server/src/app'
 import type { Definition } from '../../../server/src/automations/definition'
 import { loadConfig } from '../../../server/src/config'
-import { type Database, openDatabase } from '../../../server/src/db/database'
+import { type Database, type Queryable, openDatabase } from '../../../server/src/db/database'
 import { migrate } from '../../../server/src/db/migrate'
 import { createLogger } from '../../../server/src/log'
 import { type Engine, createEngine } from '../../../server/src/engine/engine'
+import { queueSyncOf } from '../../../server/src/engine/run-queue'
 import type { NewRun } from '../../../server/src/engine/types'
 import { getKind } from '../../../server/src/kinds/registry'
 import { seedFirstStart } from '../../../server/src/seed'
@@ -73,6 +74,27 @@ export interface Prepared {
  * Migrates and seeds a database the way the first start of a server does, and
  * inserts automations the way seed.ts does (one automation, one version).
  */
+/**
+ * Queues `n` due runs of a NOOP automation in one statement, as a backlog left by an outage
+ * would be: rows in runs and in the hot queue, without going through the engine.
+ */
+export async function queueNoopRuns(
+  q: Queryable,
+  p: Pick<Prepared, 'orgId' | 'adminId'>,
+  automation: { id: string; versionId: string },
+  n: number,
+): Promise<void> {
+  await q.query(
+    `with inserted as (
+       insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
+         run_as, max_attempts, parameters)
+       select $1, $2, $3, 1, 'NOOP', 'QUEUED', 'API', $4, $4, 1, '{}'::jsonb from generate_series(1, $5::int)
+       returning id, org_id, state, priority, run_at, mutex_name, lease_owner, lease_expires_at, deadline_at
+     ), ${queueSyncOf('inserted')} select count(*) from inserted`,
+    [p.orgId, automation.id, automation.versionId, p.adminId, n],
+  )
+}
+
 export async function prepare(url: string, pool = 10): Promise<Prepared> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sy-bench-'))
   const db = await openDatabase({ databaseUrl: url, max: pool })

@@ -1,5 +1,4 @@
 import postgres from 'postgres'
-import { queueSyncOf } from '../../../server/src/engine/run-queue'
 import {
   PGBOSS_VERSION,
   type GraphileOptions,
@@ -13,7 +12,15 @@ import { topShapes } from '../lib/counting'
 import { withDatabase } from '../lib/database'
 import type { WorkloadResult } from '../lib/report'
 import { now } from '../lib/stats'
-import { type Node, epochMs, prepare, spawnNode, startInProcess, waitUntil } from '../lib/switchyard'
+import {
+  type Node,
+  epochMs,
+  prepare,
+  queueNoopRuns,
+  spawnNode,
+  startInProcess,
+  waitUntil,
+} from '../lib/switchyard'
 
 const RUNS = Number(process.env.BENCH_W3_RUNS ?? 100_000)
 /** graphile-worker unbatched is slow by design: a smaller queue keeps the workload bounded. */
@@ -36,15 +43,7 @@ async function switchyard(): Promise<Burn & { evidence: string }> {
     try {
       const noop = await p.createAutomation({ name: 'noop', kind: 'NOOP', config: {} })
       // One statement, like a backlog left by an outage: 100,000 due runs of a no-op kind.
-      await p.db.query(
-        `with inserted as (
-           insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
-             run_as, max_attempts, parameters)
-           select $1, $2, $3, 1, 'NOOP', 'QUEUED', 'API', $4, $4, 1, '{}'::jsonb from generate_series(1, $5::int)
-           returning id, org_id, state, priority, run_at, mutex_name, lease_owner, lease_expires_at, deadline_at
-         ), ${queueSyncOf('inserted')} select count(*) from inserted`,
-        [p.orgId, noop.id, noop.versionId, p.adminId, RUNS],
-      )
+      await queueNoopRuns(p.db, p, noop, RUNS)
       await p.db.query('analyze runs')
       await p.db.query('analyze run_queue')
       // Both partial indexes (run_queue_claimable, run_queue_leased) answer this without a scan.

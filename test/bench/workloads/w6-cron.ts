@@ -1,5 +1,4 @@
 import { loadConfig } from '../../../server/src/config'
-import { queueSyncOf } from '../../../server/src/engine/run-queue'
 import type { Context } from '../../../server/src/graphql/context'
 import { createLogger } from '../../../server/src/log'
 import type { Services } from '../../../server/src/services'
@@ -14,6 +13,7 @@ import {
   benchEnv,
   epochMs,
   prepare,
+  queueNoopRuns,
   spawnNode,
   waitUntil,
 } from '../lib/switchyard'
@@ -61,15 +61,7 @@ function startLoad(p: Prepared, automation: { id: string; versionId: string }): 
     let next = Date.now()
     while (!stopped && perBatch > 0) {
       await p.db.transaction(async (tx) => {
-        await tx.query(
-          `with inserted as (
-             insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
-               run_as, max_attempts, parameters)
-             select $1, $2, $3, 1, 'NOOP', 'QUEUED', 'API', $4, $4, 1, '{}'::jsonb from generate_series(1, $5::int)
-             returning id, org_id, state, priority, run_at, mutex_name, lease_owner, lease_expires_at, deadline_at
-           ), ${queueSyncOf('inserted')} select count(*) from inserted`,
-          [p.orgId, automation.id, automation.versionId, p.adminId, perBatch],
-        )
+        await queueNoopRuns(tx, p, automation, perBatch)
         await tx.query("select pg_notify('sy_wake', '')")
       })
       inserted += perBatch
