@@ -8,8 +8,6 @@ import type { LogWriter } from './log-writer'
 import type { RunStop } from './run-stop'
 import type { Claim, Outcome } from './types'
 
-export type { StopReason } from './run-stop'
-
 interface ExecuteArgs {
   claim: Claim
   /** The worker's for this run: it stops it with LOST or CANCELLED, the run's timeout with TIMED_OUT. */
