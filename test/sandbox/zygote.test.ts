@@ -307,7 +307,7 @@ set_output("nested", eval(os.read(r, 1000).decode()))
 
   it('a stopped pool leaves no zygote, job or launcher behind', async () => {
     const zygotesBefore = zygotePids()
-    const launchersBefore = launcherChildren().length
+    const launchersBefore = launcherChildren()
     const own = createSandboxPool({ warm: 2 })
     const left = own.run(job('python', `NAME = "zy-stopped"\n${NAME}import time\ntime.sleep(30)`)).then(
       () => 'done',
@@ -317,11 +317,13 @@ set_output("nested", eval(os.read(r, 1000).decode()))
       () => pidsNamed('zy-stopped').length === 1 && own.stats.warm >= 1,
       'a busy job and a warm one',
     )
-    expect(zygotePids().length).toBe(zygotesBefore.length + 1)
+    // Compared as sets: the shared pool's zygotes may idle out meanwhile on a slow machine (warmIdleMs).
+    const ownZygotes = zygotePids().filter((pid) => !zygotesBefore.includes(pid))
+    expect(ownZygotes).toHaveLength(1)
     await own.stop()
     expect(await left).toMatch(/stopped/)
     expect(pidsNamed('zy-stopped')).toEqual([])
-    expect(zygotePids().sort()).toEqual(zygotesBefore.sort())
-    expect(launcherChildren()).toHaveLength(launchersBefore)
+    expect(zygotePids().filter((pid) => !zygotesBefore.includes(pid))).toEqual([])
+    expect(launcherChildren().filter((pid) => !launchersBefore.includes(pid))).toEqual([])
   })
 })
