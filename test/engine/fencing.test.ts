@@ -7,6 +7,7 @@ import type { Claim } from '../../server/src/engine/types'
 import type { Context } from '../../server/src/graphql/context'
 import { runAutomation as run } from '../../server/src/runs/service'
 import { createAutomation, runAutomation, waitForRun } from '../helpers/automations'
+import { claimOne as claimRun } from '../helpers/claims'
 import { type TestDatabase, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import { type TestServer, startTestServer } from '../helpers/server'
@@ -41,15 +42,7 @@ const attemptsOf = (runId: string) =>
     [runId],
   )
 
-async function claimOne(worker: string, runId: string): Promise<Claim> {
-  for (let i = 0; i < 50; i++) {
-    const claims = await engine.claim({ workerId: worker, limit: 10, leaseMs: 60_000 })
-    const mine = claims.find((c) => c.run.id === runId)
-    if (mine) return mine
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  throw new Error(`run ${runId} was never claimable`)
-}
+const claimOne = (worker: string, runId: string) => claimRun(engine, worker, runId)
 
 describe('fenced claims', () => {
   it('refuses the completion, heartbeat and log lines of a claim that was recovered and claimed again', async () => {

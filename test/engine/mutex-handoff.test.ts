@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Engine } from '../../server/src/engine/engine'
-import type { Claim } from '../../server/src/engine/types'
 import type { Context } from '../../server/src/graphql/context'
 import { runAutomation as run } from '../../server/src/runs/service'
+import { claimOne } from '../helpers/claims'
 import { type TestDatabase, queueMismatches, testDatabase } from '../helpers/db'
 import { type TestOrg, createOrg } from '../helpers/fixtures'
 import { automation, contextFor, engineFor } from '../triggers/helpers'
@@ -21,17 +21,6 @@ beforeAll(async () => {
   ctx = contextFor(tdb.db, org)
 })
 afterAll(() => tdb?.drop())
-
-async function claimOne(runId: string): Promise<Claim> {
-  for (let i = 0; i < 50; i++) {
-    const mine = (await engine.claim({ workerId: 'worker-a', limit: 10, leaseMs: 60_000 })).find(
-      (c) => c.run.id === runId,
-    )
-    if (mine) return mine
-    await new Promise((r) => setTimeout(r, 20))
-  }
-  throw new Error(`run ${runId} was never claimable`)
-}
 
 /** Resolves once some backend of the test database waits for a lock. */
 async function someoneWaitsForALock(): Promise<void> {
@@ -53,7 +42,7 @@ describe('mutex hand-off', () => {
       config: {},
       mutex: { name: 'handoff' },
     })
-    const holder = await claimOne((await run(ctx, id, {})).id)
+    const holder = await claimOne(engine, 'worker-a', (await run(ctx, id, {})).id)
     const r = holder.run
     const definition = await engine.definition(tdb.db, r.version_id)
     let commit!: () => void
