@@ -1,7 +1,6 @@
 import { backoffMs } from '../automations/definition'
 import type { Database, Queryable } from '../db/database'
 import { HeldNotifications, notifyRunChanges } from '../events/notify'
-import { releaseMutex } from './mutex-handoff'
 import { queueSyncOf, syncingQueue } from './run-queue'
 import { type ChildRow, type RunRow, childColumnsOf, runColumnsOf } from './run-row'
 import type { ChildReading, Claim, Ended, LaunchMemo, LockedParents, Outcome, RunOps } from './types'
@@ -140,24 +139,7 @@ export async function completeRuns(
     // instead of in a round trip of its own once they have decided.
     const foreseen =
       hooks.foresee && parents.size > 0 ? hooks.foresee(tx, final) : new Map<string, LaunchMemo>()
-    // Fifth: the mutex hand-offs of the runs that end here. Fenced in SQL (see releaseMutex),
-    // they need not wait for the update to tell which runs it ended: a hand-off is then one
-    // round trip shorter, and the claim below can start the new holder at once.
-    const handoffs = final.flatMap((o) =>
-      o.claim.run.mutex_name
-        ? [
-            releaseMutex(tx, o.claim.run.org_id, o.claim.run.mutex_name, o.claim.run.id).then(
-              (r) => [o.claim.run.id, r] as const,
-            ),
-          ]
-        : [],
-    )
-    const [locked, rows, children, handedOver] = await Promise.all([
-      locking,
-      ending,
-      childrenRead,
-      Promise.all(handoffs).then((h) => new Map(h)),
-    ])
+    const [locked, rows, children] = await Promise.all([locking, ending, childrenRead])
     const lockedParents: LockedParents = new Map()
     for (const row of locked) {
       if (!parents.has(row.id)) continue
@@ -173,7 +155,7 @@ export async function completeRuns(
     if (final.length > 0) {
       applied += rows.length
       const changed: RunRow[] = [...rows]
-      changed.push(...(await ops.followUps(tx, rows, lockedParents, handedOver)))
+      changed.push(...(await ops.followUps(tx, rows, lockedParents)))
       await notifyRunChanges(tx, changed)
     }
     if (retry.length > 0) applied += await requeue(ops, tx, retry)

@@ -114,13 +114,11 @@ export function createEngine(opts: EngineOptions): Engine {
     enqueueMany: (tx, runs) => enqueueMany(ops, tx, runs),
     cancel: (tx, runId, reason) => requestCancel(ops, tx, runId, reason),
     finish: (tx, ids, state, error, outputs) => finishRuns(ops, tx, ids, state, error, outputs ?? null),
-    async followUps(tx, runs, locked, handedOver) {
+    async followUps(tx, runs, locked) {
       const changed: RunRow[] = []
       for (const run of runs) {
         if (run.mutex_name) {
-          changed.push(
-            ...(handedOver?.get(run.id) ?? (await releaseMutex(tx, run.org_id, run.mutex_name, run.id))),
-          )
+          changed.push(...(await releaseMutex(tx, run.org_id, run.mutex_name, run.id)))
         }
         for (const hook of hooks) await hook(tx, run)
       }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database'
-import { LIVE_STATES, queueSyncOf, syncingQueue } from './run-queue'
+import { queueSyncOf, syncingQueue } from './run-queue'
 import { RUN_COLUMNS, type RunRow } from './run-row'
 
 /**
@@ -14,9 +14,6 @@ import { RUN_COLUMNS, type RunRow } from './run-row'
  * snapshot of its own, look for the first waiter. In one statement the waiter would be read
  * from a snapshot older than the lock, and a run queued behind the mutex by a transaction
  * that held the lock meanwhile would be left waiting for a holder that never comes.
- *
- * Fenced in SQL: nothing happens unless the run holds the mutex and is final. A completion
- * sends this with the update that ends its runs, before knowing which of them it ended.
  */
 export async function releaseMutex(
   tx: Queryable,
@@ -30,13 +27,11 @@ export async function releaseMutex(
        update runs set state = 'QUEUED' where id = (
          select run_id from run_queue where org_id = $1 and mutex_name = $2 and state = 'WAITING' order by run_id limit 1
        ) and exists (select 1 from mutexes where org_id = $1 and name = $2 and holder_run_id = $3)
-         and exists (select 1 from runs where id = $3 and state not in ${LIVE_STATES})
        returning ${RUN_COLUMNS}
      ), ${queueSyncOf('next')}, handed as (
        update mutexes set holder_run_id = (select id from next),
          acquired_at = case when exists (select 1 from next) then now() end
        where org_id = $1 and name = $2 and holder_run_id = $3
-         and exists (select 1 from runs where id = $3 and state not in ${LIVE_STATES})
      ), moved as (
        -- This statement's snapshot still shows next as waiting: it is left out by id.
        select ${RUN_COLUMNS} from runs where id = any(array(

@@ -93,15 +93,9 @@ export interface RunOps {
   ): Promise<RunRow[]>
   /**
    * What follows runs that just became final: mutex hand-offs, hooks, and each parent
-   * moved on once for all of its children that ended together. `handedOver` holds the
-   * hand-offs already made (see releaseMutex) by run id.
+   * moved on once for all of its children that ended together.
    */
-  followUps(
-    tx: Queryable,
-    runs: readonly RunRow[],
-    locked?: LockedParents,
-    handedOver?: ReadonlyMap<string, RunRow[]>,
-  ): Promise<RunRow[]>
+  followUps(tx: Queryable, runs: readonly RunRow[], locked?: LockedParents): Promise<RunRow[]>
   definition(q: Queryable, versionId: string): Promise<Definition>
 }
 
