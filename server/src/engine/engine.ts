@@ -10,7 +10,7 @@ import { enqueueRun } from './enqueue'
 import { type ScheduledRun, enqueueMany } from './enqueue-many'
 import { finishRuns } from './finish'
 import { cancelRequests, heartbeat } from './heartbeat'
-import { releaseMutex } from './mutex-handoff'
+import { handOverMutex } from './mutex-handoff'
 import { childrenFinished, rerunOrchestration, startOrchestration } from './orchestration'
 import { foreseeChildren, readsChildrenFor } from './planned-parents'
 import { notifyRunChanges } from '../events/notify'
@@ -118,7 +118,7 @@ export function createEngine(opts: EngineOptions): Engine {
       const changed: RunRow[] = []
       for (const run of runs) {
         if (run.mutex_name) {
-          changed.push(...(await releaseMutex(tx, run.org_id, run.mutex_name, run.id)))
+          changed.push(...(await handOverMutex(tx, run.org_id, run.mutex_name, run.id)))
         }
         for (const hook of hooks) await hook(tx, run)
       }

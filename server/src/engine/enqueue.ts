@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database'
 import { announcedBy, announcesInStatement, notifyRunChanges } from '../events/notify'
-import { promoteNext } from './mutex-handoff'
+import { handOverMutex } from './mutex-handoff'
 import { lockMutex } from './mutex-lock'
 import { queueSyncOf, syncingQueue } from './run-queue'
 import { RUN_COLUMNS, type RunRow } from './run-row'
@@ -47,9 +47,9 @@ export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise
   }
   let fresh = await lockMutex(tx, r.orgId, mutex.name)
   if (fresh.holderRunId === null && fresh.waiting > 0) {
-    // Never leave waiters behind a free mutex: serve them first, then queue behind them.
-    const promoted = await promoteNext(tx, r.orgId, mutex.name)
-    if (promoted) changed.push(promoted)
+    // Never leave waiters behind a free mutex: serve them first, then queue behind them
+    // (the first now holds it; those behind it are told their new place).
+    changed.push(...(await handOverMutex(tx, r.orgId, mutex.name, null)))
     fresh = await lockMutex(tx, r.orgId, mutex.name)
   }
   const free = fresh.holderRunId === null

@@ -1,13 +1,14 @@
 import type { Queryable } from '../db/database'
-import { queueSyncOf, syncingQueue } from './run-queue'
+import { queueSyncOf } from './run-queue'
 import { RUN_COLUMNS, type RunRow } from './run-row'
 
 /**
- * Releases the mutex held by a finished run and hands it to the first waiter (FIFO by
- * enqueue order) in the same transaction, so no other run can slip in between and no
- * waiter is ever forgotten. Returns the run that now holds it, then the first waiters
- * behind it (POSITION_UPDATES): their rows did not change, but a subscriber watching them
- * must see their new place in line. Returns nothing if the run did not hold the mutex.
+ * Hands a mutex from `holderRunId` (a finished run; null for a free mutex that has waiters)
+ * to its first waiter (FIFO by enqueue order) in the caller's transaction, so no other run
+ * can slip in between and no waiter is ever forgotten. Returns the run that now holds it,
+ * then the first waiters behind it (POSITION_UPDATES): their rows did not change, but a
+ * subscriber watching them must see their new place in line. Returns nothing if the mutex
+ * is not held by `holderRunId`; with no waiter the mutex is left free.
  *
  * Two statements sent together, one round trip (a hand-off is the wait between two runs of
  * a mutex, W7): the first locks the mutex row, and only then does the second, with a
@@ -15,23 +16,23 @@ import { RUN_COLUMNS, type RunRow } from './run-row'
  * from a snapshot older than the lock, and a run queued behind the mutex by a transaction
  * that held the lock meanwhile would be left waiting for a holder that never comes.
  */
-export async function releaseMutex(
+export async function handOverMutex(
   tx: Queryable,
   orgId: string,
   name: string,
-  runId: string,
+  holderRunId: string | null,
 ): Promise<RunRow[]> {
   const locking = tx.query('select 1 from mutexes where org_id = $1 and name = $2 for update', [orgId, name])
   const handing = tx.query<RunRow & { handoff_order: number }>(
     `with next as (
        update runs set state = 'QUEUED' where id = (
          select run_id from run_queue where org_id = $1 and mutex_name = $2 and state = 'WAITING' order by run_id limit 1
-       ) and exists (select 1 from mutexes where org_id = $1 and name = $2 and holder_run_id = $3)
+       ) and exists (select 1 from mutexes where org_id = $1 and name = $2 and holder_run_id is not distinct from $3::int8)
        returning ${RUN_COLUMNS}
      ), ${queueSyncOf('next')}, handed as (
        update mutexes set holder_run_id = (select id from next),
          acquired_at = case when exists (select 1 from next) then now() end
-       where org_id = $1 and name = $2 and holder_run_id = $3
+       where org_id = $1 and name = $2 and holder_run_id is not distinct from $3::int8
      ), moved as (
        -- This statement's snapshot still shows next as waiting: it is left out by id.
        select ${RUN_COLUMNS} from runs where id = any(array(
@@ -42,28 +43,10 @@ export async function releaseMutex(
      select 0 as handoff_order, * from next
      union all select 1, * from moved
      order by handoff_order, id`,
-    [orgId, name, runId, POSITION_UPDATES],
+    [orgId, name, holderRunId, POSITION_UPDATES],
   )
   const [, rows] = await Promise.all([locking, handing])
   return rows.map(({ handoff_order: _, ...run }) => run as RunRow)
-}
-
-/**
- * Gives a locked, free mutex to its first waiter, if any. The caller holds the mutex
- * row lock and announces the returned run (its QUEUED state wakes the workers).
- */
-export async function promoteNext(tx: Queryable, orgId: string, name: string): Promise<RunRow | null> {
-  const [next] = await tx.query<RunRow>(
-    syncingQueue(`update runs set state = 'QUEUED' where id = (
-       select run_id from run_queue where org_id = $1 and mutex_name = $2 and state = 'WAITING' order by run_id limit 1
-     ) returning ${RUN_COLUMNS}`),
-    [orgId, name],
-  )
-  await tx.query(
-    'update mutexes set holder_run_id = $3, acquired_at = case when $3::int8 is null then null else now() end where org_id = $1 and name = $2',
-    [orgId, name, next?.id ?? null],
-  )
-  return next ?? null
 }
 
 /** How many waiters behind a hand-off are told their new place in line. */
