@@ -52,4 +52,37 @@ describe('transactions', () => {
     await expect(attempt).rejects.toMatchObject({ code: '22012' })
     expect(await notes()).toEqual([])
   })
+
+  it('a last statement carries the COMMIT: all of it is committed and its rows are returned', async () => {
+    await clear()
+    const result = await t.db.transaction(async (tx) => {
+      await tx.query(`insert into tx_probe values (1, 'a')`)
+      return tx.query<{ note: string }>(`insert into tx_probe values (2, 'b') returning note`, [], {
+        last: true,
+      })
+    })
+    expect(result).toEqual([{ note: 'b' }])
+    expect(await notes()).toEqual(['a', 'b'])
+  })
+
+  it('a statement that failed before the last one rolls it all back, with that statement’s error', async () => {
+    await clear()
+    const attempt = t.db.transaction(async (tx) => {
+      await tx.query(`insert into tx_probe values (1, 'first')`)
+      void tx.query('select 1 / 0').catch(() => {})
+      return tx.query(`insert into tx_probe values (2, 'last')`, [], { last: true })
+    })
+    await expect(attempt).rejects.toMatchObject({ code: '22012' })
+    expect(await notes()).toEqual([])
+  })
+
+  it('refuses a statement sent after the last one', async () => {
+    await clear()
+    const attempt = t.db.transaction(async (tx) => {
+      await tx.query(`insert into tx_probe values (1, 'last')`, [], { last: true })
+      await tx.query(`insert into tx_probe values (2, 'after')`)
+    })
+    await expect(attempt).rejects.toThrow('a statement was sent after the last one of its transaction')
+    expect(await notes()).not.toContain('after')
+  })
 })

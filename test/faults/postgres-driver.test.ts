@@ -1,3 +1,4 @@
+import postgres from 'postgres'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -56,6 +57,42 @@ describe('postgres.js survives a terminated backend', () => {
       for (const c of result.codes) expect(['ok', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED']).toContain(c)
     } finally {
       await database.drop()
+    }
+  })
+})
+
+/**
+ * The patch behind QueryOptions.last (patches/postgres@3.4.9.patch): sql.commitNow() writes
+ * COMMIT behind the statements already written, before their answers come back.
+ */
+describe('postgres.js commitNow', () => {
+  it('writes COMMIT before the last statement has answered, and commits', async () => {
+    const t = await testDatabase()
+    if (!t.url) throw new Error('this suite runs on PostgreSQL only')
+    const events: string[] = []
+    const sql = postgres(t.url, {
+      max: 1,
+      onnotice: () => {},
+      debug: (_connection: number, query: string) => events.push(`sent ${query}`),
+    })
+    try {
+      await sql`create table commit_probe (id int)`
+      const rows = await sql.begin(async (tx) => {
+        const last = tx.unsafe('insert into commit_probe select 1 from pg_sleep(0.2) returning id')
+        last.execute()
+        ;(tx as unknown as { commitNow(): void }).commitNow()
+        const answered = await last
+        events.push('answered')
+        return answered
+      })
+      expect(rows).toEqual([{ id: 1 }])
+      const i = events.indexOf('sent commit')
+      expect(i).toBeGreaterThan(0)
+      expect(i).toBeLessThan(events.indexOf('answered'))
+      expect(await sql`select id from commit_probe`).toEqual([{ id: 1 }])
+    } finally {
+      await sql.end({ timeout: 1 })
+      await t.drop()
     }
   })
 })

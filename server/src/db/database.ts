@@ -7,7 +7,19 @@ export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>
 /** Anything that runs one parameterised statement: the pool or a transaction. */
 export interface Queryable {
   /** Runs one statement with $1..$n parameters and returns its rows. */
-  query<T = Row>(text: string, params?: readonly unknown[]): Promise<T[]>
+  query<T = Row>(text: string, params?: readonly unknown[], opts?: QueryOptions): Promise<T[]>
+}
+
+export interface QueryOptions {
+  /**
+   * The transaction's last statement: on a server its COMMIT is sent right behind it, in the
+   * same round trip, instead of a round trip after its answer (a completion batch, the hot
+   * path, is one round trip shorter). The transaction sends nothing after it, and its function
+   * must not throw after it: the transaction may already be committed. If a statement before
+   * it failed, PostgreSQL answers the COMMIT by rolling back, and the transaction fails with
+   * that statement's error. Outside a transaction, and on PGlite, it changes nothing.
+   */
+  last?: boolean
 }
 
 /**
@@ -43,9 +55,19 @@ export interface Database extends Queryable {
 export async function settledTransaction<T>(q: Queryable, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   const issued: Promise<unknown>[] = []
   let failed: { error: unknown } | undefined
-  const result = await fn({
-    query<R = Row>(text: string, params?: readonly unknown[]) {
-      const rows = q.query<R>(text, params)
+  let ended = false
+  const settled = async () => {
+    await Promise.all(issued)
+    return failed
+  }
+  const handle: Queryable = {
+    query<R = Row>(text: string, params?: readonly unknown[], opts?: QueryOptions) {
+      // After the last statement the COMMIT may be on its way: a statement sent now would run
+      // outside the transaction.
+      if (ended)
+        return Promise.reject(new Error('a statement was sent after the last one of its transaction'))
+      ended = opts?.last === true
+      const rows = q.query<R>(text, params, opts)
       issued.push(
         rows.catch((error: unknown) => {
           failed ??= { error }
@@ -53,9 +75,18 @@ export async function settledTransaction<T>(q: Queryable, fn: (tx: Queryable) =>
       )
       return rows
     },
-  })
-  await Promise.all(issued)
-  if (failed) throw failed.error
+  }
+  let result: T
+  try {
+    result = await fn(handle)
+  } catch (error) {
+    // A statement after a failed one fails only because the transaction is aborted (25P02):
+    // the first failure is the one to report, as postgres.js does.
+    const first = await settled()
+    throw first && (error as { code?: string }).code === '25P02' ? first.error : error
+  }
+  const first = await settled()
+  if (first) throw first.error
   return result
 }
 

@@ -1,7 +1,18 @@
 import { drizzle } from 'drizzle-orm/postgres-js'
 import postgres from 'postgres'
-import { type Database, type Drizzle, type Queryable, type Row, settledTransaction, toWire } from './database'
+import {
+  type Database,
+  type Drizzle,
+  type QueryOptions,
+  type Queryable,
+  type Row,
+  settledTransaction,
+  toWire,
+} from './database'
 import * as schema from './schema'
+
+/** A transaction of the patched postgres.js (patches/postgres@3.4.9.patch): COMMIT on demand. */
+type InTransaction = postgres.TransactionSql & { commitNow(): void }
 
 export function openPostgres(url: string, max: number): Database {
   const sql = postgres(url, {
@@ -18,11 +29,18 @@ export function openPostgres(url: string, max: number): Database {
       },
     },
   })
-  const asQueryable = (s: postgres.Sql | postgres.TransactionSql): Queryable => ({
-    query: <T = Row>(text: string, params: readonly unknown[] = []) =>
-      s.unsafe(text, params.map(toWire) as postgres.ParameterOrJSON<never>[], {
+  const asQueryable = (s: postgres.Sql | InTransaction): Queryable => ({
+    query: <T = Row>(text: string, params: readonly unknown[] = [], opts?: QueryOptions) => {
+      const rows = s.unsafe(text, params.map(toWire) as postgres.ParameterOrJSON<never>[], {
         prepare: true,
-      }) as unknown as Promise<T[]>,
+      })
+      if (opts?.last && 'commitNow' in s) {
+        // Written first, so the COMMIT (see the postgres.js patch) goes out behind it.
+        rows.execute()
+        s.commitNow()
+      }
+      return rows as unknown as Promise<T[]>
+    },
   })
   const root = asQueryable(sql)
   // drizzle rewires its client's type parsers (timestamps come back as strings), so it
@@ -43,7 +61,7 @@ export function openPostgres(url: string, max: number): Database {
     },
     query: root.query,
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) =>
-      sql.begin((tx) => settledTransaction(asQueryable(tx), fn)) as Promise<T>,
+      sql.begin((tx) => settledTransaction(asQueryable(tx as unknown as InTransaction), fn)) as Promise<T>,
     async listen(channel, onPayload, onListen) {
       const sub = await sql.listen(channel, onPayload, onListen)
       return () => sub.unlisten()

@@ -33,13 +33,15 @@ export interface ClaimRequest {
  * The claim announces its runs itself, in its own statement, unless a started hook must
  * see them first. In a completion batch it also carries the batch's held announcements
  * (see HeldNotifications), sent before its own, and the batch's wake-up, sent only if a
- * run the batch queued is left unclaimed: the batch's last statement, not two.
+ * run the batch queued is left unclaimed: the batch's last statement, not two. `last` says
+ * the caller sends nothing after the claim: then, unless a started hook must still see
+ * the claimed runs, the claim carries its transaction's COMMIT.
  */
 export async function claimIn(
   tx: Queryable,
   next: ClaimRequest,
   onStarted?: StartedHook,
-  opts: { asyncCommit?: boolean; announce?: boolean } = {},
+  opts: { asyncCommit?: boolean; announce?: boolean; last?: boolean } = {},
 ): Promise<Claim[]> {
   if (next.limit <= 0) return []
   const limit = claimLimit(next.limit)
@@ -81,6 +83,8 @@ export async function claimIn(
          from claimed x where q.run_id = x.id
        )${announced ? `, ${announced.cte} select * from claimed where ${announced.run}` : ' select * from claimed'}`,
     params,
+    // With nothing left to send after it, its COMMIT goes with it (see QueryOptions.last).
+    { last: opts.last === true && announce && !onStarted },
   )
   rows.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)))
   if (!announce) await notifyRunChanges(tx, rows)

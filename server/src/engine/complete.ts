@@ -21,7 +21,7 @@ export interface CompletionHooks {
   /** Lets an orchestrating kind start a run that gave up its lease. */
   orchestrate(tx: Queryable, run: RunRow): Promise<RunRow[]>
   /** Claims the worker's next runs at the end of the batch. */
-  claimNext?(tx: Queryable): Promise<Claim[]>
+  claimNext?(tx: Queryable, opts: { last: boolean }): Promise<Claim[]>
   reading?: ChildReading
   /**
    * Sends, without waiting, the reads of the children the ended runs' parents are likely to
@@ -167,8 +167,9 @@ export async function completeRuns(
     }
     // Last, so the children and followers this batch queued can be among them: a chain's
     // next step starts without a wake-up and a claim transaction of its own.
-    const claims = hooks.claimNext ? await hooks.claimNext(tx) : []
-    await tx.send()
+    // Either carries the COMMIT with it (QueryOptions.last): nothing is sent after them.
+    const claims = hooks.claimNext ? await hooks.claimNext(tx, { last: true }) : []
+    await tx.send({ last: true })
     return { applied, rejected: outcomes.length - applied, claims }
   })
 }

@@ -149,7 +149,7 @@ export function createEngine(opts: EngineOptions): Engine {
     async complete(outcomes, next) {
       const result = await completeRuns(ops, db, outcomes, {
         orchestrate: (tx, run) => startOrchestration(deps, tx, run),
-        claimNext: next ? (tx) => claimIn(tx, next, startedWanted()) : undefined,
+        claimNext: next ? (tx, opts) => claimIn(tx, next, startedWanted(), opts) : undefined,
         reading: childReading,
         foresee: (tx, ended) => foreseeChildren(deps, tx, ended, childReading.seen),
         readsChildren: (parentId, ended) => readsChildrenFor(deps, parentId, ended, childReading.seen),

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/database'
+import type { QueryOptions, Queryable } from '../db/database'
 import { Channel, EVENT_ERROR_MAX, type LogEventTuple, type RunEventTuple, packPayloads } from './channels'
 
 /** A run row as far as events need it. */
@@ -45,8 +45,12 @@ export class HeldNotifications implements Queryable {
   readonly #unclaimed = new Set<string>()
   constructor(readonly tx: Queryable) {}
 
-  query<T = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<T[]> {
-    return this.tx.query<T>(text, params)
+  query<T = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+    opts?: QueryOptions,
+  ): Promise<T[]> {
+    return this.tx.query<T>(text, params, opts)
   }
 
   hold(changes: readonly RunChange[]): void {
@@ -68,12 +72,12 @@ export class HeldNotifications implements Queryable {
     return taken
   }
 
-  /** Sends what was held; call it last in the transaction. */
-  async send(): Promise<void> {
+  /** Sends what was held; call it last in the transaction (see QueryOptions.last). */
+  async send(opts?: QueryOptions): Promise<void> {
     const { payloads, queued } = this.take()
     const messages: [string, string][] = payloads.map((p) => [Channel.RUN, p])
     if (queued.length > 0) messages.push([Channel.WAKE, ''])
-    await notifyMany(this.tx, messages)
+    await notifyMany(this.tx, messages, opts)
   }
 }
 
@@ -138,15 +142,20 @@ export function announcedBy(
 }
 
 /** Sends several notifications in one round trip, in order. */
-export async function notifyMany(tx: Queryable, messages: readonly [string, string][]): Promise<void> {
+export async function notifyMany(
+  tx: Queryable,
+  messages: readonly [string, string][],
+  opts?: QueryOptions,
+): Promise<void> {
   if (messages.length === 0) return
   if (messages.length === 1) {
-    await tx.query('select pg_notify($1, $2)', messages[0]!)
+    await tx.query('select pg_notify($1, $2)', messages[0]!, opts)
     return
   }
   await tx.query(
     'select pg_notify(m.c, m.p) from unnest($1::text[], $2::text[]) with ordinality as m(c, p, i) order by m.i',
     [messages.map((m) => m[0]), messages.map((m) => m[1])],
+    opts,
   )
 }
 
