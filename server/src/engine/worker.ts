@@ -50,6 +50,8 @@ export function startWorker(opts: WorkerOptions): Worker {
   const id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
   const log = opts.log.child({ worker: id })
   const batchSize = opts.batchSize ?? 100
+  // What this worker claims with every slot free: the same number each time (ClaimRequest.whole).
+  const wholeClaim = Math.min(opts.concurrency, batchSize)
   const logs = createLogWriter(opts.db, log)
   const executables = createExecutables(opts.engine, opts.kinds)
   const active = new Map<string, Active>()
@@ -105,7 +107,9 @@ export function startWorker(opts: WorkerOptions): Worker {
           await logs.flush()
           const done = await opts.engine.complete(
             batch,
-            limit > 0 ? { workerId: id, limit, leaseMs: opts.leaseMs } : undefined,
+            limit > 0
+              ? { workerId: id, limit, leaseMs: opts.leaseMs, whole: limit === wholeClaim }
+              : undefined,
           )
           pending = pending.slice(batch.length)
           for (const o of batch) committing.delete(o.claim.run.id)
@@ -158,7 +162,12 @@ export function startWorker(opts: WorkerOptions): Worker {
         reserved += limit
         try {
           woken = false
-          const claims = await opts.engine.claim({ workerId: id, limit, leaseMs: opts.leaseMs })
+          const claims = await opts.engine.claim({
+            workerId: id,
+            limit,
+            leaseMs: opts.leaseMs,
+            whole: limit === wholeClaim,
+          })
           reserved -= limit
           claimed = claims.length
           for (const claim of claims) start(claim)
