@@ -108,7 +108,8 @@ const LITERAL_LIMITS_FROM = 50
  * written into the statement, rounded down to 50, 100, 200, 500, 1,000, … so the prepared
  * variants stay few, and is planned once. So is a worker's whole claim (ClaimRequest.whole),
  * one number per worker: an idle worker's claim after a wake-up, a chain's next step claimed
- * by the batch that queued it (0.3-0.6 ms of each step's 2-3 ms). Any other small one (a
+ * by the batch that queued it (planning it took 0.07 ms on an idle machine, 0.6 ms in a
+ * burn-down, of a chain step's 2-3 ms). Any other small one (a
  * busy worker's last free slots, where a due scheduled run waits for each extra round trip)
  * stays exact and bound.
  */
