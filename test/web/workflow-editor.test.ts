@@ -131,7 +131,10 @@ describe('the workflow editor in Chromium', () => {
     // The run page draws what the editor set: three items of load done.
     await page.goto(`${s.url}/runs/${run.id}`)
     await page.locator('[data-step=load][data-step-state=SUCCEEDED]').waitFor()
-    expect(await page.locator('[data-step=load]').innerText()).toContain('3/3')
+    // Polled textContent: a graph node is hidden while svelte-flow measures it (innerText '').
+    await expect
+      .poll(() => page.locator('[data-step=load]').textContent(), { timeout: 10_000 })
+      .toContain('3/3')
     await screenshot(page, 'web-workflow-editor-run')
   })
 })
