@@ -56,15 +56,17 @@ export function createProvisioner(
         // PUBLIC may connect to a new database by default: only its own role may.
         await admin.unsafe(`revoke all on database ${id} from public`)
         await admin.unsafe(`grant connect, temporary on database ${id} to ${id}`)
+        // Still under the lock: two nodes changing the schema's owner at once failed one of
+        // them with "tuple concurrently updated".
+        const inside = postgres(databaseUrl(adminUrl, name), { max: 1, onnotice: () => {} })
+        try {
+          // Before PostgreSQL 15 every role may create in public; make it the organization's alone.
+          await inside.unsafe(`alter schema public owner to ${id}`)
+          await inside.unsafe('revoke all on schema public from public')
+        } finally {
+          await inside.end({ timeout: 2 })
+        }
       })
-      const inside = postgres(databaseUrl(adminUrl, name), { max: 1, onnotice: () => {} })
-      try {
-        // Before PostgreSQL 15 every role may create in public; make it the organization's alone.
-        await inside.unsafe(`alter schema public owner to ${ident(name)}`)
-        await inside.unsafe('revoke all on schema public from public')
-      } finally {
-        await inside.end({ timeout: 2 })
-      }
     },
     stop: () => admin.end({ timeout: 2 }),
   }
