@@ -26,17 +26,18 @@ export function countingDatabase(inner: Database): { db: Database; counts: Count
     counts.byShape.set(shape, (counts.byShape.get(shape) ?? 0) + 1)
   }
   const wrap = (q: Queryable): Queryable => ({
-    query: (text, params) => {
+    // opts too: a statement marked last carries its transaction's COMMIT (QueryOptions.last).
+    query: (text, params, opts) => {
       note(text)
-      return q.query(text, params)
+      return q.query(text, params, opts)
     },
   })
   const db: Database = {
     driver: inner.driver,
     db: inner.db,
-    query: (text, params) => {
+    query: (text, params, opts) => {
       note(text)
-      return inner.query(text, params)
+      return inner.query(text, params, opts)
     },
     transaction: (fn) => {
       counts.transactions++
