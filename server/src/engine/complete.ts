@@ -3,7 +3,7 @@ import type { Database, Queryable } from '../db/database'
 import { HeldNotifications, notifyRunChanges } from '../events/notify'
 import { queueSyncOf, syncingQueue } from './run-queue'
 import { type ChildRow, type RunRow, childColumnsOf, runColumnsOf } from './run-row'
-import type { ChildReading, Claim, Ended, LaunchMemo, LockedParents, Outcome, RunOps } from './types'
+import type { ChildReading, Claim, Ended, Foreseen, LockedParents, Outcome, RunOps } from './types'
 import { setBounded } from '../bounded-map'
 
 /**
@@ -25,9 +25,9 @@ export interface CompletionHooks {
   reading?: ChildReading
   /**
    * Sends, without waiting, the reads of the children the ended runs' parents are likely to
-   * start (see foreseeChildren): they travel with the batch's first statements.
+   * start, and draws their ids (see foreseeChildren): they travel with the batch's first statements.
    */
-  foresee?(tx: Queryable, ended: readonly Ended[]): Map<string, LaunchMemo>
+  foresee?(tx: Queryable, ended: readonly Ended[]): Map<string, Foreseen>
   /** Whether the parent's move-on will read its children (see readsChildrenFor); yes without it. */
   readsChildren?(parentId: string, ended: readonly Ended[]): boolean
 }
@@ -138,7 +138,7 @@ export async function completeRuns(
     // Fourth: what the parents will likely start next (a chain's next step), resolved now
     // instead of in a round trip of its own once they have decided.
     const foreseen =
-      hooks.foresee && parents.size > 0 ? hooks.foresee(tx, final) : new Map<string, LaunchMemo>()
+      hooks.foresee && parents.size > 0 ? hooks.foresee(tx, final) : new Map<string, Foreseen>()
     const [locked, rows, children] = await Promise.all([locking, ending, childrenRead])
     const lockedParents: LockedParents = new Map()
     for (const row of locked) {

@@ -6,7 +6,7 @@ import type { Logger } from '../log'
 import { requestCancel } from './cancel'
 import { type ClaimRequest, type StartedHook, claimIn, claimRuns, nextDueInMs } from './claim'
 import { type Completion, completeRuns } from './complete'
-import { enqueueRun } from './enqueue'
+import { enqueueAhead, enqueueRun } from './enqueue'
 import { type ScheduledRun, enqueueMany } from './enqueue-many'
 import { finishRuns } from './finish'
 import { cancelRequests, heartbeat } from './heartbeat'
@@ -111,6 +111,7 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const ops: RunOps = {
     enqueue: (tx, run) => enqueueRun(ops, tx, run),
+    enqueueAhead,
     enqueueMany: (tx, runs) => enqueueMany(ops, tx, runs),
     cancel: (tx, runId, reason) => requestCancel(ops, tx, runId, reason),
     finish: (tx, ids, state, error, outputs) => finishRuns(ops, tx, ids, state, error, outputs ?? null),

@@ -25,12 +25,7 @@ export async function enqueueMany(ops: RunOps, tx: Queryable, runs: readonly New
   const free = runs.map((r, i) => [r, i] as const).filter(([r]) => !r.definition.mutex)
   if (free.length > 0) {
     // Ids drawn first, so each row is known to be whose whatever order the INSERT takes.
-    const ids = (
-      await tx.query<{ id: string }>(
-        "select nextval(pg_get_serial_sequence('runs', 'id'))::text as id from generate_series(1, $1::int)",
-        [free.length],
-      )
-    ).map((r) => r.id)
+    const ids = await drawRunIds(tx, free.length)
     const rows = await tx.query<RunRow>(
       `with inserted as (insert into runs (id, org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,
          run_as, max_attempts, parameters, timeout_ms, run_at, priority, embed_token_id, parent_run_id, step,
@@ -78,4 +73,13 @@ export async function enqueueMany(ops: RunOps, tx: Queryable, runs: readonly New
     out[i] = await ops.enqueue(tx, r)
   }
   return out as Enqueued[]
+}
+
+/** Draws `n` run ids from the runs sequence, for rows inserted under them. */
+export async function drawRunIds(tx: Queryable, n: number): Promise<string[]> {
+  const rows = await tx.query<{ id: string }>(
+    "select nextval(pg_get_serial_sequence('runs', 'id'))::text as id from generate_series(1, $1::int)",
+    [n],
+  )
+  return rows.map((r) => r.id)
 }

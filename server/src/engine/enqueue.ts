@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database'
-import { announcedBy, announcesInStatement, notifyRunChanges } from '../events/notify'
+import { HeldNotifications, announcedBy, announcesInStatement, notifyRunChanges } from '../events/notify'
 import { handOverMutex } from './mutex-handoff'
 import { lockMutex } from './mutex-lock'
 import { queueSyncOf, syncingQueue } from './run-queue'
@@ -64,20 +64,51 @@ export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise
   return { run, skipped: false }
 }
 
+/**
+ * Queues a mutex-free run under an id drawn ahead (drawRunIds) in a transaction whose
+ * announcements are held (a completion batch), without waiting for its INSERT. All its
+ * announcement carries is known before the INSERT answers (id, organization, automation,
+ * parent; QUEUED, attempt 1, not started), so it is held at once, and the batch's next
+ * statement, the claim that may take this very run, goes out right behind the INSERT in
+ * the same round trip. A failed INSERT still fails the transaction: settledTransaction
+ * waits for every statement it sent and reports the first failure.
+ */
+export function enqueueAhead(tx: Queryable, r: NewRun, id: string): boolean {
+  if (r.definition.mutex || !(tx instanceof HeldNotifications)) return false
+  // Its failure is the transaction's (see above), not this promise's.
+  insertRun(tx, r, 'QUEUED', null, false, id).catch(() => {})
+  tx.hold([
+    {
+      id,
+      org_id: r.orgId,
+      automation_id: r.automationId,
+      state: 'QUEUED',
+      parent_run_id: r.parentRunId ?? null,
+      attempt: 1,
+      started_at: null,
+      finished_at: null,
+      error: null,
+    },
+  ])
+  return true
+}
+
 async function insertRun(
   tx: Queryable,
   r: NewRun,
   state: string,
   error: string | null,
   announce = false,
+  id?: string,
 ): Promise<RunRow> {
   const final = state === 'SKIPPED'
   const announced = announce ? announcedBy('inserted') : undefined
+  // An id drawn ahead (enqueueAhead) is given; otherwise the column default draws one.
   const [run] = await tx.query<RunRow>(
-    `with inserted as (insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
+    `with inserted as (insert into runs (${id ? 'id, ' : ''}org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
        embed_token_id, parent_run_id, step, max_attempts, parameters, mutex_name, timeout_ms, error, finished_at, priority, run_at,
        step_item, parent_attempt)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17,
+     values (${id ? '$23::int8, ' : ''}$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17,
        case when $18::boolean then clock_timestamp() end, $19, coalesce($20::timestamptz, now()), $21, $22)
      returning ${RUN_COLUMNS}), ${queueSyncOf('inserted')}${announced ? `, ${announced.cte} select * from inserted where ${announced.run}` : ' select * from inserted'}`,
     [
@@ -103,6 +134,7 @@ async function insertRun(
       r.runAt ? r.runAt.toISOString() : null,
       r.stepItem ?? null,
       r.parentAttempt ?? null,
+      ...(id ? [id] : []),
     ],
   )
   return run!

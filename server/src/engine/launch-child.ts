@@ -13,6 +13,11 @@ import { readCurrentVersion } from './versions'
  * transaction for a fan-out) or as an inline step of the parent's own version.
  */
 
+/**
+ * Queues one child. With an id drawn ahead for it (`aheadId`, see Foreseen), a child without
+ * a mutex is queued without waiting for its INSERT (RunOps.enqueueAhead) and undefined is
+ * returned: it is QUEUED. Otherwise its row as queued.
+ */
 export async function enqueueChild(
   deps: OrchestrationDeps,
   tx: Queryable,
@@ -21,8 +26,11 @@ export async function enqueueChild(
   step: number,
   extra: Record<string, unknown>,
   memo: LaunchMemo,
-): Promise<RunRow> {
+  aheadId: () => Promise<string | undefined>,
+): Promise<RunRow | undefined> {
   const run = await prepareChild(deps, tx, parent, null, { automationId, step, parameters: extra }, memo)
+  const id = run.definition.mutex ? undefined : await aheadId()
+  if (id && deps.ops.enqueueAhead(tx, run, id)) return undefined
   return (await deps.ops.enqueue(tx, run)).run
 }
 

@@ -8,7 +8,7 @@ import { lockMutex } from './mutex-lock'
 import { syncingQueue } from './run-queue'
 import { type ChildRow, RUN_COLUMNS, type RunRow, childColumnsOf } from './run-row'
 import { type PlannedConfig, plannedConfig } from './planned-parents'
-import type { ChildResolver, LaunchMemo, LockedParents, RunOps } from './types'
+import type { ChildResolver, Foreseen, LaunchMemo, LockedParents, RunOps } from './types'
 
 /**
  * What an orchestrating kind (CHAIN, later WORKFLOW) sees while it moves its run
@@ -135,14 +135,16 @@ async function contextFor(
   tx: Queryable,
   parent: RunRow,
   prefetched?: ChildRow[],
-  foreseen?: LaunchMemo,
+  foreseen?: Foreseen,
 ): Promise<{ o: OrchestrationContext; orchestrator: Orchestrator } | undefined> {
   const kind = deps.kinds(parent.kind)
   if (!kind?.orchestrator) return undefined
   const def = await deps.ops.definition(tx, parent.version_id)
   // One advance can start many children of one automation (a fan-out): its current
   // version and its run-as check are read once per transaction, not once per child.
-  const memo: LaunchMemo = foreseen ?? new Map()
+  const memo: LaunchMemo = foreseen?.memo ?? new Map()
+  // Ids drawn with the batch's first statements for the children foreseen (see Foreseen).
+  const aheadId = async (): Promise<string | undefined> => (await foreseen?.ids)?.shift()
   const orchestrator = kind.orchestrator as Orchestrator
   const { config, plan } = plannedConfig(deps, orchestrator, kind, def, parent.version_id)
   const o: OrchestrationContext = {
@@ -151,8 +153,9 @@ async function contextFor(
     config,
     plan,
     async startChild(automationId, step, parameters) {
-      const child = await enqueueChild(deps, tx, parent, automationId, step, parameters ?? {}, memo)
-      return isFinal(child.state) ? orchestrator.childrenFinished(o, [child]) : []
+      const child = await enqueueChild(deps, tx, parent, automationId, step, parameters ?? {}, memo, aheadId)
+      // Queued ahead (no row to wait for), a child is QUEUED: only a busy mutex ends one at once.
+      return child && isFinal(child.state) ? orchestrator.childrenFinished(o, [child]) : []
     },
     async skipChild(automationId, step, reason) {
       const [row] = await tx.query<RunRow>(

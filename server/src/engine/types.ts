@@ -80,6 +80,12 @@ export type ChildResolver = (
  */
 export interface RunOps {
   enqueue(tx: Queryable, run: NewRun): Promise<Enqueued>
+  /**
+   * Queues a run under an id drawn ahead without waiting for its INSERT (see enqueueAhead):
+   * false, and nothing sent, when it cannot (the run has a mutex, or the transaction does
+   * not hold its announcements).
+   */
+  enqueueAhead(tx: Queryable, run: NewRun, id: string): boolean
   /** Queues many runs in order; those without a mutex in one statement. */
   enqueueMany(tx: Queryable, runs: readonly NewRun[]): Promise<Enqueued[]>
   cancel(tx: Queryable, runId: string, reason: string): Promise<RunRow | undefined>
@@ -106,9 +112,9 @@ export interface RunOps {
  * child's parent ended in between, reads again). A mutex hand-off to one of the children
  * drops them (followUps), so what is used is what a fresh read would return. `foreseen`
  * holds the automations the parent's kind expected to start next, resolved in the same
- * round trip (see foreseeChildren).
+ * round trip, with run ids drawn for them (see foreseeChildren).
  */
-export type LockedParents = Map<string, { row: RunRow; children?: ChildRow[]; foreseen?: LaunchMemo }>
+export type LockedParents = Map<string, { row: RunRow; children?: ChildRow[]; foreseen?: Foreseen }>
 
 /**
  * The children's automations an orchestrating parent has resolved (current version, run-as
@@ -116,6 +122,19 @@ export type LockedParents = Map<string, { row: RunRow; children?: ChildRow[]; fo
  * automation reads it once.
  */
 export type LaunchMemo = Map<string, Promise<CurrentVersion | undefined>>
+
+/**
+ * What a completion batch prepared, with its first statements, for the children a parent
+ * will likely start (see foreseeChildren): their automations resolved, and a run id drawn
+ * for each. A child queued under such an id is announced from what is known without its
+ * INSERT's answer, so the batch's claim, which may take that child, goes out right behind
+ * the INSERT (see enqueueAhead). An id not used is a gap in the sequence, nothing more.
+ */
+export interface Foreseen {
+  memo: LaunchMemo
+  /** Taken from the front, one per child started. */
+  ids: Promise<string[]>
+}
 
 /** An outcome that ends its run (not an orchestrating hand-over). */
 export type Ended = Extract<Outcome, { state: FinalOutcome }>
