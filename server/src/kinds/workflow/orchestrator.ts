@@ -127,7 +127,8 @@ async function nextOfOne(o: Ctx, ended: readonly RunRow[]): Promise<RunRow[] | u
   const scope: StepScope = { params: o.parent.parameters, variables: {}, steps: {} }
   const starts = next.map((index) => ({ v: pendingView(o.config, index), item: null, items: null }))
   const launched = await launch(o, scope, starts)
-  const rows = launched.map((l) => l.row)
+  // Queued children were announced as they were queued; only those recorded here are not yet.
+  const rows = launched.filter((l) => l.recorded).map((l) => l.row)
   if (launched.some((l) => !ACTIVE.includes(l.row.state))) return [...rows, ...(await advance(o))]
   return rows
 }
