@@ -34,7 +34,14 @@ export async function enqueueChild(
   return (await deps.ops.enqueue(tx, run)).run
 }
 
-/** Queues children as the parent's run-as user; one that cannot start is returned as its error. */
+/** A child as queued: its id, and its state (QUEUED, WAITING, or final if its mutex was busy). */
+export type Launched = Pick<RunRow, 'id' | 'state'>
+
+/**
+ * Queues children as the parent's run-as user; one that cannot start is returned as its
+ * error. A lone child without a mutex goes under an id drawn ahead when there is one (see
+ * enqueueChild); more than one are queued together in one INSERT.
+ */
 export async function launchChildren(
   deps: OrchestrationDeps,
   tx: Queryable,
@@ -42,7 +49,8 @@ export async function launchChildren(
   parentDef: Definition,
   specs: readonly ChildSpec[],
   memo: LaunchMemo,
-): Promise<(RunRow | Error)[]> {
+  aheadId: () => Promise<string | undefined>,
+): Promise<(Launched | Error)[]> {
   const prepared: (NewRun | Error)[] = []
   for (const spec of specs) {
     try {
@@ -52,7 +60,12 @@ export async function launchChildren(
     }
   }
   const runs = prepared.filter((p): p is NewRun => !(p instanceof Error))
-  const queued = (await deps.ops.enqueueMany(tx, runs)).map((q) => q.run)
+  const [only] = runs
+  const id = runs.length === 1 && !only!.definition.mutex ? await aheadId() : undefined
+  if (id && deps.ops.enqueueAhead(tx, only!, id)) {
+    return prepared.map((p) => (p instanceof Error ? p : { id, state: 'QUEUED' }))
+  }
+  const queued: Launched[] = (await deps.ops.enqueueMany(tx, runs)).map((q) => q.run)
   return prepared.map((p) => (p instanceof Error ? p : queued.shift()!))
 }
 

@@ -3,7 +3,7 @@ import type { Queryable } from '../db/database'
 import { type RunState, isFinal } from '../domain'
 import { coerceError } from '../errors'
 import type { KindModule } from '../kinds/kind'
-import { enqueueChild, launchChildren } from './launch-child'
+import { type Launched, enqueueChild, launchChildren } from './launch-child'
 import { lockMutex } from './mutex-lock'
 import { syncingQueue } from './run-queue'
 import { type ChildRow, RUN_COLUMNS, type RunRow, childColumnsOf } from './run-row'
@@ -37,7 +37,7 @@ export interface OrchestrationContext<C = unknown, P = unknown> {
    * that ended at once is not handed back to childrenFinished: the caller (WORKFLOW)
    * looks at its children again itself.
    */
-  launchChildren(specs: readonly ChildSpec[]): Promise<(RunRow | Error)[]>
+  launchChildren(specs: readonly ChildSpec[]): Promise<(Launched | Error)[]>
   /** Records a child decided not to run (SKIPPED with its cause) or failed before running. */
   recordChild(spec: RecordedChild): Promise<RunRow>
   /** The children started so far, in step order. */
@@ -180,7 +180,7 @@ async function contextFor(
       )
       return [row!]
     },
-    launchChildren: (specs) => launchChildren(deps, tx, parent, def, specs, memo),
+    launchChildren: (specs) => launchChildren(deps, tx, parent, def, specs, memo, aheadId),
     async recordChild(c) {
       const [row] = await tx.query<RunRow>(
         `insert into runs (org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by,

@@ -1,4 +1,5 @@
 import type { Definition } from '../../automations/definition'
+import type { RunState } from '../../domain'
 import type { ChildSpec, OrchestrationContext, Orchestrator } from '../../engine/orchestration'
 import type { RunRow } from '../../engine/run-row'
 import { TIMEOUT_REASON } from '../../engine/types'
@@ -61,8 +62,8 @@ async function advance(o: Ctx): Promise<RunRow[]> {
     }
     // Everything this pass starts is queued together: a fan-out of a hundred steps is one INSERT.
     for (const launched of await launch(o, scope, starts)) {
-      if (launched.recorded) changed.push(launched.row)
-      if (!ACTIVE.includes(launched.row.state)) progressed = true
+      if (launched.recorded) changed.push(launched.recorded)
+      if (!ACTIVE.includes(launched.state)) progressed = true
     }
     if (progressed) continue
     if (active > 0 || capacity < o.config.concurrency - active) return changed
@@ -128,8 +129,8 @@ async function nextOfOne(o: Ctx, ended: readonly RunRow[]): Promise<RunRow[] | u
   const starts = next.map((index) => ({ v: pendingView(o.config, index), item: null, items: null }))
   const launched = await launch(o, scope, starts)
   // Queued children were announced as they were queued; only those recorded here are not yet.
-  const rows = launched.filter((l) => l.recorded).map((l) => l.row)
-  if (launched.some((l) => !ACTIVE.includes(l.row.state))) return [...rows, ...(await advance(o))]
+  const rows = launched.flatMap((l) => (l.recorded ? [l.recorded] : []))
+  if (launched.some((l) => !ACTIVE.includes(l.state))) return [...rows, ...(await advance(o))]
   return rows
 }
 
@@ -208,13 +209,14 @@ interface Start {
 
 /**
  * Starts runs of steps (one per forEach item); a bad parameter, or a child that cannot
- * start, fails that run without running it. Results are in the order of `starts`.
+ * start, fails that run without running it. Results are in the order of `starts`: each
+ * run's state, and the row of a failed one, recorded here and not announced yet.
  */
 async function launch(
   o: Ctx,
   scope: StepScope,
   starts: readonly Start[],
-): Promise<{ row: RunRow; recorded: boolean }[]> {
+): Promise<{ state: RunState; recorded?: RunRow }[]> {
   const specs: (ChildSpec | Error)[] = starts.map(({ v, item, items }) => {
     const here: StepScope = items && item !== null ? { ...scope, item: items[item], itemIndex: item } : scope
     try {
@@ -237,16 +239,16 @@ async function launch(
   })
   const valid = specs.filter((s): s is ChildSpec => !(s instanceof Error))
   const queued = valid.length > 0 ? await o.launchChildren(valid) : []
-  const out: { row: RunRow; recorded: boolean }[] = []
+  const out: { state: RunState; recorded?: RunRow }[] = []
   for (const [k, spec] of specs.entries()) {
     const result = spec instanceof Error ? spec : queued.shift()!
     if (!(result instanceof Error)) {
-      out.push({ row: result, recorded: false })
+      out.push({ state: result.state })
       continue
     }
     const { v, item } = starts[k]!
     const row = await o.recordChild({ ...place(o, v), item, state: 'FAILED', error: result.message })
-    out.push({ row, recorded: true })
+    out.push({ state: row.state, recorded: row })
   }
   return out
 }
