@@ -94,6 +94,52 @@ describe('fenced claims', () => {
     ])
   })
 
+  it("keeps a mutex with its holder's current attempt when a superseded attempt's completion is refused", async () => {
+    // A completion batch hands its runs' mutexes on with its first statements, before it
+    // knows which of its outcomes are applied: a refused one must hand nothing on.
+    const id = await automation(ctx, {
+      name: 'fenced mutex',
+      kind: 'NOOP',
+      config: {},
+      retry: { maxAttempts: 3, backoffMs: 0 },
+      mutex: { name: 'fenced' },
+    })
+    const holderId = (await run(ctx, id, {})).id
+    const waiterId = (await run(ctx, id, {})).id
+    const stale = await claimOne('worker-a', holderId)
+    await expireLeases()
+    expect((await engine.recover()).recovered).toBe(1)
+    const current = await claimOne('worker-b', holderId)
+    const late = await engine.complete([{ claim: stale, state: 'SUCCEEDED' }], {
+      workerId: 'worker-a',
+      limit: 5,
+      leaseMs: 60_000,
+    })
+    expect(late).toEqual({ applied: 0, rejected: 1, claims: [] })
+    const states = () =>
+      tdb.db.query<{ id: string; state: string }>(
+        'select id::text, state from runs where id = any($1::int8[]) order by id',
+        [[holderId, waiterId]],
+      )
+    const holder = () =>
+      tdb.db.query<{ holder: string | null }>(
+        "select holder_run_id::text as holder from mutexes where org_id = $1 and name = 'fenced'",
+        [org.id],
+      )
+    expect(await states()).toEqual([
+      { id: holderId, state: 'RUNNING' },
+      { id: waiterId, state: 'WAITING' },
+    ])
+    expect(await holder()).toEqual([{ holder: holderId }])
+    // The current attempt's completion hands the mutex on.
+    await engine.complete([{ claim: current, state: 'SUCCEEDED' }])
+    expect(await states()).toEqual([
+      { id: holderId, state: 'SUCCEEDED' },
+      { id: waiterId, state: 'QUEUED' },
+    ])
+    expect(await holder()).toEqual([{ holder: waiterId }])
+  })
+
   it("claims a worker's next runs with its completion: the chain step it queued starts without a claim of its own", async () => {
     const step = await automation(ctx, { name: 'next step', kind: 'NOOP', config: {} })
     const chain = await automation(ctx, {

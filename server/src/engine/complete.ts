@@ -1,6 +1,7 @@
 import { backoffMs } from '../automations/definition'
 import type { Database, Queryable } from '../db/database'
 import { HeldNotifications, notifyRunChanges } from '../events/notify'
+import { handOverMutex } from './mutex-handoff'
 import { queueSyncOf, syncingQueue } from './run-queue'
 import { type ChildRow, type RunRow, childColumnsOf, runColumnsOf } from './run-row'
 import type { ChildReading, Claim, Ended, Foreseen, LockedParents, Outcome, RunOps } from './types'
@@ -139,6 +140,18 @@ export async function completeRuns(
     // instead of in a round trip of its own once they have decided.
     const foreseen =
       hooks.foresee && parents.size > 0 ? hooks.foresee(tx, final) : new Map<string, Foreseen>()
+    // Fifth: each ending run's mutex handed to its first waiter, guarded by the run having
+    // ended, so a run whose outcome is refused above keeps it (see handOverMutex). Sent now,
+    // a hand-off (W7) costs no round trip of its own.
+    const handed = new Map<string, Promise<RunRow[]>>()
+    for (const { claim } of final) {
+      const { id, org_id: orgId, mutex_name: mutex } = claim.run
+      if (!mutex) continue
+      const handing = handOverMutex(tx, orgId, mutex, id)
+      // A failure is the transaction's (settledTransaction); nobody awaits a refused run's.
+      handing.catch(() => {})
+      handed.set(id, handing)
+    }
     const [locked, rows, children] = await Promise.all([locking, ending, childrenRead])
     const lockedParents: LockedParents = new Map()
     for (const row of locked) {
@@ -155,7 +168,7 @@ export async function completeRuns(
     if (final.length > 0) {
       applied += rows.length
       const changed: RunRow[] = [...rows]
-      changed.push(...(await ops.followUps(tx, rows, lockedParents)))
+      changed.push(...(await ops.followUps(tx, rows, lockedParents, handed)))
       await notifyRunChanges(tx, changed)
     }
     if (retry.length > 0) applied += await requeue(ops, tx, retry)

@@ -115,11 +115,12 @@ export function createEngine(opts: EngineOptions): Engine {
     enqueueMany: (tx, runs) => enqueueMany(ops, tx, runs),
     cancel: (tx, runId, reason) => requestCancel(ops, tx, runId, reason),
     finish: (tx, ids, state, error, outputs) => finishRuns(ops, tx, ids, state, error, outputs ?? null),
-    async followUps(tx, runs, locked) {
+    async followUps(tx, runs, locked, handed) {
       const changed: RunRow[] = []
       for (const run of runs) {
         if (run.mutex_name) {
-          changed.push(...(await handOverMutex(tx, run.org_id, run.mutex_name, run.id)))
+          const handing = handed?.get(run.id) ?? handOverMutex(tx, run.org_id, run.mutex_name, run.id)
+          changed.push(...(await handing))
         }
         for (const hook of hooks) await hook(tx, run)
       }
@@ -137,8 +138,11 @@ export function createEngine(opts: EngineOptions): Engine {
 
   return {
     // Without a mutex, queueing is one statement that announces itself: no transaction needed.
+    // With a mutex, a transaction of its own, whose last statement (the INSERT) carries the COMMIT.
     enqueue: (run) =>
-      run.definition.mutex ? db.transaction((tx) => ops.enqueue(tx, run)) : ops.enqueue(db, run),
+      run.definition.mutex
+        ? db.transaction((tx) => enqueueRun(ops, tx, run, { last: true }))
+        : ops.enqueue(db, run),
     enqueueIn: (tx, run) => ops.enqueue(tx, run),
     enqueueManyIn: (tx, runs) => ops.enqueueMany(tx, runs),
     finishIn: (tx, ids, state, error) => ops.finish(tx, ids, state, error),

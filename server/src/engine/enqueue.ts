@@ -11,14 +11,24 @@ export type { Enqueued, NewRun } from './types'
 /**
  * Inserts a run inside the caller's transaction and applies its mutex policy.
  * Mutex state only changes under the mutex row's lock, so two nodes enqueueing
- * at once still agree on who holds it and who waits.
+ * at once still agree on who holds it and who waits. `last`: the caller sends nothing
+ * after this in its transaction (engine.enqueue), so the run's INSERT may carry the COMMIT.
  */
-export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise<Enqueued> {
+export async function enqueueRun(
+  ops: RunOps,
+  tx: Queryable,
+  r: NewRun,
+  opts: { last?: boolean } = {},
+): Promise<Enqueued> {
   const mutex = r.definition.mutex
   if (!mutex) {
     // Announced by the INSERT itself: with no mutex, queueing is one statement, which
     // needs no transaction of its own (engine.enqueue sends it alone).
-    if (announcesInStatement(tx)) return { run: await insertRun(tx, r, 'QUEUED', null, true), skipped: false }
+    if (announcesInStatement(tx))
+      return {
+        run: await insertRun(tx, r, 'QUEUED', null, { announce: true, last: opts.last }),
+        skipped: false,
+      }
     const run = await insertRun(tx, r, 'QUEUED', null)
     await notifyRunChanges(tx, [run])
     return { run, skipped: false }
@@ -27,8 +37,12 @@ export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise
   const busy = state.holderRunId !== null || state.waiting > 0
   const changed: RunRow[] = []
   if (busy && mutex.policy === 'SKIP') {
-    const run = await insertRun(tx, r, 'SKIPPED', `mutex "${mutex.name}" was busy (policy SKIP)`)
-    await notifyRunChanges(tx, [run])
+    const announce = announcesInStatement(tx)
+    const run = await insertRun(tx, r, 'SKIPPED', `mutex "${mutex.name}" was busy (policy SKIP)`, {
+      announce,
+      last: announce && opts.last,
+    })
+    if (!announce) await notifyRunChanges(tx, [run])
     return { run, skipped: true }
   }
   if (busy && mutex.policy === 'REPLACE_QUEUED') {
@@ -45,7 +59,11 @@ export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise
     // A holder that had not started yet ends at once and may hand the mutex on, so look again below.
     await ops.cancel(tx, state.holderRunId, 'cancelled by a newer run (mutex policy CANCEL_RUNNING)')
   }
-  let fresh = await lockMutex(tx, r.orgId, mutex.name)
+  // Read again only if a policy above may have changed the holder or the waiters.
+  const acted =
+    (busy && mutex.policy === 'REPLACE_QUEUED') ||
+    (state.holderRunId !== null && mutex.policy === 'CANCEL_RUNNING')
+  let fresh = acted ? await lockMutex(tx, r.orgId, mutex.name) : state
   if (fresh.holderRunId === null && fresh.waiting > 0) {
     // Never leave waiters behind a free mutex: serve them first, then queue behind them
     // (the first now holds it; those behind it are told their new place).
@@ -53,14 +71,16 @@ export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise
     fresh = await lockMutex(tx, r.orgId, mutex.name)
   }
   const free = fresh.holderRunId === null
-  const run = await insertRun(tx, r, free ? 'QUEUED' : 'WAITING', null)
-  if (free) {
-    await tx.query(
-      'update mutexes set holder_run_id = $3, acquired_at = now() where org_id = $1 and name = $2',
-      [r.orgId, mutex.name, run.id],
-    )
-  }
-  await notifyRunChanges(tx, [...changed, run])
+  // The INSERT takes the mutex if it is free. With nothing changed before it, it also
+  // announces itself, and with nothing after it carries the COMMIT: the mutex row stays
+  // locked for one round trip (a hand-off waits for it, W7), not four.
+  const announce = changed.length === 0 && announcesInStatement(tx)
+  const run = await insertRun(tx, r, free ? 'QUEUED' : 'WAITING', null, {
+    announce,
+    takes: free ? mutex.name : undefined,
+    last: announce && opts.last,
+  })
+  if (!announce) await notifyRunChanges(tx, [...changed, run])
   return { run, skipped: false }
 }
 
@@ -76,7 +96,7 @@ export async function enqueueRun(ops: RunOps, tx: Queryable, r: NewRun): Promise
 export function enqueueAhead(tx: Queryable, r: NewRun, id: string): boolean {
   if (r.definition.mutex || !(tx instanceof HeldNotifications)) return false
   // Its failure is the transaction's (see above), not this promise's.
-  insertRun(tx, r, 'QUEUED', null, false, id).catch(() => {})
+  insertRun(tx, r, 'QUEUED', null, { id }).catch(() => {})
   tx.hold([
     {
       id,
@@ -93,49 +113,65 @@ export function enqueueAhead(tx: Queryable, r: NewRun, id: string): boolean {
   return true
 }
 
+interface InsertOptions {
+  /** The statement announces the run itself (see announcedBy). */
+  announce?: boolean
+  /** An id drawn ahead (enqueueAhead); otherwise the column default draws one. */
+  id?: string | undefined
+  /** The mutex the run takes as it is inserted (free, and locked by the caller). */
+  takes?: string | undefined
+  /** Nothing follows in the transaction: the statement carries the COMMIT (QueryOptions.last). */
+  last?: boolean | undefined
+}
+
 async function insertRun(
   tx: Queryable,
   r: NewRun,
   state: string,
   error: string | null,
-  announce = false,
-  id?: string,
+  { announce, id, takes, last }: InsertOptions = {},
 ): Promise<RunRow> {
   const final = state === 'SKIPPED'
   const announced = announce ? announcedBy('inserted') : undefined
-  // An id drawn ahead (enqueueAhead) is given; otherwise the column default draws one.
+  const params: unknown[] = [
+    r.orgId,
+    r.automationId,
+    r.versionId,
+    r.version,
+    r.definition.kind,
+    state,
+    r.triggerSource,
+    r.triggeredBy,
+    r.runAs,
+    r.embedTokenId ?? null,
+    r.parentRunId ?? null,
+    r.step ?? null,
+    r.definition.retry.maxAttempts,
+    JSON.stringify(r.parameters),
+    r.definition.mutex?.name ?? null,
+    r.definition.timeoutMs,
+    error,
+    final,
+    r.priority ?? 0,
+    r.runAt ? r.runAt.toISOString() : null,
+    r.stepItem ?? null,
+    r.parentAttempt ?? null,
+  ]
+  const idValue = id ? `$${params.push(id)}::int8, ` : ''
+  // Executed whether or not the statement reads it (a data-modifying CTE always is).
+  const taking = takes
+    ? `, took as (update mutexes set holder_run_id = (select id from inserted), acquired_at = now()
+         where org_id = $1 and name = $${params.push(takes)})`
+    : ''
   const [run] = await tx.query<RunRow>(
     `with inserted as (insert into runs (${id ? 'id, ' : ''}org_id, automation_id, version_id, version, kind, state, trigger_source, triggered_by, run_as,
        embed_token_id, parent_run_id, step, max_attempts, parameters, mutex_name, timeout_ms, error, finished_at, priority, run_at,
        step_item, parent_attempt)
-     values (${id ? '$23::int8, ' : ''}$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17,
+     values (${idValue}$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17,
        case when $18::boolean then clock_timestamp() end, $19, coalesce($20::timestamptz, now()), $21, $22)
-     returning ${RUN_COLUMNS}), ${queueSyncOf('inserted')}${announced ? `, ${announced.cte} select * from inserted where ${announced.run}` : ' select * from inserted'}`,
-    [
-      r.orgId,
-      r.automationId,
-      r.versionId,
-      r.version,
-      r.definition.kind,
-      state,
-      r.triggerSource,
-      r.triggeredBy,
-      r.runAs,
-      r.embedTokenId ?? null,
-      r.parentRunId ?? null,
-      r.step ?? null,
-      r.definition.retry.maxAttempts,
-      JSON.stringify(r.parameters),
-      r.definition.mutex?.name ?? null,
-      r.definition.timeoutMs,
-      error,
-      final,
-      r.priority ?? 0,
-      r.runAt ? r.runAt.toISOString() : null,
-      r.stepItem ?? null,
-      r.parentAttempt ?? null,
-      ...(id ? [id] : []),
-    ],
+     returning ${RUN_COLUMNS}), ${queueSyncOf('inserted')}${taking}${announced ? `, ${announced.cte} select * from inserted where ${announced.run}` : ' select * from inserted'}`,
+    params,
+    { last: last === true },
   )
   return run!
 }

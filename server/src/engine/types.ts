@@ -99,9 +99,15 @@ export interface RunOps {
   ): Promise<RunRow[]>
   /**
    * What follows runs that just became final: mutex hand-offs, hooks, and each parent
-   * moved on once for all of its children that ended together.
+   * moved on once for all of its children that ended together. `handed`: hand-offs the
+   * caller sent already, by run id (a completion batch sends them with its first statements).
    */
-  followUps(tx: Queryable, runs: readonly RunRow[], locked?: LockedParents): Promise<RunRow[]>
+  followUps(
+    tx: Queryable,
+    runs: readonly RunRow[],
+    locked?: LockedParents,
+    handed?: ReadonlyMap<string, Promise<RunRow[]>>,
+  ): Promise<RunRow[]>
   definition(q: Queryable, versionId: string): Promise<Definition>
 }
 
