@@ -21,31 +21,21 @@ export async function enqueueRun(
   opts: { last?: boolean } = {},
 ): Promise<Enqueued> {
   const mutex = r.definition.mutex
-  if (!mutex) {
-    // Announced by the INSERT itself: with no mutex, queueing is one statement, which
-    // needs no transaction of its own (engine.enqueue sends it alone).
-    if (announcesInStatement(tx))
-      return {
-        run: await insertRun(tx, r, 'QUEUED', null, { announce: true, last: opts.last }),
-        skipped: false,
-      }
-    const run = await insertRun(tx, r, 'QUEUED', null)
-    await notifyRunChanges(tx, [run])
-    return { run, skipped: false }
-  }
+  const last = opts.last === true
+  // With no mutex, queueing is one statement that announces itself, which needs no
+  // transaction of its own (engine.enqueue sends it alone).
+  if (!mutex) return { run: await queueRun(tx, r, 'QUEUED', null, { last }), skipped: false }
   const state = await lockMutex(tx, r.orgId, mutex.name)
   const busy = state.holderRunId !== null || state.waiting > 0
   const changed: RunRow[] = []
   if (busy && mutex.policy === 'SKIP') {
-    const announce = announcesInStatement(tx)
-    const run = await insertRun(tx, r, 'SKIPPED', `mutex "${mutex.name}" was busy (policy SKIP)`, {
-      announce,
-      last: announce && opts.last,
-    })
-    if (!announce) await notifyRunChanges(tx, [run])
-    return { run, skipped: true }
+    const error = `mutex "${mutex.name}" was busy (policy SKIP)`
+    return { run: await queueRun(tx, r, 'SKIPPED', error, { last }), skipped: true }
   }
+  // Whether a policy below may change the holder or the waiters: the mutex is read again.
+  let acted = false
   if (busy && mutex.policy === 'REPLACE_QUEUED') {
+    acted = true
     changed.push(
       ...(await tx.query<RunRow>(
         syncingQueue(`update runs set state = 'CANCELLED', finished_at = clock_timestamp(), error = 'replaced by a newer run (mutex policy REPLACE_QUEUED)'
@@ -57,12 +47,9 @@ export async function enqueueRun(
   }
   if (state.holderRunId !== null && mutex.policy === 'CANCEL_RUNNING') {
     // A holder that had not started yet ends at once and may hand the mutex on, so look again below.
+    acted = true
     await ops.cancel(tx, state.holderRunId, 'cancelled by a newer run (mutex policy CANCEL_RUNNING)')
   }
-  // Read again only if a policy above may have changed the holder or the waiters.
-  const acted =
-    (busy && mutex.policy === 'REPLACE_QUEUED') ||
-    (state.holderRunId !== null && mutex.policy === 'CANCEL_RUNNING')
   let fresh = acted ? await lockMutex(tx, r.orgId, mutex.name) : state
   if (fresh.holderRunId === null && fresh.waiting > 0) {
     // Never leave waiters behind a free mutex: serve them first, then queue behind them
@@ -71,17 +58,32 @@ export async function enqueueRun(
     fresh = await lockMutex(tx, r.orgId, mutex.name)
   }
   const free = fresh.holderRunId === null
-  // The INSERT takes the mutex if it is free. With nothing changed before it, it also
-  // announces itself, and with nothing after it carries the COMMIT: the mutex row stays
-  // locked for one round trip (a hand-off waits for it, W7), not four.
-  const announce = changed.length === 0 && announcesInStatement(tx)
-  const run = await insertRun(tx, r, free ? 'QUEUED' : 'WAITING', null, {
-    announce,
+  // The INSERT takes the mutex if it is free: with nothing changed before it and nothing
+  // after it, the mutex row stays locked for one round trip (a hand-off waits for it, W7).
+  const run = await queueRun(tx, r, free ? 'QUEUED' : 'WAITING', null, {
+    before: changed,
     takes: free ? mutex.name : undefined,
-    last: announce && opts.last,
+    last,
   })
-  if (!announce) await notifyRunChanges(tx, [...changed, run])
   return { run, skipped: false }
+}
+
+/**
+ * Inserts a run and announces it after `before` (rows this enqueue changed first). With
+ * nothing before it, outside a completion batch (whose announcements are held), the INSERT
+ * announces itself, and with `last` also carries the COMMIT: no NOTIFY or COMMIT round trip.
+ */
+async function queueRun(
+  tx: Queryable,
+  r: NewRun,
+  state: string,
+  error: string | null,
+  { before = [], takes, last }: { before?: RunRow[]; takes?: string | undefined; last: boolean },
+): Promise<RunRow> {
+  const announce = before.length === 0 && announcesInStatement(tx)
+  const run = await insertRun(tx, r, state, error, { announce, takes, last: announce && last })
+  if (!announce) await notifyRunChanges(tx, [...before, run])
+  return run
 }
 
 /**
@@ -91,10 +93,16 @@ export async function enqueueRun(
  * parent; QUEUED, attempt 1, not started), so it is held at once, and the batch's next
  * statement, the claim that may take this very run, goes out right behind the INSERT in
  * the same round trip. A failed INSERT still fails the transaction: settledTransaction
- * waits for every statement it sent and reports the first failure.
+ * waits for every statement it sent and reports the first failure. Returns the id used.
  */
-export function enqueueAhead(tx: Queryable, r: NewRun, id: string): boolean {
-  if (r.definition.mutex || !(tx instanceof HeldNotifications)) return false
+export async function enqueueAhead(
+  tx: Queryable,
+  r: NewRun,
+  aheadId: () => Promise<string | undefined>,
+): Promise<string | undefined> {
+  if (r.definition.mutex || !(tx instanceof HeldNotifications)) return undefined
+  const id = await aheadId()
+  if (!id) return undefined
   // Its failure is the transaction's (see above), not this promise's.
   insertRun(tx, r, 'QUEUED', null, { id }).catch(() => {})
   tx.hold([
@@ -110,7 +118,7 @@ export function enqueueAhead(tx: Queryable, r: NewRun, id: string): boolean {
       error: null,
     },
   ])
-  return true
+  return id
 }
 
 interface InsertOptions {

@@ -29,8 +29,7 @@ export async function enqueueChild(
   aheadId: () => Promise<string | undefined>,
 ): Promise<RunRow | undefined> {
   const run = await prepareChild(deps, tx, parent, null, { automationId, step, parameters: extra }, memo)
-  const id = run.definition.mutex ? undefined : await aheadId()
-  if (id && deps.ops.enqueueAhead(tx, run, id)) return undefined
+  if (await deps.ops.enqueueAhead(tx, run, aheadId)) return undefined
   return (await deps.ops.enqueue(tx, run)).run
 }
 
@@ -61,10 +60,8 @@ export async function launchChildren(
   }
   const runs = prepared.filter((p): p is NewRun => !(p instanceof Error))
   const [only] = runs
-  const id = runs.length === 1 && !only!.definition.mutex ? await aheadId() : undefined
-  if (id && deps.ops.enqueueAhead(tx, only!, id)) {
-    return prepared.map((p) => (p instanceof Error ? p : { id, state: 'QUEUED' }))
-  }
+  const id = runs.length === 1 ? await deps.ops.enqueueAhead(tx, only!, aheadId) : undefined
+  if (id) return prepared.map((p) => (p instanceof Error ? p : { id, state: 'QUEUED' }))
   const queued: Launched[] = (await deps.ops.enqueueMany(tx, runs)).map((q) => q.run)
   return prepared.map((p) => (p instanceof Error ? p : queued.shift()!))
 }

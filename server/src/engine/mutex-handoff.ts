@@ -34,17 +34,19 @@ export async function handOverMutex(
   // hand-off's reply 40 KB and its batch's announcements 13 KB (W7).
   const moved = announcedBy('moved')
   const handing = tx.query<RunRow>(
-    `with next as (
+    `with holds as (
+       -- The mutex is $3's to hand on: held by it (or free, for null), and $3 has ended.
+       select 1 from mutexes where org_id = $1 and name = $2 and holder_run_id is not distinct from $3::int8
+         and ($3::int8 is null or exists (select 1 from runs h where h.id = $3::int8 and h.state not in ${LIVE_STATES}))
+     ), next as (
        update runs set state = 'QUEUED' where id = (
          select run_id from run_queue where org_id = $1 and mutex_name = $2 and state = 'WAITING' order by run_id limit 1
-       ) and exists (select 1 from mutexes where org_id = $1 and name = $2 and holder_run_id is not distinct from $3::int8)
-         and ($3::int8 is null or exists (select 1 from runs h where h.id = $3::int8 and h.state not in ${LIVE_STATES}))
+       ) and exists (select 1 from holds)
        returning ${RUN_COLUMNS}
      ), ${queueSyncOf('next')}, handed as (
        update mutexes set holder_run_id = (select id from next),
          acquired_at = case when exists (select 1 from next) then now() end
-       where org_id = $1 and name = $2 and holder_run_id is not distinct from $3::int8
-         and ($3::int8 is null or exists (select 1 from runs h where h.id = $3::int8 and h.state not in ${LIVE_STATES}))
+       where org_id = $1 and name = $2 and exists (select 1 from holds)
      ), moved as (
        -- This statement's snapshot still shows next as waiting: it is left out by id. Only
        -- a hand-off moves waiters up: a refused one (see above) announces nothing.

@@ -81,11 +81,16 @@ export type ChildResolver = (
 export interface RunOps {
   enqueue(tx: Queryable, run: NewRun): Promise<Enqueued>
   /**
-   * Queues a run under an id drawn ahead without waiting for its INSERT (see enqueueAhead):
-   * false, and nothing sent, when it cannot (the run has a mutex, or the transaction does
-   * not hold its announcements).
+   * Queues a run under an id drawn ahead (taken from `aheadId`) without waiting for its
+   * INSERT (see enqueueAhead) and returns that id: undefined, and nothing sent or taken,
+   * when it cannot (the run has a mutex, the transaction does not hold its announcements,
+   * or no id was drawn).
    */
-  enqueueAhead(tx: Queryable, run: NewRun, id: string): boolean
+  enqueueAhead(
+    tx: Queryable,
+    run: NewRun,
+    aheadId: () => Promise<string | undefined>,
+  ): Promise<string | undefined>
   /** Queues many runs in order; those without a mutex in one statement. */
   enqueueMany(tx: Queryable, runs: readonly NewRun[]): Promise<Enqueued[]>
   cancel(tx: Queryable, runId: string, reason: string): Promise<RunRow | undefined>
