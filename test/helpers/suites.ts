@@ -22,7 +22,7 @@ export const CONDITIONAL: readonly ConditionalSuites[] = [
   {
     dir: 'scale-out',
     needs:
-      'two nodes on one database (one role beside another, or one seeing what the other changed) need a real PostgreSQL server: set DATABASE_URL',
+      'two nodes on one database (one role beside another, or one seeing what the other changed), or two sessions, one waiting for the other, need a real PostgreSQL server: set DATABASE_URL',
     available: (env) => Boolean(env.DATABASE_URL),
   },
 ]
