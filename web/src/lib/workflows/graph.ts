@@ -1,4 +1,5 @@
 import dagre from '@dagrejs/dagre'
+import type { Node } from '@xyflow/svelte'
 import { request } from '$lib/api/graphql'
 
 export interface GraphStep {
@@ -78,4 +79,25 @@ export function layout(
       return [s.name, { x: n.x - NODE_WIDTH / 2, y: n.y - NODE_HEIGHT / 2 }]
     }),
   )
+}
+
+/**
+ * The graph's nodes, laid out, each keeping the size Svelte Flow measured for it last time.
+ * A node without `measured` is measured again, and until then its edges are not drawn: every
+ * live update would make all edges blink out (a Chromium test caught the graph with none).
+ */
+export function stepNodes(
+  steps: readonly GraphStep[],
+  edges: readonly GraphEdge[],
+  previous: readonly Node[],
+): Node[] {
+  const at = layout(steps, edges)
+  const measured = new Map(previous.map((n) => [n.id, n.measured]))
+  return steps.map((s) => ({
+    id: s.name,
+    type: 'step',
+    position: at.get(s.name)!,
+    measured: measured.get(s.name),
+    data: { step: s },
+  }))
 }
