@@ -68,8 +68,8 @@ describe('the workflow graph in Chromium', () => {
     await page.locator('[data-step=load][data-step-state=UPSTREAM_FAILED]').waitFor({ timeout: 20_000 })
     await page.locator('[data-step=alert][data-step-state=SUCCEEDED]').waitFor()
     await page.locator('[data-step=check][data-step-state=FAILED]').waitFor()
-    // textContent, polled: svelte-flow hides a node (visibility: hidden) while it measures it
-    // again after an update, and innerText of a hidden node is '' (seen in a CI run).
+    // textContent, polled: svelte-flow hides a node (visibility: hidden) while it measures it,
+    // and innerText of a hidden node is '' (seen in a CI run before stepNodes kept the sizes).
     await expect
       .poll(() => page.locator('[data-step=load]').textContent(), { timeout: 10_000 })
       .toContain('upstream failed: check FAILED')

@@ -63,7 +63,7 @@ export const NODE_WIDTH = 200
 export const NODE_HEIGHT = 64
 
 /** Positions for every step, left to right, laid out by dagre. */
-export function layout(
+function layout(
   steps: readonly GraphStep[],
   edges: readonly GraphEdge[],
 ): Map<string, { x: number; y: number }> {
